@@ -1,0 +1,526 @@
+"""Settings shared by both plug-ins and the CLI: one pydantic model, one JSON file, one key file.
+
+Where things live (folder name ``gpt-image``):
+
+- config: ``GPT_IMAGE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME`` (``~/.config``) on Linux,
+  ``~/Library/Application Support`` on macOS, ``%APPDATA%`` on Windows.
+- data (history, logs): ``GPT_IMAGE_DATA_DIR``, else ``$XDG_DATA_HOME`` (``~/.local/share``) on
+  Linux; on macOS and Windows the same folder as the config.
+
+``settings.json`` never holds the API key. The key lives in ``<config>/api_key``, created with mode
+0600 whatever the umask, and is held as a ``SecretStr`` in memory. ``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID`` win over the files and are never
+written back.
+
+Loading never writes: a broken or hand-edited file raises ``ConfigError`` naming the file and the
+field, and stays exactly as it was. Saving is atomic; a file that no longer loads is first kept
+aside as ``settings.json.bad-<time>`` so nothing a person typed is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import stat
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .client import Connection
+    from .pipeline import BlendOptions
+
+log = logging.getLogger(__name__)
+
+APP_DIR_NAME = "gpt-image"
+SETTINGS_FILE = "settings.json"
+KEY_FILE = "api_key"
+
+ENV_CONFIG_DIR = "GPT_IMAGE_CONFIG_DIR"
+ENV_DATA_DIR = "GPT_IMAGE_DATA_DIR"
+ENV_API_KEY = "OPENAI_API_KEY"
+#: Environment variables that override a settings field (and are never saved).
+ENV_FIELDS = {
+    "OPENAI_BASE_URL": "base_url",
+    "OPENAI_ORG_ID": "organization",
+    "OPENAI_PROJECT_ID": "project",
+}
+
+Provider = Literal["openai", "compatible", "azure"]
+Quality = Literal["auto", "low", "medium", "high"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Moderation = Literal["auto", "low"]
+SizeKind = Literal["flexible", "fixed"]
+
+
+# --- folders -----------------------------------------------------------------------------------
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("HOME") or Path.home())
+
+
+def config_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The folder holding ``settings.json`` and ``api_key`` (not created here)."""
+    env = os.environ if environ is None else environ
+    plat = sys.platform if platform is None else platform
+    if env.get(ENV_CONFIG_DIR):
+        return Path(env[ENV_CONFIG_DIR])
+    if plat.startswith("win"):
+        base = env.get("APPDATA") or str(_home(env) / "AppData" / "Roaming")
+        return Path(base) / APP_DIR_NAME
+    if plat == "darwin":
+        return _home(env) / "Library" / "Application Support" / APP_DIR_NAME
+    return Path(env.get("XDG_CONFIG_HOME") or _home(env) / ".config") / APP_DIR_NAME
+
+
+def data_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The folder holding history and logs (not created here)."""
+    env = os.environ if environ is None else environ
+    plat = sys.platform if platform is None else platform
+    if env.get(ENV_DATA_DIR):
+        return Path(env[ENV_DATA_DIR])
+    if plat.startswith("win") or plat == "darwin":
+        return config_dir(env, plat)
+    return Path(env.get("XDG_DATA_HOME") or _home(env) / ".local" / "share") / APP_DIR_NAME
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_FILE
+
+
+def key_path() -> Path:
+    return config_dir() / KEY_FILE
+
+
+# --- atomic files ------------------------------------------------------------------------------
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX only; Windows has no directory handles to sync)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one.
+
+    The temporary file sits in the same folder (``os.replace`` is only atomic within one file
+    system), is created with ``mode`` regardless of the umask, and is fsynced before the rename.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        with contextlib.suppress(AttributeError, NotImplementedError, OSError):
+            os.fchmod(fd, mode)  # the umask may have removed bits we asked for (or added none)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def ensure_private_dir(folder: Path) -> Path:
+    """Create ``folder`` (0700 when new) and return it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+def _field(default: Any, title: str, description: str, **kwargs: Any) -> Any:
+    return Field(default, title=title, description=description, **kwargs)
+
+
+class Settings(BaseModel):
+    """Every user-facing option, declared once with its label, default and help text.
+
+    ``api_key`` is filled by ``load_settings`` from ``OPENAI_API_KEY`` or the key file and is
+    never serialised.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    provider: Provider = _field(
+        "openai",
+        "Provider",
+        "openai: api.openai.com; compatible: any server speaking the same API at base_url; "
+        "azure: Azure OpenAI (azure_endpoint, azure_deployment, api_version).",
+    )
+    base_url: str | None = _field(
+        None, "Base URL", "API base URL, e.g. http://localhost:8000/v1. Env OPENAI_BASE_URL wins."
+    )
+    organization: str | None = _field(
+        None, "Organization", "OpenAI organization id (org-...). Env OPENAI_ORG_ID wins."
+    )
+    project: str | None = _field(
+        None, "Project", "OpenAI project id (proj_...). Env OPENAI_PROJECT_ID wins."
+    )
+    azure_endpoint: str | None = _field(
+        None, "Azure endpoint", "https://<resource>.openai.azure.com (provider azure only)."
+    )
+    azure_deployment: str | None = _field(
+        None, "Azure deployment", "Deployment name of the image model (provider azure only)."
+    )
+    api_version: str | None = _field(
+        None, "Azure API version", "Azure OpenAI api-version, e.g. 2025-04-01-preview."
+    )
+    model: str = _field(
+        "gpt-image-2", "Model", "Image model: gpt-image-2, gpt-image-1.5, gpt-image-1-mini, ..."
+    )
+    quality: Quality = _field(
+        "medium", "Quality", "low is fast and cheap; high is slow and about 4x the cost of medium."
+    )
+    resolution: str = _field(
+        "auto",
+        "Resolution",
+        "auto (fit the selection), 1K, 2K, 4K, or an exact WIDTHxHEIGHT.",
+        pattern=r"^(?i:auto|[124]k|\d+x\d+)$",
+    )
+    n: int = _field(1, "Variations", "Images per request (1-10); each one is billed.", ge=1, le=10)
+    partial_images: int = _field(
+        1,
+        "Partial previews",
+        "Previews streamed while the image is made (0-3); each costs 100 output tokens.",
+        ge=0,
+        le=3,
+    )
+    output_format: OutputFormat = _field(
+        "png", "Output format", "png (lossless), jpeg (fastest) or webp."
+    )
+    output_compression: int | None = _field(
+        None, "Compression", "0-100, jpeg and webp only.", ge=0, le=100
+    )
+    moderation: Moderation = _field(
+        "auto", "Moderation", "auto (default filtering) or low (less restrictive)."
+    )
+    user: str | None = _field(
+        None, "End-user id", "Optional id sent as `user` for OpenAI's abuse monitoring."
+    )
+    padding_px: int = _field(
+        48, "Context padding", "Canvas pixels of context sent around the selection.", ge=0
+    )
+    grow_px: int = _field(
+        6, "Grow selection", "Pixels the selection is grown before blending.", ge=0
+    )
+    feather_px: int = _field(8, "Feather", "Soft edge of the blended result in pixels.", ge=0)
+    timeout_s: float = _field(
+        300.0, "Timeout", "Seconds to wait for one request (high quality can take 200 s).", gt=0
+    )
+    max_retries: int = _field(
+        2,
+        "Retries",
+        "Retries on network errors, 429 and 5xx (a retried slow request may be billed twice).",
+        ge=0,
+        le=10,
+    )
+    history_max_mb: int = _field(
+        2048,
+        "History size cap",
+        "Megabytes of results kept; the oldest finished jobs are pruned beyond it (0 = no cap).",
+        ge=0,
+    )
+    improve_prompt_model: str = _field(
+        "gpt-5-mini",
+        "Prompt helper model",
+        "Text model used by 'improve my prompt' (Responses API).",
+        min_length=1,
+    )
+    custom_models: dict[str, SizeKind] = _field(
+        {},
+        "Custom models",
+        "Model names not known to this version, with their size rule: flexible or fixed.",
+    )
+
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+
+    _env_fields: dict[str, tuple[Any, str]] = PrivateAttr(default_factory=dict)
+    _key_source: str | None = PrivateAttr(default=None)
+
+    # -- derived views --
+
+    @property
+    def key_source(self) -> str | None:
+        """Where the key came from: "env", "file", "set" (assigned in code) or None."""
+        if self.api_key is None:
+            return None
+        return self._key_source or "set"
+
+    @property
+    def env_overrides(self) -> tuple[str, ...]:
+        """Fields whose value comes from the environment (not saved)."""
+        return tuple(self._env_fields)
+
+    def blend(self) -> BlendOptions:
+        """The pipeline's blend options from padding/grow/feather."""
+        from .pipeline import BlendOptions
+
+        return BlendOptions(
+            padding_px=self.padding_px, grow_px=self.grow_px, feather_px=self.feather_px
+        )
+
+    def history_max_bytes(self) -> int | None:
+        return self.history_max_mb * 1024 * 1024 if self.history_max_mb else None
+
+    def connection(self) -> Connection:
+        """The client's connection; ``ConfigError`` when the key is missing.
+
+        Imported lazily so that reading settings never imports ``openai``.
+        """
+        from .client import Connection
+
+        key = self.api_key.get_secret_value() if self.api_key else None
+        if not key:
+            if self.provider != "compatible":
+                raise ConfigError(
+                    "No API key.",
+                    hint=f"Set {ENV_API_KEY} or save a key (it goes to {key_path()}).",
+                    code="missing_api_key",
+                )
+            key = "not-needed"  # many compatible servers ignore the key, the SDK insists on one
+        return Connection(
+            api_key=key,
+            base_url=self.base_url,
+            organization=self.organization,
+            project=self.project,
+            provider=self.provider,
+            azure_endpoint=self.azure_endpoint,
+            azure_deployment=self.azure_deployment,
+            api_version=self.api_version,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+        )
+
+    def public_dict(self) -> dict[str, Any]:
+        """What is safe to show, log or store in history (never the key)."""
+        return self.model_dump(mode="json", exclude={"api_key"})
+
+    def redact(self, text: str) -> str:
+        """``text`` with this settings' key replaced; for anything that might echo it."""
+        return redact(text, self.api_key)
+
+
+def redact(text: str, key: SecretStr | str | None) -> str:
+    secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+    if secret and len(secret) >= 8 and secret in text:
+        return text.replace(secret, "[REDACTED]")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that blanks a secret wherever a record would print it."""
+
+    def __init__(self, secret: SecretStr | str | None) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self._secret)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+# --- load / save -------------------------------------------------------------------------------
+
+
+def _describe_validation(error: ValidationError, path: Path) -> ConfigError:
+    problems = []
+    fields = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(file)"
+        fields.append(field)
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {json.dumps(value, default=str)[:60]})"
+        problems.append(f"field '{field}': {item['msg']}{shown}")
+    return ConfigError(
+        f"Settings file {path} is invalid: " + "; ".join(problems),
+        hint="Fix or delete the file; it was left untouched.",
+        code="invalid_settings",
+        details={"path": str(path), "fields": fields},
+    )
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """The raw JSON object in ``path`` ({} when missing); ``ConfigError`` when unreadable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read settings file {path}: {exc.strerror}", code="unreadable_settings"
+        ) from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"Settings file {path} is not UTF-8 text.",
+            hint="Fix or delete the file; it was left untouched.",
+            code="invalid_settings",
+            details={"path": str(path)},
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"Settings file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint="Fix or delete the file; it was left untouched.",
+            code="invalid_settings",
+            details={"path": str(path), "line": exc.lineno, "column": exc.colno},
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Settings file {path} must hold a JSON object, not {type(data).__name__}.",
+            code="invalid_settings",
+            details={"path": str(path)},
+        )
+    if "api_key" in data:
+        raise ConfigError(
+            f"Settings file {path}: field 'api_key' is not allowed there.",
+            hint=f"Remove it; keep the key in {ENV_API_KEY} or in the file {KEY_FILE} beside it.",
+            code="invalid_settings",
+            details={"path": str(path), "fields": ["api_key"]},
+        )
+    return data
+
+
+def settings_from_dict(data: Mapping[str, Any], path: Path) -> Settings:
+    try:
+        return Settings.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _describe_validation(exc, path) from None
+
+
+def load_settings(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from the file (defaults when it is missing), then the environment on top.
+
+    Never writes anything. ``ConfigError`` names the file and the field when the file is broken.
+    """
+    env = os.environ if environ is None else environ
+    path = Path(path) if path is not None else config_dir(env) / SETTINGS_FILE
+    data = read_settings_file(path)
+    settings = settings_from_dict(data, path)
+    if settings.model_extra:
+        log.warning(
+            "Settings file %s: unknown fields kept as they are: %s",
+            path,
+            ", ".join(sorted(settings.model_extra)),
+        )
+    for var, field in ENV_FIELDS.items():
+        value = env.get(var)
+        if value:
+            setattr(settings, field, value)
+            # remember what the file says, so saving does not persist the environment
+            settings._env_fields[field] = (data.get(field), value)
+    env_key = env.get(ENV_API_KEY)
+    if env_key:
+        settings.api_key = SecretStr(env_key.strip())
+        settings._key_source = "env"
+    else:
+        stored = read_api_key(path.parent / KEY_FILE)
+        if stored is not None:
+            settings.api_key = stored
+            settings._key_source = "file"
+    return settings
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write ``settings`` atomically (without the key and without env overrides).
+
+    A file that does not load any more is renamed to ``settings.json.bad-<time>`` first.
+    """
+    path = Path(path) if path is not None else settings_path()
+    ensure_private_dir(path.parent)
+    data = settings.public_dict()
+    for field, (file_value, env_value) in settings._env_fields.items():
+        if getattr(settings, field) == env_value:
+            # unchanged since it came from the environment: keep what the file had
+            if file_value is None:
+                data.pop(field, None)
+            else:
+                data[field] = file_value
+    _keep_broken_file(path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
+    return path
+
+
+def _keep_broken_file(path: Path) -> Path | None:
+    if not path.exists():
+        return None
+    try:
+        settings_from_dict(read_settings_file(path), path)
+        return None
+    except ConfigError:
+        backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, backup)
+        log.warning("Settings file %s did not load; kept it as %s", path, backup)
+        return backup
+
+
+# --- the key file ------------------------------------------------------------------------------
+
+
+def read_api_key(path: Path | None = None) -> SecretStr | None:
+    """The stored key, or None. A key file readable by others is tightened to 0600."""
+    path = Path(path) if path is not None else key_path()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    if os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, 0o600)
+        log.warning("API key file %s was readable by others; set its mode to 0600", path)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Cannot read the API key file {path}.", code="unreadable_key", hint=str(type(exc))
+        ) from None
+    return SecretStr(text) if text else None
+
+
+def set_api_key(key: str | SecretStr, path: Path | None = None) -> Path:
+    """Store ``key`` in its own file, mode 0600 (owner only) whatever the umask."""
+    secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+    secret = secret.strip()
+    if not secret or any(ch.isspace() for ch in secret):
+        raise ConfigError("An API key is one word without spaces.", code="invalid_api_key")
+    path = Path(path) if path is not None else key_path()
+    ensure_private_dir(path.parent)
+    atomic_write(path, (secret + "\n").encode("utf-8"), mode=0o600)
+    return path
+
+
+def clear_api_key(path: Path | None = None) -> bool:
+    """Remove the stored key; True when there was one."""
+    path = Path(path) if path is not None else key_path()
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
