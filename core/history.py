@@ -1,0 +1,404 @@
+"""On-disk history: a paid result is never lost.
+
+One folder per job under ``<data dir>/history/<id>/``::
+
+    job.json          prompt, settings, model, api size, crop, source document, request id,
+                      usage, cost, timings, status ("running" -> "done" | "failed" | "cancelled")
+    result-1.png ...  each result, written the moment it arrives
+    image.png, mask.png, selection.png, reference-1.png ...   the inputs, so a job can be re-run
+
+Ids sort by time (``20261123-235959-abcd``, UTC). Every file is written atomically (temp file in
+the same folder, fsync, ``os.replace``), and a new job folder is assembled under a dot-name and
+renamed into place, so a crash or kill at any moment leaves a history that still lists: at worst a
+job stays "running" with the images it had received. ``list`` skips dot-folders and never fails on
+one bad folder. The size cap prunes the oldest finished jobs; the API key is never stored here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .settings import atomic_write, data_dir
+
+log = logging.getLogger(__name__)
+
+JOB_FILE = "job.json"
+HISTORY_DIR = "history"
+FORMAT_VERSION = 1
+DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
+#: A "running" job older than this is from a process that died; it may be pruned.
+STALE_RUNNING_S = 24 * 3600
+STATUSES = ("running", "done", "failed", "cancelled")
+_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4,16}$")
+_RESULT_RE = re.compile(r"^result-(\d+)\.(png|jpe?g|webp)$")
+
+
+def _now_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def image_extension(data: bytes, fallback: str = "png") -> str:
+    """The file extension for encoded image bytes, from their magic number."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return "jpeg" if fallback == "jpg" else fallback
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values from NamedTuples (Extent, Bounds), Paths and enums."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "_asdict"):
+        return {k: _jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "value") and isinstance(value.value, str):  # str Enum
+        return value.value
+    return value
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as found on disk. ``data`` is job.json; images are found by listing the folder."""
+
+    id: str
+    path: Path
+    data: Mapping[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.data.get("status", "unreadable"))
+
+    @property
+    def prompt(self) -> str:
+        return str(self.data.get("prompt", ""))
+
+    @property
+    def created_ts(self) -> float:
+        try:
+            return float(self.data.get("created_ts", 0.0))
+        except (TypeError, ValueError):
+            return 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ("running",)
+
+    @property
+    def images(self) -> list[Path]:
+        """Result images in index order, whatever job.json says (it may lag a kill)."""
+        found = []
+        with contextlib.suppress(OSError):
+            for entry in self.path.iterdir():
+                match = _RESULT_RE.match(entry.name)
+                if match:
+                    found.append((int(match.group(1)), entry))
+        return [path for _, path in sorted(found)]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Input files by role: image, mask, selection -> Path; references -> [Path]."""
+        names = self.data.get("inputs") or {}
+        out: dict[str, Any] = {}
+        for role, name in names.items():
+            if isinstance(name, list):
+                out[role] = [self.path / n for n in name]
+            elif name:
+                out[role] = self.path / name
+        return out
+
+    def size_bytes(self) -> int:
+        return _folder_size(self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """job.json plus where its files are; for the CLI and hosts."""
+        return {
+            **self.data,
+            "id": self.id,
+            "status": self.status,
+            "path": str(self.path),
+            "image_paths": [str(p) for p in self.images],
+        }
+
+
+def _result_index(name: str) -> int:
+    match = _RESULT_RE.match(name)
+    return int(match.group(1)) if match else 0
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+class History:
+    """Job folders under ``root``; safe to use from a worker thread while the host lists it."""
+
+    def __init__(self, root: Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> History:
+        """The default history in the data dir, capped by ``settings.history_max_mb``."""
+        return cls(data_dir() / HISTORY_DIR, settings.history_max_bytes())
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        prompt: str,
+        mode: str,
+        model: str,
+        settings: Mapping[str, Any] | None = None,
+        source_document: str = "",
+        inputs: Mapping[str, bytes | None] | None = None,
+        references: Sequence[tuple[str, bytes]] = (),
+        **fields: Any,
+    ) -> JobRecord:
+        """Start a job: its folder appears complete (inputs + job.json, status "running") or not at all.
+
+        ``inputs`` maps a file name (``image.png``, ``mask.png``, ``selection.png``) to bytes;
+        ``references`` are (original name, bytes) and are stored as ``reference-<i>.<ext>``.
+        ``fields`` go into job.json as given (api_size, crop, canvas, estimate_usd, ...).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        created = time.time()
+        job_id, staging = self._new_staging(created)
+        try:
+            stored: dict[str, Any] = {}
+            for name, data in (inputs or {}).items():
+                if data is not None:
+                    atomic_write(staging / name, data)
+                    stored[Path(name).stem] = name
+            ref_names = []
+            for i, (original, data) in enumerate(references, start=1):
+                name = f"reference-{i}.{image_extension(data, Path(original).suffix[1:] or 'png')}"
+                atomic_write(staging / name, data)
+                ref_names.append(name)
+            if ref_names:
+                stored["references"] = ref_names
+                stored["reference_names"] = [original for original, _ in references]
+            record = {
+                "version": FORMAT_VERSION,
+                "id": job_id,
+                "status": "running",
+                "created": _now_iso(created),
+                "created_ts": created,
+                "mode": mode,
+                "prompt": prompt,
+                "model": model,
+                "source_document": source_document,
+                "settings": dict(settings or {}),
+                "inputs": stored,
+                "images": [],
+                "request_id": None,
+                "usage": None,
+                "cost_usd": None,
+                "error": None,
+                "timings": {"started": _now_iso(created)},
+                "pid": os.getpid(),
+                **fields,
+            }
+            self._write_record(staging, record)
+            final = self.root / job_id
+            os.replace(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return JobRecord(job_id, final, _jsonable(record))
+
+    def _new_staging(self, created: float) -> tuple[str, Path]:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created))
+        for _ in range(100):
+            job_id = f"{stamp}-{secrets.token_hex(2)}"
+            if (self.root / job_id).exists():
+                continue
+            staging = self.root / f".new-{job_id}"
+            try:
+                staging.mkdir()
+            except FileExistsError:
+                continue
+            return job_id, staging
+        raise OSError("could not allocate a history id")  # pragma: no cover
+
+    def _write_record(self, folder: Path, record: Mapping[str, Any]) -> None:
+        text = json.dumps(_jsonable(record), indent=2, ensure_ascii=False) + "\n"
+        atomic_write(folder / JOB_FILE, text.encode("utf-8"))
+
+    def update(self, job_id: str, **fields: Any) -> JobRecord:
+        """Merge ``fields`` into job.json (atomic read-modify-write)."""
+        with self._lock:
+            record = self.get(job_id)
+            data = dict(record.data)
+            for key, value in fields.items():
+                if key == "timings" and isinstance(value, Mapping):
+                    data["timings"] = {**(data.get("timings") or {}), **value}
+                else:
+                    data[key] = value
+            self._write_record(record.path, data)
+            return JobRecord(job_id, record.path, _jsonable(data))
+
+    def add_image(self, job_id: str, index: int, data: bytes, output_format: str = "png") -> Path:
+        """Store result ``index`` (0-based) as ``result-<index+1>.<ext>`` now, before anyone uses it."""
+        folder = self._folder(job_id)
+        name = f"result-{index + 1}.{image_extension(data, output_format)}"
+        atomic_write(folder / name, data)  # the image first: it is what was paid for
+        with self._lock:
+            record = self.get(job_id)
+            images = [n for n in record.data.get("images", []) if n != name] + [name]
+            self.update(job_id, images=sorted(images, key=_result_index))
+        return folder / name
+
+    def finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        error: Mapping[str, Any] | None = None,
+        prune: bool = True,
+        **fields: Any,
+    ) -> JobRecord:
+        """Close a job: status done/failed/cancelled, plus request_id, usage, cost, timings..."""
+        if status not in STATUSES[1:]:
+            raise ValueError(f"finish status must be one of {STATUSES[1:]}, not {status!r}")
+        ended = time.time()
+        with self._lock:
+            record = self.get(job_id)
+            started = record.created_ts or ended
+            timings = {"finished": _now_iso(ended), "elapsed_s": round(ended - started, 3)}
+            timings.update(fields.pop("timings", None) or {})
+            record = self.update(
+                job_id,
+                status=status,
+                error=dict(error) if error else None,
+                timings=timings,
+                **fields,
+            )
+        if prune:
+            try:
+                self.prune(keep=(job_id,))
+            except OSError as exc:  # pruning must never cost the result just saved
+                log.warning("History prune failed: %s", exc)
+        return record
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _folder(self, job_id: str) -> Path:
+        if not _ID_RE.match(job_id or ""):
+            raise InputError(f"Not a history id: {job_id!r}", hint="See `history list`.")
+        folder = self.root / job_id
+        if not folder.is_dir():
+            raise InputError(f"No history entry {job_id}.", hint="See `history list`.")
+        return folder
+
+    def get(self, job_id: str) -> JobRecord:
+        folder = self._folder(job_id)
+        return self._load(folder)
+
+    def _load(self, folder: Path) -> JobRecord:
+        try:
+            data = json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("job.json is not an object")
+        except (OSError, ValueError) as exc:
+            log.warning("History entry %s is unreadable: %s", folder.name, exc)
+            data = {"id": folder.name, "status": "unreadable", "error": {"message": str(exc)}}
+        return JobRecord(folder.name, folder, data)
+
+    def _entries(self) -> Iterator[Path]:
+        try:
+            entries = list(self.root.iterdir())
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if _ID_RE.match(entry.name) and entry.is_dir():
+                yield entry
+
+    def list(self) -> list[JobRecord]:
+        """All jobs, newest first. One unreadable folder never hides the others."""
+        records = [self._load(folder) for folder in self._entries()]
+        return sorted(records, key=lambda r: (r.created_ts, r.id), reverse=True)
+
+    def search(self, text: str) -> list[JobRecord]:
+        """Jobs whose prompt contains ``text`` (case-insensitive), newest first."""
+        needle = text.casefold()
+        return [r for r in self.list() if needle in r.prompt.casefold()]
+
+    def total_bytes(self) -> int:
+        return sum(_folder_size(folder) for folder in self._entries())
+
+    # -- removing -----------------------------------------------------------------------------
+
+    def delete(self, job_id: str) -> None:
+        """Remove a job: renamed out of sight first, so a half-done delete is never listed."""
+        folder = self._folder(job_id)
+        trash = self.root / f".del-{job_id}-{secrets.token_hex(2)}"
+        os.replace(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def prune(self, *, keep: Sequence[str] = (), now: float | None = None) -> list[str]:
+        """Delete the oldest finished jobs until the history fits ``max_bytes``; returns their ids.
+
+        Running jobs are kept unless stale (older than a day: their process is gone). Leftover
+        staging and trash folders from killed processes are cleared when stale.
+        """
+        now = time.time() if now is None else now
+        self._clear_leftovers(now)
+        if not self.max_bytes:
+            return []
+        records = sorted(self.list(), key=lambda r: (r.created_ts, r.id))
+        sizes = {r.id: r.size_bytes() for r in records}
+        total = sum(sizes.values())
+        removed: list[str] = []
+        for record in records:
+            if total <= self.max_bytes:
+                break
+            if record.id in keep:
+                continue
+            if not record.finished and now - record.created_ts < STALE_RUNNING_S:
+                continue
+            self.delete(record.id)
+            total -= sizes[record.id]
+            removed.append(record.id)
+        if removed:
+            log.info(
+                "History pruned %d job(s) to stay under %d bytes", len(removed), self.max_bytes
+            )
+        return removed
+
+    def _clear_leftovers(self, now: float) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            for entry in self.root.iterdir():
+                if entry.name.startswith((".new-", ".del-")) and entry.is_dir():
+                    with contextlib.suppress(OSError):
+                        if entry.name.startswith(".del-") or (
+                            now - entry.stat().st_mtime > STALE_RUNNING_S
+                        ):
+                            shutil.rmtree(entry, ignore_errors=True)
