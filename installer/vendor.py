@@ -1,0 +1,168 @@
+"""Vendoring: pip-install the plug-ins' dependencies for a host's own Python into a folder.
+
+Why pip with --target/--python-version/--platform: sandboxed and bundled hosts (Flatpak, the
+Windows and macOS bundles, AppImage) have no pip and their Python is not the user's, so wheels are
+chosen for the host's Python version and platform by whichever pip runs install.py.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import InstallError
+
+# Newest manylinux first; a host whose glibc is older than a tag cannot load such wheels.
+_MANYLINUX = [(2, 28), (2, 27), (2, 26), (2, 24), (2, 17)]
+
+
+def _glibc() -> tuple | None:
+    try:
+        name = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return None
+    m = re.match(r"glibc (\d+)\.(\d+)", name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _arch(machine: str) -> str:
+    machine = machine.lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def default_platforms(system: str | None = None, machine: str | None = None) -> list[str]:
+    """pip --platform tags for hosts on this machine (the hosts share its OS and CPU).
+
+    Linux: manylinux_2_28 down to manylinux2014, capped at this machine's glibc (Flatpak
+    runtimes carry a newer glibc than any of these). pip itself widens manylinux2014 to
+    manylinux2010/1 and a macosx tag to all older macOS versions and universal2.
+    """
+    system = system or platform.system()
+    machine = machine or platform.machine()
+    if system == "Windows":
+        return ["win_arm64"] if machine.lower() in ("arm64", "aarch64") else ["win_amd64"]
+    if system == "Darwin":
+        arch = "arm64" if machine.lower() in ("arm64", "aarch64") else "x86_64"
+        return [f"macosx_11_0_{arch}"]
+    arch = _arch(machine)
+    libc = _glibc() if system == platform.system() else None
+    tags = []
+    for major, minor in _MANYLINUX:
+        if libc is None or (major, minor) <= libc:
+            tags.append(f"manylinux_{major}_{minor}_{arch}")
+    tags.append(f"manylinux2014_{arch}")
+    return tags
+
+
+def pip_command(
+    target: Path,
+    requirements: Path,
+    python_version: str,
+    platforms: list[str],
+    wheels: Path | None = None,
+) -> list[str]:
+    """The exact pip command line (shown by --dry-run, run by vendor())."""
+    cmd = [sys.executable, "-m", "pip", "install", "--target", str(target)]
+    cmd += ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
+    for tag in platforms:
+        cmd += ["--platform", tag]
+    cmd += ["--no-compile", "--disable-pip-version-check", "--no-warn-script-location"]
+    cmd += ["--upgrade", "--quiet"]
+    if wheels is not None:
+        cmd += ["--no-index", "--find-links", str(wheels)]
+    cmd += ["-r", str(requirements)]
+    return cmd
+
+
+def _pip_env() -> dict:
+    """The user's pip config must not turn --target into --user or demand a virtualenv."""
+    env = dict(os.environ)
+    env.update(PIP_USER="0", PIP_REQUIRE_VIRTUALENV="0", PIP_NO_INPUT="1")
+    env.pop("PIP_TARGET", None)
+    env.pop("PIP_PREFIX", None)
+    return env
+
+
+def check_pip() -> str:
+    """pip's version string, or InstallError saying how to get pip."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "--version"],
+            capture_output=True,
+            text=True,
+            env=_pip_env(),
+            timeout=120,
+        )
+    except OSError as exc:
+        out = None
+        reason = str(exc)
+    else:
+        reason = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["unknown"]
+        reason = reason[0]
+    if out is not None and out.returncode == 0:
+        return out.stdout.strip()
+    raise InstallError(
+        f"pip is not available for {sys.executable} ({reason}).",
+        hint=(
+            "install.py needs pip to fetch the dependencies for the host's Python. Install it "
+            "(Debian/Ubuntu: 'sudo apt install python3-pip'; otherwise "
+            f"'{Path(sys.executable).name} -m ensurepip --user'), or run install.py with a "
+            "Python that has pip. --no-deps skips the dependencies (only if the host already "
+            "has openai, pydantic, pillow and numpy)."
+        ),
+    )
+
+
+_NO_MATCH = re.compile(
+    r"(?:No matching distribution found for|"
+    r"Could not find a version that satisfies the requirement)\s+([A-Za-z0-9_.\-]+)"
+)
+
+
+def _explain_failure(stderr: str, python_version: str, platforms: list[str], wheels) -> str:
+    m = _NO_MATCH.search(stderr)
+    tags = ", ".join(platforms)
+    if m:
+        name = re.split(r"[<>=!~;\[ ]", m.group(1))[0]
+        where = f"in {wheels}" if wheels else "on PyPI"
+        return (
+            f"no wheel of {name} for Python {python_version} on {tags} {where} "
+            "(the host's Python cannot build packages itself, so a binary wheel is required)"
+        )
+    last = [ln for ln in stderr.strip().splitlines() if ln.strip()][-8:]
+    return "pip failed:\n    " + "\n    ".join(last or ["(no output)"])
+
+
+def vendor(
+    target: Path,
+    requirements: Path,
+    python_version: str,
+    platforms: list[str],
+    wheels: Path | None = None,
+) -> None:
+    """Install the requirements into ``target`` (a fresh folder) for the given host Python."""
+    cmd = pip_command(target, requirements, python_version, platforms, wheels)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_pip_env())
+    except OSError as exc:
+        raise InstallError(f"could not run pip: {exc}") from exc
+    if proc.returncode != 0:
+        hint = "Check the host's Python version (override with --python-version X.Y)"
+        if wheels:
+            hint += f" and that {wheels} holds wheels for it (tools/wheelhouse.py builds one)."
+        else:
+            hint += " and your network connection to PyPI."
+        raise InstallError(
+            _explain_failure(proc.stderr + proc.stdout, python_version, platforms, wheels),
+            hint=hint,
+        )
+    # Console scripts (openai, f2py, ...) carry this interpreter's shebang: useless to a host.
+    bindir = target / "bin"
+    if bindir.is_dir():
+        import shutil
+
+        shutil.rmtree(bindir)

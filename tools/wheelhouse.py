@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Build (once) a local wheelhouse of the plug-ins' dependencies for one host Python.
+
+Why: tests and the host suites install with ``install.py --wheels DIR`` so that every run is
+offline, fast and reproducible. The wheelhouse is cached under ``.hostcache/wheels-cpXY`` (git
+ignored) and rebuilt only when requirements.txt or the platform tags change.
+
+    python tools/wheelhouse.py 3.11            # prints the wheelhouse directory
+    python tools/wheelhouse.py 3.13 --platform manylinux2014_x86_64
+
+The platform tags default to the ones install.py uses for this machine, so a wheelhouse built
+here always satisfies a default ``install.py --wheels`` run on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from installer.vendor import default_platforms  # noqa: E402
+
+
+def wheelhouse_dir(python_version: str, cache: Path | None = None) -> Path:
+    """Where the wheelhouse for ``python_version`` ("3.13") lives."""
+    base = cache or ROOT / ".hostcache"
+    return base / f"wheels-cp{python_version.replace('.', '')}"
+
+
+def build_wheelhouse(
+    python_version: str,
+    platforms: list[str] | None = None,
+    requirements: Path = ROOT / "requirements.txt",
+    cache: Path | None = None,
+) -> Path:
+    """Download binary wheels for ``python_version`` unless an identical set is already cached."""
+    platforms = platforms or default_platforms()
+    dest = wheelhouse_dir(python_version, cache)
+    stamp = dest / ".stamp.json"
+    key = {
+        "python": python_version,
+        "platforms": platforms,
+        "requirements": hashlib.sha256(requirements.read_bytes()).hexdigest(),
+    }
+    if stamp.is_file() and json.loads(stamp.read_text()) == key:
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q"]
+    cmd += ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
+    for tag in platforms:
+        cmd += ["--platform", tag]
+    cmd += ["-d", str(dest), "-r", str(requirements)]
+    subprocess.run(cmd, check=True)
+    stamp.write_text(json.dumps(key))
+    return dest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("python_version", help="host Python X.Y, e.g. 3.13")
+    parser.add_argument("--platform", action="append", help="wheel platform tag (repeatable)")
+    parser.add_argument("--cache", type=Path, help="cache root (default: .hostcache/)")
+    args = parser.parse_args()
+    print(build_wheelhouse(args.python_version, args.platform, cache=args.cache))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
