@@ -1,0 +1,324 @@
+"""From "this canvas, this selection, this model" to upload files, and from a result back to a layer.
+
+Coordinate spaces, each named where it is used:
+
+- **canvas**: document pixels, origin top-left. ``Plan.crop``, ``LayerPatch.bounds`` and the
+  selection's ``origin`` live here.
+- **crop**: the box sent to the API, grown around the selection (plus padding) to the API
+  size's aspect. It lies inside the canvas unless the canvas itself is too elongated for the
+  API's 3:1 limit; then ``Plan.source_bounds`` (crop ∩ canvas) is what hosts read and write.
+- **api**: ``Plan.api_size`` pixels. crop → api is one uniform resize (none at native scale) and
+  api → crop is its exact inverse, whatever size the API actually sent back.
+
+No step needs the whole canvas in memory: planning needs sizes, uploading needs the crop.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from PIL import Image, ImageChops, ImageFilter, ImageOps
+
+from .errors import InputError
+from .geometry import Bounds, Extent
+from .models import DEFAULT_MODEL, capabilities
+from .selection import SelectionMask
+from .sizing import size_crop, snap_size
+
+RESAMPLE = Image.Resampling.LANCZOS
+#: API masks above this are refused; ours are nearly constant and compress far below it.
+MAX_MASK_BYTES = 4 * 1024 * 1024
+#: Extra grow (canvas px) of the API edit area beyond the blend area, so resampling the mask to
+#: the API size never leaves blended pixels where the model was told to keep the original.
+MASK_SAFETY_PX = 2
+
+
+class Mode(str, Enum):
+    EDIT_SELECTION = "edit_selection"
+    EDIT_IMAGE = "edit_image"
+    GENERATE = "generate"
+
+
+@dataclass(frozen=True)
+class BlendOptions:
+    """How much context is sent around a selection and how the result is blended back."""
+
+    padding_px: int = 48
+    grow_px: int = 6
+    feather_px: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("padding_px", "grow_px", "feather_px"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be 0 or more, not {getattr(self, name)}.")
+
+    @property
+    def reach_px(self) -> int:
+        """How far past the selection the blended area can extend."""
+        return self.grow_px + 2 * self.feather_px
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before any pixel is read: where, at what size, for which model."""
+
+    mode: Mode
+    model: str
+    canvas: Extent
+    crop: Bounds
+    api_size: Extent
+    selection: SelectionMask | None = field(default=None, repr=False)
+    blend: BlendOptions = BlendOptions()
+
+    @property
+    def scale(self) -> float:
+        """API pixels per canvas pixel (uniform: both axes agree within one source pixel)."""
+        return self.api_size.width / self.crop.width
+
+    @property
+    def source_bounds(self) -> Bounds:
+        """The part of the crop that lies on the canvas: what hosts read and results cover."""
+        return self.crop.intersect(Bounds.of_extent(self.canvas))
+
+    @property
+    def masked(self) -> bool:
+        return self.selection is not None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode.value,
+            "model": self.model,
+            "canvas": list(self.canvas),
+            "crop": list(self.crop),
+            "api_size": str(self.api_size),
+            "scale": round(self.scale, 6),
+            "masked": self.masked,
+            "blend": {
+                "padding_px": self.blend.padding_px,
+                "grow_px": self.blend.grow_px,
+                "feather_px": self.blend.feather_px,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The exact files the API receives (PNG bytes); ``None`` when a mode sends none."""
+
+    image_png: bytes | None
+    mask_png: bytes | None
+
+
+@dataclass(frozen=True)
+class LayerPatch:
+    """A result placed on the canvas: unmasked pixels plus the mask that blends them in."""
+
+    bounds: Bounds
+    image: Image.Image
+    mask: Image.Image
+
+    def masked(self) -> Image.Image:
+        """The layer with the mask folded into its alpha, for hosts and files without masks."""
+        out = self.image.copy()
+        out.putalpha(ImageChops.multiply(self.image.getchannel("A"), self.mask))
+        return out
+
+
+def plan_job(
+    mode: Mode | str,
+    canvas: Extent,
+    selection: SelectionMask | None,
+    *,
+    model: str = DEFAULT_MODEL,
+    resolution: str | Extent = "auto",
+    blend: BlendOptions | None = None,
+    custom_models: Mapping[str, str] | None = None,
+) -> Plan:
+    """Decide crop, API size and mask for a job; raises InputError with a reason if it can't."""
+    mode = Mode(mode)
+    blend = blend or BlendOptions()
+    caps = capabilities(model, custom_models)
+    if canvas.width <= 0 or canvas.height <= 0:
+        raise InputError(f"The canvas is empty ({canvas}).")
+    whole = Bounds.of_extent(canvas)
+    content = _selected_area(selection, whole)
+
+    if mode is Mode.GENERATE:
+        target = content or whole
+        api_size = snap_size(target.extent, caps, resolution, room=target.extent)
+        return Plan(
+            mode, caps.name, canvas, target, api_size, selection if content else None, blend
+        )
+
+    if mode is Mode.EDIT_SELECTION:
+        if selection is None:
+            raise InputError(
+                "Edit selection needs a selection.",
+                hint="Select the area to change, or use Edit image for the whole picture.",
+            )
+        if content is None:
+            raise InputError(
+                "The selection is empty.",
+                hint="Select the area to change, or use Edit image for the whole picture.",
+            )
+        if selection.covers(canvas):
+            mode, selection = Mode.EDIT_IMAGE, None
+    if mode is Mode.EDIT_IMAGE:
+        selection, want = None, whole
+    else:
+        assert content is not None
+        want = content.pad(blend.padding_px + blend.reach_px).intersect(whole)
+
+    sized = size_crop(want.extent, caps, resolution, room=canvas)
+    crop = _place(want, sized.crop, canvas)
+    return Plan(mode, caps.name, canvas, crop, sized.api_size, selection, blend)
+
+
+def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
+    """The image (and mask) files for the API from the pixels of ``plan.source_bounds``."""
+    if plan.mode is Mode.GENERATE:
+        return Upload(None, None)
+    if source_pixels is None:
+        raise InputError("An edit needs the pixels of the area to edit.")
+    if source_pixels.size != plan.source_bounds.extent:
+        raise InputError(
+            f"Got {source_pixels.size[0]}x{source_pixels.size[1]} pixels for a "
+            f"{plan.source_bounds.width}x{plan.source_bounds.height} area."
+        )
+    crop = _to_crop(plan, source_pixels.convert("RGBA"))
+    image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
+    mask_png = _encode_png(api_mask(plan)) if plan.masked else None
+    if mask_png is not None and len(mask_png) > MAX_MASK_BYTES:
+        raise InputError("The mask file would exceed the API's 4 MB limit.")
+    return Upload(_encode_png(image), mask_png)
+
+
+def api_mask(plan: Plan) -> Image.Image:
+    """RGBA at the API size: alpha 0 where the model may paint, 255 where it must keep."""
+    edit = grow(blend_mask(plan, plan.crop).point(lambda v: 255 if v else 0), MASK_SAFETY_PX)
+    if edit.size != plan.api_size:
+        # Any coverage after bilinear resampling counts as "edit": never shrink the edit area.
+        edit = edit.resize(plan.api_size, Image.Resampling.BILINEAR).point(
+            lambda v: 255 if v else 0
+        )
+    mask = Image.new("RGBA", plan.api_size, (0, 0, 0, 255))
+    mask.putalpha(ImageOps.invert(edit))
+    return mask
+
+
+def blend_mask(plan: Plan, area: Bounds) -> Image.Image:
+    """The selection grown and feathered over ``area`` (canvas px): 255 = use the result."""
+    if plan.selection is None:
+        return Image.new("L", area.extent, 255)
+    margin = plan.blend.reach_px + 1
+    coverage = plan.selection.region(area.pad(margin))
+    coverage = grow(coverage, plan.blend.grow_px)
+    if plan.blend.feather_px:
+        coverage = coverage.filter(ImageFilter.GaussianBlur(plan.blend.feather_px / 2))
+    return coverage.crop((margin, margin, margin + area.width, margin + area.height))
+
+
+def grow(mask: Image.Image, pixels: int) -> Image.Image:
+    """Dilate an L mask by ``pixels`` (square window), keeping its soft edge profile.
+
+    Grey-level dilation is a running maximum; done per axis with doubling windows it costs
+    about 2·log2(2r+1) whole-image ``lighter`` passes instead of r rank filters (~20× faster).
+    """
+    if pixels <= 0:
+        return mask
+    return _running_max(_running_max(mask, pixels, horizontal=True), pixels, horizontal=False)
+
+
+def _running_max(image: Image.Image, radius: int, *, horizontal: bool) -> Image.Image:
+    width, height = image.size
+    # Work on a copy padded by ``radius`` zeros before the start, so windows can look back.
+    padded = Image.new("L", (width + radius, height) if horizontal else (width, height + radius))
+    padded.paste(image, (radius, 0) if horizontal else (0, radius))
+
+    def shifted(img: Image.Image, by: int) -> Image.Image:
+        # img(x + by) over the padded frame; crop past the edge reads zeros, never a maximum.
+        w, h = img.size
+        return img.crop((by, 0, by + w, h) if horizontal else (0, by, w, by + h))
+
+    span = 2 * radius + 1
+    window, covered = padded, 1  # window(x) = max(padded[x : x + covered])
+    while covered * 2 <= span:
+        window = ImageChops.lighter(window, shifted(window, covered))
+        covered *= 2
+    # out(x) = max(image[x - r : x + r + 1]) = max(padded[x : x + span]): two windows cover it.
+    tail = span - covered
+    first = window.crop((0, 0, width, height))
+    second = window.crop(
+        (tail, 0, tail + width, height) if horizontal else (0, tail, width, tail + height)
+    )
+    return ImageChops.lighter(first, second)
+
+
+def build_layer(plan: Plan, result: Image.Image) -> LayerPatch:
+    """Map one API result back onto the canvas as a layer plus its blend mask."""
+    result = result if result.mode == "RGBA" else result.convert("RGBA")
+    if plan.mode is Mode.GENERATE:
+        image = ImageOps.fit(result, plan.crop.extent, RESAMPLE)
+        return LayerPatch(plan.crop, image, blend_mask(plan, plan.crop))
+    back = result if result.size == plan.crop.extent else result.resize(plan.crop.extent, RESAMPLE)
+    bounds = plan.source_bounds
+    if bounds != plan.crop:
+        back = back.crop(bounds.relative_to(plan.crop.offset).box)
+    return LayerPatch(bounds, back, blend_mask(plan, bounds))
+
+
+def composite(canvas_pixels: Image.Image, patch: LayerPatch) -> Image.Image:
+    """The flattened file output: the canvas with the patch blended in through its mask."""
+    base = canvas_pixels if canvas_pixels.mode == "RGBA" else canvas_pixels.convert("RGBA")
+    under = base.crop(patch.bounds.box)
+    out = base.copy()
+    out.paste(Image.composite(patch.image, under, patch.mask), patch.bounds.offset)
+    return out
+
+
+# ---------------------------------------------------------------------------------- internals
+
+
+def _selected_area(selection: SelectionMask | None, whole: Bounds) -> Bounds | None:
+    if selection is None:
+        return None
+    content = selection.content_bounds()
+    if content is None:
+        return None
+    content = content.intersect(whole)
+    return None if content.is_empty else content
+
+
+def _place(want: Bounds, extent: Extent, canvas: Extent) -> Bounds:
+    """A box of ``extent`` centred on ``want``, slid inside the canvas where it fits."""
+
+    def axis(start: int, length: int, wanted: int, total: int) -> int:
+        if length > total:  # only when the canvas is beyond the API's aspect limit
+            return -((length - total) // 2)
+        return min(max(start - (length - wanted) // 2, 0), total - length)
+
+    return Bounds(
+        axis(want.x, extent.width, want.width, canvas.width),
+        axis(want.y, extent.height, want.height, canvas.height),
+        extent.width,
+        extent.height,
+    )
+
+
+def _to_crop(plan: Plan, source: Image.Image) -> Image.Image:
+    """Pad the on-canvas pixels to the full crop with transparency (rarely needed)."""
+    if plan.source_bounds == plan.crop:
+        return source
+    padded = Image.new("RGBA", plan.crop.extent, (0, 0, 0, 0))
+    padded.paste(source, plan.source_bounds.relative_to(plan.crop.offset).offset)
+    return padded
+
+
+def _encode_png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    # Level 1: several times faster than the default for a few % more bytes on upload.
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
