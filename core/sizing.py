@@ -124,7 +124,10 @@ def size_crop(
         return SizedCrop(choice, crop_for(region, choice))
     if not caps.flexible:
         size = _nearest_fixed(region, caps)
-        return SizedCrop(size, crop_for(region, size))
+        crop = crop_for(region, size)
+        if choice == "auto" and room is not None:
+            crop = _grow_at_aspect(crop, size, room)
+        return SizedCrop(size, crop)
     if choice == "auto":
         native = _native_size(region, caps, room)
         if native is not None:
@@ -208,6 +211,17 @@ def _native_size(region: Extent, caps: ModelCaps, room: Extent | None) -> Extent
         if best is None or score < best[0]:
             best = (score, Extent(w, h))
     return best[1] if best else None
+
+
+def _grow_at_aspect(crop: Extent, size: Extent, room: Extent) -> Extent:
+    """Grow a crop towards scale 1 at the API aspect, within ``room``: context, not upscaling."""
+    factor = min(size.width / crop.width, room.width / crop.width, room.height / crop.height)
+    if factor <= 1:
+        return crop
+    grown = crop_for(Extent(int(crop.width * factor), int(crop.height * factor)), size)
+    if grown.width > room.width or grown.height > room.height:  # rounding overshoot
+        grown = crop_for(Extent(grown.width - 1, grown.height - 1), size)
+    return grown if grown.width <= room.width and grown.height <= room.height else crop
 
 
 def _grow_context(region: Extent, pixels: int, room: Extent | None, max_aspect: float) -> Extent:
