@@ -49,8 +49,8 @@ class Fault:
         options.update({k: v for k, v in data.items() if k != "kind"})
         return Fault(kind, options)
 
-    def get(self, name: str) -> Any:
-        return self.options.get(name)
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
 
 
 def fault_from_prompt(prompt: str) -> Fault | None:

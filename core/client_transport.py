@@ -1,0 +1,158 @@
+"""The HTTP side of one API attempt: a fresh SDK client, its sockets, and a worker thread.
+
+Why a worker thread and socket tracking: a blocking read can't be interrupted from another
+thread by closing a socket on Linux, but ``shutdown()`` wakes it. Each attempt gets its own
+``httpx`` client whose requests carry a ``trace`` extension (public in httpcore/httpcore2): it
+reports every socket opened and whether the request body was fully sent. ``abort()`` shuts those
+sockets down, so cancel really closes the connection, and "was the request sent?" decides
+whether a failed attempt may be retried without risking a double charge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import openai
+
+CONNECT_TIMEOUT_S = 10.0
+_CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout"})
+
+
+class Tracker:
+    """Watches one attempt's traffic through httpcore's ``trace`` extension."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._aborted = False
+        self.traced = False
+        self.request_sent = False
+        self.request_id: str | None = None
+
+    def on_request(self, request: Any) -> None:
+        """httpx ``request`` event hook: attach the trace callback to the outgoing request."""
+        request.extensions = {**request.extensions, "trace": self._trace}
+
+    def _trace(self, name: str, info: dict[str, Any]) -> None:
+        self.traced = True
+        if name.endswith(("connect_tcp.complete", "start_tls.complete")):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with self._lock:
+                    self._sockets.append(sock)
+                    aborted = self._aborted
+                if aborted:
+                    _shutdown(sock)
+        elif name.endswith("send_request_body.complete"):
+            self.request_sent = True
+
+    def abort(self) -> None:
+        """Shut down every socket of this attempt; blocked reads and writes fail at once."""
+        with self._lock:
+            self._aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def failed_before_sending(self, exc: BaseException) -> bool:
+        """True when ``exc`` is a connect failure: the API cannot have received (or billed) it."""
+        cause = exc.__cause__ or exc
+        return type(cause).__name__ in _CONNECT_FAILURES and not self.request_sent
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
+    """An ``openai.OpenAI`` / ``openai.AzureOpenAI`` for one attempt, isolated from env vars.
+
+    Everything the SDK would otherwise read from the environment (base URL, organisation,
+    project, Azure endpoint and version, extra headers) is passed explicitly, and the SDK's own
+    retries are off: the retry policy lives in ``core.retry``.
+    """
+    timeout = openai.Timeout(
+        connection.timeout_s, connect=min(CONNECT_TIMEOUT_S, connection.timeout_s)
+    )
+    http_client = openai.DefaultHttpxClient(
+        timeout=timeout, event_hooks={"request": [tracker.on_request], "response": []}
+    )
+    common: dict[str, Any] = {
+        "api_key": connection.api_key,
+        "organization": connection.organization,
+        "project": connection.project,
+        "timeout": timeout,
+        "max_retries": 0,
+        "http_client": http_client,
+        "default_headers": _neutralised_env_headers(),
+    }
+    if connection.provider == "azure":
+        client = openai.AzureOpenAI(
+            azure_endpoint=connection.azure_endpoint,
+            azure_deployment=connection.azure_deployment or None,
+            api_version=connection.api_version,
+            **common,
+        )
+    else:
+        client = openai.OpenAI(base_url=connection.resolved_base_url, **common)
+    # The constructor falls back to OPENAI_ORG_ID / OPENAI_PROJECT_ID when given None.
+    client.organization = connection.organization
+    client.project = connection.project
+    return client
+
+
+def _neutralised_env_headers() -> dict[str, Any]:
+    """Explicitly omit headers the SDK would take from OPENAI_CUSTOM_HEADERS."""
+    raw = os.environ.get("OPENAI_CUSTOM_HEADERS")
+    if not raw:
+        return {}
+    names = {line.split(":", 1)[0].strip() for line in raw.splitlines() if ":" in line}
+    return {name: openai.Omit() for name in names if name}
+
+
+class Worker:
+    """Runs one SDK call in a daemon thread and hands its events to the calling thread.
+
+    ``work(emit)`` calls ``emit(kind, payload)`` for each event; its return value arrives as a
+    ``("done", value)`` event and an exception as ``("error", exc)``. ``abort()`` (on cancel)
+    wakes ``next_event`` at once with ``("cancel", None)``.
+    """
+
+    def __init__(
+        self, work: Callable[[Callable[[str, Any], None]], Any], name: str = "gpt-image-api"
+    ) -> None:
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._work = work
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self._events.put(("done", self._work(self._emit)))
+        except BaseException as exc:  # handed to the caller's thread, not swallowed
+            self._events.put(("error", exc))
+
+    def _emit(self, kind: str, payload: Any) -> None:
+        self._events.put((kind, payload))
+
+    def cancel(self) -> None:
+        self._events.put(("cancel", None))
+
+    def next_event(self, poll_s: float = 0.25) -> tuple[str, Any] | None:
+        try:
+            return self._events.get(timeout=poll_s)
+        except queue.Empty:
+            return None
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
