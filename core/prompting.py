@@ -24,14 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 PROMPT_MAX_CHARS = 32000
 EDIT_MODES = ("edit_selection", "edit_image")
 
-IMPROVE_INSTRUCTIONS = (
-    "Rewrite the user's rough request as a clear prompt for an image model. Order: output type, "
-    "subject, scene, composition, lighting, style. Keep every concrete detail the user gave and "
-    "invent nothing that changes their intent. Put text to render in double quotes, exactly. "
-    "For an edit, say what to change and end with what must stay unchanged. "
-    "Answer with the prompt only, no preface."
-)
-
 
 @dataclass(frozen=True)
 class PromptBrief:
@@ -148,11 +140,14 @@ def check_prompt(prompt: str) -> str:
 
 
 def improvement_request(prompt: str, mode: str = "generate") -> str:
-    """The text sent to the text model: instructions, the kind of job, the rough prompt."""
-    kind = "an edit of an existing image" if mode in EDIT_MODES else "a new image"
-    return (
-        f"{IMPROVE_INSTRUCTIONS}\n\nThis prompt is for {kind}.\n\nRequest:\n{check_prompt(prompt)}"
-    )
+    """The text handed to the prompt helper (its instructions live in ``core.client``).
+
+    Edits say so, because a rewrite for an edit must keep "change only ...; keep ..." intact.
+    """
+    prompt = check_prompt(prompt)
+    if mode in EDIT_MODES:
+        return f"(For an edit of an existing image; say what to change and what stays unchanged.)\n{prompt}"
+    return prompt
 
 
 def improve_prompt(
@@ -166,7 +161,7 @@ def improve_prompt(
     if client is None:
         from .client import ImageClient
 
-        client = ImageClient(settings.connection())
+        client = ImageClient(settings.connection(), custom_models=settings.custom_models)
     rewritten = client.improve_prompt(
         improvement_request(prompt, mode), settings.improve_prompt_model
     )

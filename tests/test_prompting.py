@@ -87,7 +87,7 @@ def test_limits():
         edit_instruction("", "the rest")
 
 
-def test_improvement_request_names_the_job_kind():
-    assert "a new image" in improvement_request("cat")
-    assert "an edit of an existing image" in improvement_request("cat", "edit_selection")
-    assert improvement_request("rough idea").endswith("rough idea")
+def test_improvement_request_names_edits():
+    assert improvement_request("  a cat ") == "a cat"
+    edit = improvement_request("make the sky red", "edit_selection")
+    assert "edit of an existing image" in edit and edit.endswith("make the sky red")

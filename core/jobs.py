@@ -1,0 +1,494 @@
+"""One job end to end, the single path both hosts and the CLI take.
+
+``prepare_job`` (main thread, no network): plan the crop and API size, read only the crop's
+pixels, build the upload files, estimate the cost. ``run_job`` (worker thread): record the job
+in history, call the API, write every image to history the moment it arrives (before anyone
+sees it), then map results back to ``LayerPatch``es and record usage, cost and timings.
+
+On an error or a cancel the job is closed as "failed" / "cancelled" with the error, images that
+already arrived stay in history, and the error is raised again for the caller to show.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
+from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
+from .geometry import Bounds, Extent
+from .history import History
+from .models import capabilities
+from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
+from .pipeline import plan_job as _plan_job
+from .pricing import Estimate, actual_cost, estimate
+from .prompting import check_prompt
+from .selection import SelectionMask
+from .settings import Settings
+from .sizing import size_for_aspect
+
+log = logging.getLogger(__name__)
+
+EventKind = Literal["partial", "image", "status"]
+#: Input images the API accepts per request (the edited crop counts as one).
+MAX_INPUT_IMAGES = 16
+REFERENCE_MIMES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the person asked for; sizes and pixels are decided in ``prepare_job``."""
+
+    mode: Mode | str
+    prompt: str
+    model: str = "gpt-image-2"
+    quality: str = "medium"
+    resolution: str = "auto"
+    n: int = 1
+    partial_images: int = 0
+    output_format: str = "png"
+    background: str | None = None
+    references: tuple[InputImage, ...] = ()
+    blend: BlendOptions = field(default_factory=BlendOptions)
+    source_document: str = ""
+    aspect: str | None = None
+    output_compression: int | None = None
+    moderation: str | None = None
+    user: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, mode: Mode | str, prompt: str, **overrides: Any
+    ) -> JobSpec:
+        """A spec with every option from ``settings`` unless overridden."""
+        values: dict[str, Any] = {
+            "model": settings.model,
+            "quality": settings.quality,
+            "resolution": settings.resolution,
+            "n": settings.n,
+            "partial_images": settings.partial_images,
+            "output_format": settings.output_format,
+            "output_compression": settings.output_compression,
+            "moderation": settings.moderation,
+            "user": settings.user,
+            "blend": settings.blend(),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(mode=Mode(mode), prompt=prompt, **values)
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job ready to send: its plan, the exact upload files and the estimate."""
+
+    spec: JobSpec
+    plan: Plan
+    upload: Upload
+    estimate_usd: float
+    estimate: Estimate | None = None
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Progress for the host: a partial preview, a final image (already in history), or status."""
+
+    kind: EventKind
+    index: int = 0
+    image: Image.Image | None = None
+    elapsed_s: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    history_id: str
+    request_id: str | None
+    usage: dict[str, Any] | None
+    cost_usd: float | None
+    estimate_usd: float
+    images: list[Image.Image]
+    patches: list[LayerPatch]
+    elapsed_s: float
+    paths: list[Path] = field(default_factory=list)
+    plan: Plan | None = None
+    size: str | None = None  # what the API reported (may differ from plan.api_size under auto)
+    encoded: list[bytes] = field(default_factory=list, repr=False)  # the API's own file bytes
+
+
+# --- prepare -----------------------------------------------------------------------------------
+
+
+def reference_from_bytes(name: str, data: bytes) -> InputImage:
+    """An ``InputImage`` for a reference file; ``InputError`` when it is not PNG/JPEG/WebP."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = (image.format or "").lower()
+    except Exception:  # Pillow raises several types for "not an image"
+        raise InputError(f"Reference {name} is not an image Pillow can read.") from None
+    kind = "jpeg" if kind == "jpg" else kind
+    if kind not in REFERENCE_MIMES:
+        raise InputError(
+            f"Reference {name} is {kind.upper() or 'unknown'}; the API takes PNG, JPEG or WebP."
+        )
+    if len(data) > 50 * 1024 * 1024:
+        raise InputError(f"Reference {name} is over the API's 50 MB limit.")
+    return InputImage(name=Path(name).name, data=data, mime=REFERENCE_MIMES[kind])
+
+
+def _image_size(data: bytes) -> Extent:
+    with Image.open(io.BytesIO(data)) as image:
+        return Extent(*image.size)
+
+
+def check_spec(spec: JobSpec, settings: Settings) -> JobSpec:
+    caps = capabilities(spec.model, settings.custom_models)
+    prompt = check_prompt(spec.prompt)
+    if not 1 <= spec.n <= 10:
+        raise InputError(f"n must be 1 to 10, not {spec.n}.")
+    if not 0 <= spec.partial_images <= caps.max_partials:
+        raise InputError(
+            f"Partial images must be 0 to {caps.max_partials}, not {spec.partial_images}."
+        )
+    if spec.output_format not in REFERENCE_MIMES:
+        raise InputError(f"Output format must be png, jpeg or webp, not {spec.output_format!r}.")
+    if spec.quality not in ("auto", "low", "medium", "high"):
+        raise InputError(f"Quality must be auto, low, medium or high, not {spec.quality!r}.")
+    edited = 0 if Mode(spec.mode) is Mode.GENERATE else 1
+    limit = min(caps.max_input_images, MAX_INPUT_IMAGES) - edited
+    if len(spec.references) > limit:
+        raise InputError(
+            f"{len(spec.references)} references given; at most {limit} fit in one request."
+        )
+    return replace(spec, prompt=prompt, mode=Mode(spec.mode))
+
+
+def plan_for(
+    spec: JobSpec, canvas: Extent | None, selection: SelectionMask | None, settings: Settings
+) -> Plan:
+    """The plan for ``spec``; text-to-image without a canvas takes its shape from ``aspect``."""
+    mode = Mode(spec.mode)
+    custom = settings.custom_models
+    if mode is Mode.GENERATE and (canvas is None or spec.aspect):
+        caps = capabilities(spec.model, custom)
+        api_size = size_for_aspect(spec.aspect or "1:1", caps, spec.resolution)
+        return _plan_job(
+            mode,
+            api_size,
+            None,
+            model=spec.model,
+            resolution=api_size,
+            blend=spec.blend,
+            custom_models=custom,
+        )
+    if canvas is None:
+        raise InputError("An edit needs the size of the image being edited.")
+    return _plan_job(
+        mode,
+        canvas,
+        selection,
+        model=spec.model,
+        resolution=spec.resolution,
+        blend=spec.blend,
+        custom_models=custom,
+    )
+
+
+def estimate_for(spec: JobSpec, plan: Plan) -> Estimate:
+    """The cost estimate for ``spec`` at ``plan``'s API size (no network)."""
+    inputs = [plan.api_size] if plan.mode is not Mode.GENERATE else []
+    inputs += [_image_size(ref.data) for ref in spec.references]
+    return estimate(
+        spec.model,
+        spec.quality,
+        plan.api_size,
+        n=spec.n,
+        partial_images=spec.partial_images,
+        input_images=inputs,
+        prompt=spec.prompt,
+    )
+
+
+def prepare_job(
+    spec: JobSpec,
+    canvas: Extent | None,
+    selection: SelectionMask | None,
+    read_crop: Callable[[Bounds], Image.Image] | None,
+    settings: Settings,
+) -> PreparedJob:
+    """Plan, read the crop's pixels (only those), build the upload, estimate. Main thread.
+
+    ``read_crop(bounds)`` returns RGBA pixels of ``bounds`` (canvas coordinates, always inside
+    the canvas); it is not called for text-to-image.
+    """
+    spec = check_spec(spec, settings)
+    plan = plan_for(spec, canvas, selection, settings)
+    pixels = None
+    if plan.mode is not Mode.GENERATE:
+        if read_crop is None:
+            raise InputError("An edit needs the pixels of the area to edit.")
+        pixels = read_crop(plan.source_bounds)
+    upload = build_upload(plan, pixels)
+    est = estimate_for(spec, plan)
+    return PreparedJob(spec, plan, upload, est.usd, est)
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def build_request(prepared: PreparedJob) -> ImageRequest:
+    """The client request: the crop (+ mask) first, then references; none for plain text-to-image."""
+    spec, upload = prepared.spec, prepared.upload
+    image = InputImage("image.png", upload.image_png, "image/png") if upload.image_png else None
+    background = spec.background
+    if background is None and prepared.plan.mode is not Mode.GENERATE:
+        background = "opaque"  # under "auto", edits have come back partly transparent
+    return ImageRequest(
+        prompt=spec.prompt,
+        model=prepared.plan.model,
+        size=str(prepared.plan.api_size),
+        quality=spec.quality,
+        n=spec.n,
+        output_format=spec.output_format,
+        output_compression=spec.output_compression,
+        background=background,
+        moderation=spec.moderation,
+        partial_images=spec.partial_images,
+        user=spec.user,
+        image=image,
+        mask=upload.mask_png,
+        references=tuple(spec.references),
+    )
+
+
+def _history_inputs(prepared: PreparedJob) -> dict[str, bytes | None]:
+    inputs: dict[str, bytes | None] = {
+        "image.png": prepared.upload.image_png,
+        "mask.png": prepared.upload.mask_png,
+    }
+    selection = prepared.plan.selection
+    if selection is not None:
+        buffer = io.BytesIO()
+        selection.coverage.save(buffer, "PNG", compress_level=1)
+        inputs["selection.png"] = buffer.getvalue()
+    return inputs
+
+
+def job_record_settings(spec: JobSpec) -> dict[str, Any]:
+    """The options that shaped the job, as stored in job.json (nothing secret)."""
+    return {
+        "quality": spec.quality,
+        "resolution": spec.resolution,
+        "aspect": spec.aspect,
+        "n": spec.n,
+        "partial_images": spec.partial_images,
+        "output_format": spec.output_format,
+        "output_compression": spec.output_compression,
+        "background": spec.background,
+        "moderation": spec.moderation,
+        "blend": {
+            "padding_px": spec.blend.padding_px,
+            "grow_px": spec.blend.grow_px,
+            "feather_px": spec.blend.feather_px,
+        },
+    }
+
+
+def decode_image(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+class _Run:
+    """The callbacks and bookkeeping of one ``run_job`` call."""
+
+    def __init__(
+        self,
+        prepared: PreparedJob,
+        history: History,
+        job_id: str,
+        on_event: Callable[[JobEvent], None] | None,
+    ) -> None:
+        self.prepared = prepared
+        self.history = history
+        self.job_id = job_id
+        self.on_event = on_event
+        self.started = time.monotonic()
+        self.stored: dict[int, Path] = {}
+        self.timings: dict[str, float] = {}
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+    def emit(self, event: JobEvent) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:  # a host callback bug must not lose a paid image
+            log.exception("Job event handler failed on %s", event.kind)
+
+    def status(self, message: str) -> None:
+        self.emit(JobEvent("status", elapsed_s=self.elapsed(), message=message))
+
+    def on_partial(self, partial: PartialImage) -> None:
+        self.timings.setdefault("first_partial_s", self.elapsed())
+        try:
+            image = decode_image(partial.data)
+        except Exception:  # a broken preview is not worth failing the job for
+            log.warning("Partial image %d could not be decoded", partial.index)
+            return
+        self.emit(JobEvent("partial", partial.index, image, self.elapsed()))
+
+    def on_image(self, index: int, data: bytes) -> None:
+        self.timings.setdefault("first_image_s", self.elapsed())
+        self.store(index, data)
+        try:
+            image = decode_image(data)
+        except Exception:
+            log.warning("Result image %d could not be decoded (kept in history)", index)
+            return
+        self.emit(JobEvent("image", index, image, self.elapsed()))
+
+    def store(self, index: int, data: bytes) -> None:
+        """Write result ``index`` to history once; a full disk is logged, not fatal, here."""
+        if index in self.stored:
+            return
+        try:
+            self.stored[index] = self.history.add_image(
+                self.job_id, index, data, self.prepared.spec.output_format
+            )
+        except OSError as exc:
+            log.error("Could not save result %d to history: %s", index + 1, exc)
+
+    def close(self, status: str, error: GptImageError | None = None, **fields: Any) -> None:
+        try:
+            self.history.finish(
+                self.job_id,
+                status,
+                error=error.to_dict() if error else None,
+                timings={**self.timings, "elapsed_s": self.elapsed()},
+                **fields,
+            )
+        except (OSError, InputError) as exc:
+            log.error("Could not record the end of job %s: %s", self.job_id, exc)
+
+
+def run_job(
+    prepared: PreparedJob,
+    settings: Settings,
+    *,
+    on_event: Callable[[JobEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+    history: History | None = None,
+    client: ImageClient | None = None,
+) -> JobResult:
+    """Send the job, keep every paid image in history as it arrives, return layer patches.
+
+    Runs on a worker thread; ``on_event`` is called from it (hosts marshal to their UI thread).
+    Raises the client's ``GptImageError`` (``Cancelled`` on cancel) after recording it.
+    """
+    history = history if history is not None else History.from_settings(settings)
+    client = client if client is not None else ImageClient(settings.connection())
+    request = build_request(prepared)
+    spec, plan = prepared.spec, prepared.plan
+    record = history.create(
+        prompt=spec.prompt,
+        mode=plan.mode.value,
+        model=plan.model,
+        settings=job_record_settings(spec),
+        source_document=spec.source_document,
+        inputs=_history_inputs(prepared),
+        references=[(ref.name, ref.data) for ref in spec.references],
+        api_size=str(plan.api_size),
+        canvas=list(plan.canvas),
+        crop=list(plan.crop),
+        plan=plan.to_dict(),
+        estimate_usd=prepared.estimate_usd,
+        estimate=prepared.estimate.breakdown if prepared.estimate else None,
+        endpoint="edits" if request.image is not None or request.references else "generations",
+    )
+    run = _Run(prepared, history, record.id, on_event)
+    run.status(f"Sending {plan.mode.value} request ({plan.api_size}, {spec.quality})")
+    try:
+        result = client.run(
+            request, on_partial=run.on_partial, on_image=run.on_image, cancel=cancel
+        )
+    except Cancelled as error:
+        run.close("cancelled", error, request_id=error.request_id)
+        raise
+    except GptImageError as error:
+        run.close("failed", error, request_id=error.request_id)
+        raise
+    except BaseException as error:  # KeyboardInterrupt, or a bug: still close the record
+        wrapped = Cancelled() if isinstance(error, KeyboardInterrupt) else None
+        run.close(
+            "cancelled" if wrapped else "failed",
+            wrapped or ApiUnavailable(f"Unexpected error: {type(error).__name__}"),
+        )
+        raise
+    for index, data in enumerate(result.images):
+        run.store(index, data)  # any the client did not hand over one by one
+    cost = actual_cost(result.usage, plan.model)
+    done = {"request_id": result.request_id, "usage": result.usage, "cost_usd": cost}
+    try:
+        images = [decode_image(data) for data in result.images]
+        patches = [build_layer(plan, image) for image in images]
+    except Exception as exc:
+        error = ApiUnavailable(
+            "The API returned an image that could not be read.",
+            hint="It is kept in history; try again.",
+            request_id=result.request_id,
+            details={"reason": str(exc)},
+        )
+        run.close("failed", error, **done)
+        raise error from None
+    if not images:
+        error = ApiUnavailable("The API returned no image.", request_id=result.request_id)
+        run.close("failed", error, **done)
+        raise error
+    run.close("done", returned_size=result.size, **done)
+    run.status(f"Done: {len(images)} image(s)")
+    return JobResult(
+        history_id=record.id,
+        request_id=result.request_id,
+        usage=result.usage,
+        cost_usd=cost,
+        estimate_usd=prepared.estimate_usd,
+        images=images,
+        patches=patches,
+        elapsed_s=run.elapsed(),
+        paths=[run.stored[i] for i in sorted(run.stored)],
+        plan=plan,
+        size=result.size,
+        encoded=list(result.images),
+    )
+
+
+def improve(prompt: str, settings: Settings, *, mode: str = "generate", client: Any = None) -> str:
+    """'Improve my prompt' for hosts and CLI: a rewrite for the person to accept (or not)."""
+    from .prompting import improve_prompt
+
+    return improve_prompt(prompt, settings, mode=mode, client=client)
+
+
+__all__: Sequence[str] = (
+    "JobEvent",
+    "JobResult",
+    "JobSpec",
+    "PreparedJob",
+    "build_request",
+    "estimate_for",
+    "improve",
+    "plan_for",
+    "prepare_job",
+    "reference_from_bytes",
+    "run_job",
+)
