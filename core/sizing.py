@@ -204,10 +204,10 @@ def _native_size(region: Extent, caps: ModelCaps, room: Extent | None) -> Extent
             _round_up(-(-caps.min_pixels // w), m),
             _round_up(math.ceil(w / caps.max_aspect), m),
         )
-        if h > limit_h or w > caps.max_aspect * h or w * h > caps.max_pixels:
+        if h > limit_h or max(w, h) > caps.max_aspect * min(w, h) or w * h > caps.max_pixels:
             continue
-        # Least extra context first, but a shape close to the region's beats a few % of area.
-        score = math.log(w * h / base) + 2.0 * abs(math.log(w / h) - aspect)
+        # Least extra context, spread evenly over both axes (a square stays square).
+        score = math.log(w * h / base) + abs(math.log(w / h) - aspect)
         if best is None or score < best[0]:
             best = (score, Extent(w, h))
     return best[1] if best else None
@@ -263,7 +263,10 @@ def _scaled_size(
     def cost(size: Extent) -> float:
         crop = crop_for(region, size)
         growth = crop.pixels / region.pixels - 1.0
-        outside = room is not None and (crop.width > room.width or crop.height > room.height)
-        return abs(math.log(size.pixels / target)) + 4.0 * growth + (100.0 if outside else 0.0)
+        cost = abs(math.log(size.pixels / target)) + 4.0 * growth
+        if room is not None:  # a crop past the canvas edge is padded: allow only a sliver
+            inside = min(crop.width, room.width) * min(crop.height, room.height)
+            cost += 50.0 * (crop.pixels - inside) / region.pixels
+        return cost
 
     return min(_candidates(region, caps), key=cost)
