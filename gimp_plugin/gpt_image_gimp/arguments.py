@@ -1,0 +1,209 @@
+"""The procedures' arguments, declared once for the dialog, scripts and the README.
+
+Plain Python (no libgimp) so that the argument table can be checked without GIMP. ``plugin``
+turns each ``Arg`` into an ``add_*_argument`` call; ``options_from_values`` turns the values a run
+received into ``JobOptions``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EDIT_PROC = "plug-in-gpt-image-edit"
+GENERATE_PROC = "plug-in-gpt-image-generate"
+
+QUALITIES = ("auto", "low", "medium", "high")
+SOURCES = ("layer", "visible")
+RESOLUTION_RE = re.compile(r"^(?i:auto|[124]k|\d+x\d+)$")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One procedure argument. ``kind``: string, int, double, choice, drawable."""
+
+    name: str
+    kind: str
+    label: str
+    blurb: str
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    in_dialog: bool = True
+    procs: tuple[str, ...] = (EDIT_PROC, GENERATE_PROC)
+
+
+ARGS: tuple[Arg, ...] = (
+    Arg(
+        "prompt", "string", "_Prompt", "What to paint (edit) or the picture to make (generate).", ""
+    ),
+    Arg(
+        "model",
+        "string",
+        "_Model",
+        "Image model, e.g. gpt-image-2, gpt-image-1.5, gpt-image-1-mini.",
+        "gpt-image-2",
+    ),
+    Arg(
+        "quality",
+        "choice",
+        "_Quality",
+        "auto, low, medium or high (high is about 4x the cost of medium).",
+        "medium",
+        choices=QUALITIES,
+    ),
+    Arg(
+        "resolution",
+        "string",
+        "_Resolution",
+        "auto (fit the crop), 1K, 2K, 4K or an exact WIDTHxHEIGHT.",
+        "auto",
+    ),
+    Arg(
+        "variants",
+        "int",
+        "_Variants",
+        "Images per request, 1-10; more than one gives a layer group. Each is billed.",
+        1,
+        1,
+        10,
+    ),
+    Arg(
+        "source",
+        "choice",
+        "_Source",
+        "layer: the active layer's pixels; visible: the whole visible image.",
+        "layer",
+        choices=SOURCES,
+        procs=(EDIT_PROC,),
+    ),
+    Arg(
+        "reference-files",
+        "string",
+        "Reference _files",
+        "Image files sent as references, separated by ';' or new lines.",
+        "",
+    ),
+    Arg(
+        "reference-layer",
+        "drawable",
+        "Reference _layer",
+        "A layer of any open image sent as a reference (optional).",
+        None,
+    ),
+    Arg(
+        "reference-layer-2",
+        "drawable",
+        "Reference layer _2",
+        "A second reference layer (optional).",
+        None,
+    ),
+    Arg(
+        "reference-layer-3",
+        "drawable",
+        "Reference layer _3",
+        "A third reference layer (optional).",
+        None,
+    ),
+    Arg(
+        "padding",
+        "int",
+        "Context _padding",
+        "Pixels of context sent around the selection.",
+        48,
+        0,
+        2048,
+        procs=(EDIT_PROC,),
+    ),
+    Arg(
+        "feather", "int", "_Feather", "Soft edge of the result's layer mask, in pixels.", 8, 0, 512
+    ),
+    Arg(
+        "timeout",
+        "double",
+        "Time limit",
+        "Seconds after which the job is cancelled (0 = the settings' request timeout only).",
+        0.0,
+        0.0,
+        86400.0,
+        in_dialog=False,
+    ),
+)
+
+RETURN_VALUES = (
+    ("layer", "The new layer (or layer group for several variants)."),
+    ("history-id", "The job's id in the shared history (python -m core history show ID)."),
+)
+
+
+def args_for(proc_name: str) -> tuple[Arg, ...]:
+    """The arguments of one procedure, in declaration order."""
+    return tuple(arg for arg in ARGS if proc_name in arg.procs)
+
+
+def split_paths(text: str) -> tuple[str, ...]:
+    """Reference file paths from ``a.png; b.jpg`` or one path per line."""
+    parts = re.split(r"[;\n]", text or "")
+    return tuple(part.strip() for part in parts if part.strip())
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Everything a run needs from its arguments, checked, without libgimp objects."""
+
+    prompt: str
+    model: str
+    quality: str
+    resolution: str
+    variants: int
+    source: str = "layer"
+    reference_files: tuple[str, ...] = ()
+    padding: int = 48
+    feather: int = 8
+    timeout_s: float = 0.0
+    reference_layer_count: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def options_from_values(values: dict[str, Any]) -> JobOptions:
+    """``JobOptions`` from argument values by name; ``ValueError`` names a bad argument."""
+    prompt = (values.get("prompt") or "").strip()
+    if not prompt:
+        raise ValueError("The prompt is empty: describe what you want to see.")
+    resolution = (values.get("resolution") or "auto").strip()
+    if not RESOLUTION_RE.match(resolution):
+        raise ValueError(
+            f"Resolution {resolution!r} is not auto, 1K, 2K, 4K or WIDTHxHEIGHT (e.g. 1536x1024)."
+        )
+    quality = values.get("quality") or "medium"
+    if quality not in QUALITIES:
+        raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
+    source = values.get("source") or "layer"
+    if source not in SOURCES:
+        raise ValueError(f"Source {source!r} is not one of {', '.join(SOURCES)}.")
+    variants = int(values.get("variants") or 1)
+    if not 1 <= variants <= 10:
+        raise ValueError(f"Variants must be 1 to 10, not {variants}.")
+    return JobOptions(
+        prompt=prompt,
+        model=(values.get("model") or "gpt-image-2").strip(),
+        quality=quality,
+        resolution=resolution,
+        variants=variants,
+        source=source,
+        reference_files=split_paths(values.get("reference-files") or ""),
+        padding=max(0, int(values.get("padding", 48))),
+        feather=max(0, int(values.get("feather", 8))),
+        timeout_s=max(0.0, float(values.get("timeout") or 0.0)),
+    )
+
+
+def layer_name(prompt: str, index: int | None = None, limit: int = 48) -> str:
+    """A layer name from the prompt: one line, shortened, numbered for variants."""
+    text = " ".join(prompt.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    name = f"GPT: {text}"
+    return name if index is None else f"{name} #{index + 1}"

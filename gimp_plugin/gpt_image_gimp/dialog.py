@@ -1,0 +1,184 @@
+"""Interactive parts: the procedure dialog with its cost estimate, the API key prompt, and the
+progress window (partial previews, elapsed time, Cancel). Main thread only; never used headless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gtk", "3.0")
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
+
+from core import pricing  # noqa: E402
+from core import settings as core_settings  # noqa: E402
+from core.pipeline import Mode, plan_job  # noqa: E402
+
+from . import canvas, logs  # noqa: E402
+from .arguments import EDIT_PROC, args_for, options_from_values  # noqa: E402
+
+log = logs.get("dialog")
+PREVIEW_PX = 320
+
+
+def init() -> None:
+    GimpUi.init("gpt-image")
+
+
+def ensure_api_key(settings: Any) -> Any:
+    """The settings with a key, asking for one if none is set; None when the person cancels."""
+    if settings.api_key is not None or settings.provider == "compatible":
+        return settings
+    dlg = GimpUi.Dialog(title="GPT Image: API key", role="gpt-image-key")
+    dlg.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+    dlg.add_button("_Save", Gtk.ResponseType.OK)
+    box = dlg.get_content_area()
+    text = (
+        "No OpenAI API key is set.\n\n"
+        "Paste a key from https://platform.openai.com/api-keys. It is saved to\n"
+        f"{core_settings.key_path()} (readable only by you) and shared with the\n"
+        "Krita plug-in and the command line. OPENAI_API_KEY, when set, takes precedence."
+    )
+    label = Gtk.Label(label=text, xalign=0.0)
+    entry = Gtk.Entry(visibility=False, activates_default=True, width_chars=48)
+    dlg.set_default_response(Gtk.ResponseType.OK)
+    for widget in (label, entry):
+        widget.set_margin_start(12)
+        widget.set_margin_end(12)
+        widget.set_margin_top(6)
+        box.pack_start(widget, False, False, 0)
+    dlg.show_all()
+    try:
+        while True:
+            if dlg.run() != Gtk.ResponseType.OK:
+                return None
+            try:
+                core_settings.set_api_key(entry.get_text())
+                return core_settings.load_settings()
+            except core_settings.ConfigError as exc:
+                label.set_text(f"{exc}\n\n{text}")
+    finally:
+        dlg.destroy()
+
+
+def estimate_text(config: Any, proc_name: str, image: Any, settings: Any) -> str:
+    """The dialog's cost line, recomputed whenever an argument changes."""
+    values = {
+        arg.name: config.get_property(arg.name)
+        for arg in args_for(proc_name)
+        if arg.kind != "drawable"
+    }
+    try:
+        options = options_from_values({**values, "prompt": values.get("prompt") or "x"})
+        selection = canvas.read_selection(image)
+        if proc_name == EDIT_PROC:
+            mode = Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE
+        else:
+            mode = Mode.GENERATE
+        plan = plan_job(
+            mode,
+            canvas.canvas_extent(image),
+            selection,
+            model=options.model,
+            resolution=options.resolution,
+            custom_models=settings.custom_models,
+        )
+        inputs = [] if mode is Mode.GENERATE else [plan.api_size]
+        est = pricing.estimate(
+            options.model,
+            options.quality,
+            plan.api_size,
+            options.variants,
+            settings.partial_images,
+            inputs,
+            options.prompt,
+        )
+        return f"Estimated cost: about ${est.usd:.3f} for {options.variants} × {plan.api_size}"
+    except Exception as exc:  # the estimate must never block the dialog
+        return f"Estimated cost: unavailable ({exc})"
+
+
+def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings: Any) -> bool:
+    """The procedure dialog (remembers last values through ``config``); True on OK."""
+    name = procedure.get_name()
+    dlg = GimpUi.ProcedureDialog(procedure=procedure, config=config)
+    dlg.fill([arg.name for arg in args_for(name) if arg.in_dialog])
+    cost = Gtk.Label(xalign=0.0)
+    source = "OPENAI_API_KEY" if settings.key_source == "env" else str(core_settings.key_path())
+    where = settings.base_url or settings.provider
+    info = Gtk.Label(label=f"Provider: {where} — key from {source}", xalign=0.0)
+    for widget in (cost, info):
+        widget.set_margin_start(12)
+        dlg.get_content_area().pack_end(widget, False, False, 4)
+
+    def refresh(*_args: Any) -> None:
+        cost.set_text(estimate_text(config, name, image, settings))
+
+    handler = config.connect("notify", refresh)
+    refresh()
+    dlg.show_all()
+    try:
+        return bool(dlg.run())
+    finally:
+        config.disconnect(handler)
+        dlg.destroy()
+
+
+class ProgressWindow:
+    """A small window with the latest preview, the elapsed time and a Cancel button."""
+
+    def __init__(self, prompt: str) -> None:
+        self.cancelled = False
+        self.window = Gtk.Window(title="GPT Image")
+        self.window.set_keep_above(True)
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+        box.set_border_width(12)
+        self.picture = Gtk.Image()
+        self.picture.set_size_request(PREVIEW_PX, PREVIEW_PX)
+        self.label = Gtk.Label(label=prompt[:80], xalign=0.0)
+        self.status = Gtk.Label(label="Starting…", xalign=0.0)
+        button = Gtk.Button(label="_Cancel", use_underline=True)
+        button.connect("clicked", self._cancel)
+        self.window.connect("delete-event", lambda *_: self._cancel() or True)
+        for widget in (self.picture, self.label, self.status, button):
+            box.pack_start(widget, False, False, 0)
+        self.window.add(box)
+        self.window.show_all()
+        self.pump()
+
+    def _cancel(self, *_args: Any) -> None:
+        self.cancelled = True
+        self.status.set_text("Cancelling…")
+
+    def pump(self) -> None:
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
+
+    def tick(self, elapsed: float, status: str) -> None:
+        if not self.cancelled:
+            self.status.set_text(f"{status}… {elapsed:.0f} s")
+        self.pump()
+
+    def show_image(self, image: Any) -> None:
+        try:
+            preview = image.convert("RGBA")
+            preview.thumbnail((PREVIEW_PX, PREVIEW_PX))
+            data = GLib.Bytes.new(preview.tobytes())
+            pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(
+                data, GdkPixbuf.Colorspace.RGB, True, 8, *preview.size, preview.size[0] * 4
+            )
+            self.picture.set_from_pixbuf(pixbuf)
+        except Exception:  # a preview is a nicety; never fail the job for it
+            log.exception("preview failed")
+        self.pump()
+
+    def close(self) -> None:
+        self.window.destroy()
+        self.pump()
+
+
+__all__ = ["Gimp", "ProgressWindow", "ensure_api_key", "estimate_text", "init", "run_dialog"]

@@ -1,0 +1,214 @@
+"""One Edit… or Generate… run, from argument values to new layers. Main thread only.
+
+Reads what the job needs from the image (selection, crop pixels, reference layers), hands the
+HTTP part to ``runner`` and writes the results in one undo group. Nothing touches the image
+before the results are in hand, so an error or a cancel leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp  # noqa: E402
+
+from core import jobs  # noqa: E402
+from core import settings as core_settings  # noqa: E402
+from core.client import InputImage  # noqa: E402
+from core.errors import InputError  # noqa: E402
+from core.geometry import Bounds  # noqa: E402
+from core.pipeline import BlendOptions, Mode  # noqa: E402
+from core.selection import SelectionMask  # noqa: E402
+
+from . import canvas, logs, runner  # noqa: E402
+from .arguments import EDIT_PROC, JobOptions, layer_name  # noqa: E402
+
+log = logs.get("job")
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+@dataclass
+class Outcome:
+    layer: Gimp.Layer
+    history_id: str
+    cost_usd: float | None
+
+
+def image_label(image: Gimp.Image) -> str:
+    """What history records as the source document: the file path, else the image name."""
+    file = image.get_file()
+    path = file.get_path() if file is not None else None
+    return path or image.get_name() or f"GIMP image {image.get_id()}"
+
+
+def reference_from_file(path: str) -> InputImage:
+    """An image file as the API receives it (PNG, JPEG and WebP as they are, others as PNG)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = Path(path).expanduser().read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            kind = img.format
+            if kind not in _MIME:
+                data = canvas.png_bytes(img.convert("RGBA"))
+                kind = "PNG"
+    except FileNotFoundError:
+        raise InputError(
+            f"Reference file not found: {path}", hint="Check the path in reference-files."
+        ) from None
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"Reference file {path} is not a readable image ({exc}).") from None
+    name = os.path.splitext(os.path.basename(path))[0] + "." + kind.lower()
+    return InputImage(name, data, _MIME[kind])
+
+
+def reference_from_drawable(drawable: Gimp.Drawable) -> InputImage:
+    image = canvas.read_whole(drawable)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in drawable.get_name())
+    return InputImage(f"{safe or 'layer'}.png", canvas.png_bytes(image), "image/png")
+
+
+def collect_references(
+    options: JobOptions, drawables: Sequence[Gimp.Drawable]
+) -> tuple[InputImage, ...]:
+    refs = [reference_from_file(path) for path in options.reference_files]
+    seen: set[int] = set()
+    for drawable in drawables:
+        if drawable is None or drawable.get_id() in seen:
+            continue
+        seen.add(drawable.get_id())
+        refs.append(reference_from_drawable(drawable))
+    return tuple(refs)
+
+
+def choose_mode(
+    proc_name: str, options: JobOptions, selection: SelectionMask | None, source: Gimp.Drawable
+) -> tuple[Mode, SelectionMask | None]:
+    """Edit with a selection → masked edit; without: the whole layer (or the visible image)."""
+    if proc_name != EDIT_PROC:
+        return Mode.GENERATE, selection
+    if selection is not None:
+        return Mode.EDIT_SELECTION, selection
+    if options.source == "layer" and source is not None:
+        layer_box = _canvas_box(source)
+        image = source.get_image()
+        whole = Bounds(0, 0, image.get_width(), image.get_height())
+        box = layer_box.intersect(whole)
+        if box != whole and not box.is_empty:
+            # A layer smaller than the image: edit just that layer's area.
+            return Mode.EDIT_SELECTION, SelectionMask.from_rect(box)
+    return Mode.EDIT_IMAGE, None
+
+
+def _canvas_box(drawable: Gimp.Drawable) -> Bounds:
+    _ok, x, y = drawable.get_offsets()
+    return Bounds(x, y, drawable.get_width(), drawable.get_height())
+
+
+@contextlib.contextmanager
+def _source(image: Gimp.Image, options: JobOptions, anchor: Gimp.Drawable | None):
+    if options.source == "visible" or anchor is None:
+        with canvas.visible_projection(image) as layer:
+            yield layer
+    else:
+        yield anchor
+
+
+def execute(
+    proc_name: str,
+    image: Gimp.Image,
+    drawables: Sequence[Gimp.Drawable],
+    options: JobOptions,
+    reference_drawables: Sequence[Gimp.Drawable],
+    progress: runner.Progress,
+    settings: Any,
+) -> Outcome:
+    """The whole run; raises ``GptImageError`` (image untouched) or returns the new layer."""
+    anchor = canvas.anchor_layer(drawables)
+    selection = canvas.read_selection(image)
+    references = collect_references(options, reference_drawables)
+    spec = jobs.JobSpec(
+        mode=Mode.GENERATE,
+        prompt=options.prompt,
+        model=options.model,
+        quality=options.quality,
+        resolution=options.resolution,
+        n=options.variants,
+        partial_images=settings.partial_images,
+        output_format="png",
+        background=None,
+        references=references,
+        blend=BlendOptions(
+            padding_px=options.padding, grow_px=settings.grow_px, feather_px=options.feather
+        ),
+        source_document=image_label(image),
+    )
+    with _source(image, options, anchor) as source:
+        mode, selection = choose_mode(proc_name, options, selection, source)
+        spec = _with_mode(spec, mode)
+        log.info(
+            "%s: mode=%s model=%s quality=%s resolution=%s n=%d refs=%d selection=%s",
+            proc_name,
+            mode.value,
+            options.model,
+            options.quality,
+            options.resolution,
+            options.variants,
+            len(references),
+            selection.bounds if selection is not None else None,
+        )
+        read_crop = None if mode is Mode.GENERATE else (lambda box: canvas.read_region(source, box))
+        prepared = jobs.prepare_job(
+            spec, canvas.canvas_extent(image), selection, read_crop, settings
+        )
+    log.info("plan: %s estimate=%s", prepared.plan.to_dict(), prepared.estimate_usd)
+    result = runner.run_in_background(
+        prepared,
+        settings,
+        progress,
+        timeout_s=options.timeout_s,
+        cancel_path=runner.cancel_file(core_settings.data_dir()),
+    )
+    log.info(
+        "job %s done: %d image(s), request %s, cost %s, %.1f s",
+        result.history_id,
+        len(result.patches),
+        result.request_id,
+        result.cost_usd,
+        result.elapsed_s,
+    )
+    layer = _write_results(image, anchor, options, result.patches)
+    return Outcome(layer, str(result.history_id or ""), result.cost_usd)
+
+
+def _with_mode(spec: Any, mode: Mode) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(spec):
+        return dataclasses.replace(spec, mode=mode)
+    return spec._replace(mode=mode)
+
+
+def _write_results(
+    image: Gimp.Image, anchor: Gimp.Layer | None, options: JobOptions, patches: Sequence[Any]
+) -> Gimp.Layer:
+    if not patches:
+        raise InputError("The API returned no image.", hint="Try again; nothing was changed.")
+    names = [
+        layer_name(options.prompt, i if len(patches) > 1 else None) for i in range(len(patches))
+    ]
+    image.undo_group_start()
+    try:
+        layer = canvas.insert_results(image, anchor, patches, names, layer_name(options.prompt))
+    finally:
+        image.undo_group_end()
+    Gimp.displays_flush()
+    return layer

@@ -1,0 +1,138 @@
+"""The GIMP 3 plug-in class: registers Edit… and Generate…, maps runs to ``job.execute``.
+
+Registration needs only libgimp, so both procedures show up even when the vendored packages are
+missing; running one then says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, GLib, GObject  # noqa: E402
+
+from . import arguments  # noqa: E402
+from .arguments import EDIT_PROC, GENERATE_PROC, Arg  # noqa: E402
+
+RW = GObject.ParamFlags.READWRITE
+MENU = "<Image>/Filters/GPT Image"
+DOCS = {
+    EDIT_PROC: (
+        "_Edit…",
+        "Edit the selection (or the whole layer / visible image) with an OpenAI image model",
+        "With a selection, a masked edit: the selection (any shape, feathered or not) is the mask "
+        "and the result is a new layer above the active one, masked by the feathered selection. "
+        "Without a selection, the whole active layer (or the visible image, source=visible) is "
+        "edited. Several variants make a layer group. One undo step per job.",
+    ),
+    GENERATE_PROC: (
+        "_Generate…",
+        "Make a picture from text into the selection's bounds or a new image-sized layer",
+        "Text to image with an OpenAI image model. The result fills the selection's bounding box "
+        "(masked by the feathered selection) or, without a selection, a new layer the size of "
+        "the image. Reference images (layers or files) guide the result. One undo step per job.",
+    ),
+}
+
+
+def _add_argument(procedure: Gimp.Procedure, arg: Arg) -> None:
+    if arg.kind == "string":
+        procedure.add_string_argument(arg.name, arg.label, arg.blurb, arg.default, RW)
+    elif arg.kind == "int":
+        procedure.add_int_argument(
+            arg.name, arg.label, arg.blurb, int(arg.minimum), int(arg.maximum), arg.default, RW
+        )
+    elif arg.kind == "double":
+        procedure.add_double_argument(
+            arg.name, arg.label, arg.blurb, arg.minimum, arg.maximum, arg.default, RW
+        )
+    elif arg.kind == "choice":
+        choice = Gimp.Choice.new()
+        for index, nick in enumerate(arg.choices):
+            choice.add(nick, index, nick.capitalize(), "")
+        procedure.add_choice_argument(arg.name, arg.label, arg.blurb, choice, arg.default, RW)
+    elif arg.kind == "drawable":
+        procedure.add_drawable_argument(arg.name, arg.label, arg.blurb, True, RW)
+    else:  # pragma: no cover - a typo in the table
+        raise ValueError(f"unknown argument kind {arg.kind}")
+
+
+def values_from_config(config: Any, proc_name: str) -> dict[str, Any]:
+    """Plain values of the scalar arguments by name (choices come back as their nick)."""
+    values = {}
+    for arg in arguments.args_for(proc_name):
+        if arg.kind == "drawable":
+            continue
+        values[arg.name] = config.get_property(arg.name)
+    return values
+
+
+def reference_drawables(config: Any, proc_name: str) -> list:
+    found = []
+    for arg in arguments.args_for(proc_name):
+        if arg.kind == "drawable":
+            value = config.get_property(arg.name)
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def _fail(procedure: Gimp.Procedure, status: Gimp.PDBStatusType, message: str):
+    return procedure.new_return_values(status, GLib.Error(message))
+
+
+def run(procedure, run_mode, image, drawables, config, data):
+    """Entry of both procedures; every outcome is a PDB status plus a message."""
+    from . import bootstrap
+
+    problem = bootstrap.dependency_error()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, problem)
+    try:
+        from . import session
+
+        return session.run(procedure, run_mode, image, drawables, config)
+    except Exception:  # the last line of defence: never let GIMP show a bare traceback
+        text = traceback.format_exc()
+        print(text, file=sys.stderr)
+        return _fail(
+            procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"GPT Image failed unexpectedly: {text}"
+        )
+
+
+class GptImagePlugIn(Gimp.PlugIn):
+    def do_set_i18n(self, name):
+        return False
+
+    def do_query_procedures(self):
+        return [EDIT_PROC, GENERATE_PROC]
+
+    def do_create_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        label, blurb, help_text = DOCS[name]
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(
+            Gimp.ProcedureSensitivityMask.DRAWABLE
+            | Gimp.ProcedureSensitivityMask.NO_DRAWABLES
+            | Gimp.ProcedureSensitivityMask.DRAWABLES
+        )
+        procedure.set_menu_label(label)
+        procedure.add_menu_path(MENU)
+        procedure.set_documentation(blurb, help_text, name)
+        procedure.set_attribution("GPT Image contributors", "GPT Image contributors", "2026")
+        for arg in arguments.args_for(name):
+            _add_argument(procedure, arg)
+        procedure.add_layer_return_value("layer", "Layer", arguments.RETURN_VALUES[0][1], True, RW)
+        procedure.add_string_return_value(
+            "history-id", "History id", arguments.RETURN_VALUES[1][1], "", RW
+        )
+        return procedure
+
+
+def main() -> None:
+    Gimp.main(GptImagePlugIn.__gtype__, sys.argv)

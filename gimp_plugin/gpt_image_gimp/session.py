@@ -1,0 +1,122 @@
+"""One procedure run after the dependencies are known to import: settings, dialog, job, status.
+
+Error mapping (what a PDB caller sees as status + message):
+``InputError``/``ConfigError``/bad arguments → CALLING_ERROR; ``Cancelled`` → CANCEL;
+other ``GptImageError`` → EXECUTION_ERROR; anything unexpected → EXECUTION_ERROR naming the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, GLib, GObject  # noqa: E402
+
+from core import settings as core_settings  # noqa: E402
+from core.errors import Cancelled, ConfigError, GptImageError, InputError  # noqa: E402
+
+from . import logs, runner  # noqa: E402
+from .arguments import options_from_values  # noqa: E402
+from .plugin import reference_drawables, values_from_config  # noqa: E402
+
+log = logs.get("session")
+
+
+def _status(procedure, status: Gimp.PDBStatusType, message: str):
+    return procedure.new_return_values(status, GLib.Error(message))
+
+
+def _success(layer: Gimp.Layer, history_id: str):
+    return Gimp.ValueArray.new_from_values(
+        [
+            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
+            GObject.Value(Gimp.Layer, layer),
+            GObject.Value(GObject.TYPE_STRING, history_id),
+        ]
+    )
+
+
+def _progress(ui: Any) -> runner.Progress:
+    return runner.Progress(
+        set_text=lambda text: Gimp.progress_set_text(text),
+        pulse=lambda: Gimp.progress_pulse(),
+        ui=ui,
+    )
+
+
+def run(procedure, run_mode, image, drawables, config):
+    name = procedure.get_name()
+    try:
+        log_path = logs.setup(core_settings.data_dir())
+    except OSError:
+        log_path = None
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    ui = None
+    try:
+        settings = core_settings.load_settings()
+        logs.protect(settings.api_key.get_secret_value() if settings.api_key else None)
+        if interactive:
+            from . import dialog
+
+            dialog.init()
+            settings = dialog.ensure_api_key(settings)
+            if settings is None or not dialog.run_dialog(
+                procedure, config, image, drawables, settings
+            ):
+                return _status(procedure, Gimp.PDBStatusType.CANCEL, "")
+        if settings.api_key is None and settings.provider != "compatible":
+            raise ConfigError(
+                "No OpenAI API key is set.",
+                hint="Run Filters → GPT Image interactively once to enter it, set "
+                "OPENAI_API_KEY, or run `python -m core check` (the key is shared with Krita "
+                f"and the CLI and stored in {core_settings.key_path()}).",
+                code="missing_api_key",
+            )
+        try:
+            options = options_from_values(values_from_config(config, name))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if interactive:
+            from . import dialog
+
+            ui = dialog.ProgressWindow(options.prompt)
+        Gimp.progress_init(f"GPT Image: {options.prompt[:40]}")
+        from . import job
+
+        outcome = job.execute(
+            name,
+            image,
+            drawables,
+            options,
+            reference_drawables(config, name),
+            _progress(ui),
+            settings,
+        )
+        return _success(outcome.layer, outcome.history_id)
+    except Cancelled as exc:
+        log.info("%s cancelled: %s", name, exc)
+        return _status(procedure, Gimp.PDBStatusType.CANCEL, str(exc))
+    except InputError as exc:
+        log.info("%s refused input: %s", name, exc)
+        return _report(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc), interactive)
+    except GptImageError as exc:
+        log.warning("%s failed: %s", name, exc.to_dict())
+        return _report(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc), interactive)
+    except Exception as exc:
+        log.exception("%s failed unexpectedly", name)
+        where = f" Details are in {log_path}." if log_path else ""
+        message = f"GPT Image failed unexpectedly ({type(exc).__name__}: {exc}).{where} The image was not changed."
+        return _report(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, message, interactive)
+    finally:
+        if ui is not None:
+            ui.close()
+        with contextlib.suppress(Exception):
+            Gimp.progress_end()
+
+
+def _report(procedure, status, message: str, interactive: bool):
+    """Errors go back as status + message; GIMP shows the message in interactive runs."""
+    return _status(procedure, status, message)

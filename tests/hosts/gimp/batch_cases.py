@@ -1,0 +1,387 @@
+"""Runs INSIDE gimp-console-3.0 (python-fu-eval): every GIMP case in one GIMP start.
+
+Each case builds an image, calls plug-in-gpt-image-edit / -generate through the PDB exactly as
+a script writer would (non-interactive), and exports what the outer test needs to check from
+outside GIMP: composites before and after (PNG, plus raw "R'G'B'A u16" dumps for the 16-bit
+case), the new layer and its mask, and a JSON summary (status, message, layer tree).
+
+Env: GPTIMG_OUT (output folder), GPTIMG_CASES (comma list; default all), GPTIMG_CANCEL_FILE
+(the plug-in's cancel file, created by the cancel case while the job runs).
+"""
+
+import json
+import os
+import threading
+import time
+import traceback
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+OUT = os.environ.get("GPTIMG_OUT", "/tmp/gptimg_out")
+WANTED = [c for c in os.environ.get("GPTIMG_CASES", "").split(",") if c]
+CANCEL_FILE = os.environ.get("GPTIMG_CANCEL_FILE", "")
+EDIT, GENERATE = "plug-in-gpt-image-edit", "plug-in-gpt-image-generate"
+W, H = 160, 120
+os.makedirs(OUT, exist_ok=True)
+
+
+# ----------------------------------------------------------------------------- image helpers
+def fill_pattern(layer, seed):
+    """Deterministic non-flat pixels, so 'bit-identical outside' means something."""
+    w, h = layer.get_width(), layer.get_height()
+    data = bytearray(w * h * 4)
+    for y in range(h):
+        for x in range(w):
+            i = (y * w + x) * 4
+            data[i] = (x * 7 + seed * 31) & 255
+            data[i + 1] = (y * 5 + seed * 17) & 255
+            data[i + 2] = ((x ^ y) * 3 + seed) & 255
+            data[i + 3] = 255
+    buf = layer.get_buffer()
+    buf.set(Gegl.Rectangle.new(0, 0, w, h), "R'G'B'A u8", bytes(data))
+    buf.flush()
+    layer.update(0, 0, w, h)
+
+
+def new_image(base=Gimp.ImageBaseType.RGB, precision=None, offset_layer=True):
+    if precision is None:
+        image = Gimp.Image.new(W, H, base)
+    else:
+        image = Gimp.Image.new_with_precision(W, H, base, precision)
+    rgb = base == Gimp.ImageBaseType.RGB
+    bg = Gimp.Layer.new(
+        image,
+        "background",
+        W,
+        H,
+        Gimp.ImageType.RGB_IMAGE if rgb else Gimp.ImageType.GRAY_IMAGE,
+        100.0,
+        Gimp.LayerMode.NORMAL,
+    )
+    image.insert_layer(bg, None, 0)
+    fill_pattern(bg, 1)
+    active = bg
+    if offset_layer:
+        top = Gimp.Layer.new(
+            image,
+            "offset layer",
+            101,
+            77,
+            Gimp.ImageType.RGBA_IMAGE if rgb else Gimp.ImageType.GRAYA_IMAGE,
+            100.0,
+            Gimp.LayerMode.NORMAL,
+        )
+        image.insert_layer(top, None, 0)
+        top.set_offsets(37, 23)
+        fill_pattern(top, 2)
+        active = top
+    image.set_selected_layers([active])
+    return image, active
+
+
+def export_png(image, path):
+    dup = image.duplicate()
+    dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+    ok = Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, dup, Gio.File.new_for_path(path), None)
+    dup.delete()
+    return bool(ok)
+
+
+def dump_raw(image, path, fmt="R'G'B'A u16"):
+    """The visible composite as raw bytes (exact at any bit depth)."""
+    dup = image.duplicate()
+    layer = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+    rect = Gegl.Rectangle.new(0, 0, dup.get_width(), dup.get_height())
+    data = bytes(layer.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.NONE))
+    dup.delete()
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def export_item(image, item, path):
+    """One layer alone (at its offsets, image-sized canvas) or a layer mask as gray PNG."""
+    tmp = Gimp.Image.new(image.get_width(), image.get_height(), image.get_base_type())
+    if isinstance(item, Gimp.Channel):  # layer masks and the selection
+        w, h = item.get_width(), item.get_height()
+        rect = Gegl.Rectangle.new(0, 0, w, h)
+        fmt = "Y u8"
+        data = bytes(item.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.NONE))
+        tmp.delete()
+        tmp = Gimp.Image.new(w, h, Gimp.ImageBaseType.GRAY)
+        layer = Gimp.Layer.new(
+            tmp, "mask", w, h, Gimp.ImageType.GRAY_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+        )
+        tmp.insert_layer(layer, None, 0)
+        buf = layer.get_buffer()
+        buf.set(rect, fmt, data)
+        buf.flush()
+    else:
+        layer = Gimp.Layer.new_from_drawable(item, tmp)
+        tmp.insert_layer(layer, None, 0)
+        ok, x, y = item.get_offsets()
+        layer.set_offsets(x, y)
+        if layer.get_mask() is not None:
+            layer.remove_mask(Gimp.MaskApplyMode.DISCARD)
+        result = export_png(tmp, path)
+        tmp.delete()
+        return result
+    ok = Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, tmp, Gio.File.new_for_path(path), None)
+    tmp.delete()
+    return bool(ok)
+
+
+def tree(image):
+    def describe(layer):
+        _ok, x, y = layer.get_offsets()
+        info = {
+            "name": layer.get_name(),
+            "offsets": [x, y],
+            "size": [layer.get_width(), layer.get_height()],
+            "visible": layer.get_visible(),
+            "has_mask": layer.get_mask() is not None,
+            "is_group": layer.is_group(),
+            "type": layer.type().value_nick,
+        }
+        if layer.is_group():
+            info["children"] = [describe(child) for child in layer.get_children()]
+        return info
+
+    return [describe(layer) for layer in image.get_layers()]
+
+
+# ----------------------------------------------------------------------------- PDB calls
+def call(proc_name, image, drawables, **args):
+    proc = Gimp.get_pdb().lookup_procedure(proc_name)
+    if proc is None:
+        raise RuntimeError(f"{proc_name} is not registered")
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", drawables)
+    for key, value in args.items():
+        name = key.replace("_", "-")
+        config.set_property(name, value)
+    started = time.monotonic()
+    result = proc.run(config)
+    elapsed = time.monotonic() - started
+    status = result.index(0)
+    out = {"status": status.value_nick, "elapsed_s": round(elapsed, 2)}
+    if status == Gimp.PDBStatusType.SUCCESS:
+        layer = result.index(1)
+        out["layer"] = layer.get_name() if layer is not None else None
+        out["history_id"] = result.index(2)
+    else:
+        out["message"] = result.index(1) if result.length() > 1 else None
+        out["last_error"] = Gimp.get_pdb().get_last_error()
+    return out, (result.index(1) if status == Gimp.PDBStatusType.SUCCESS else None)
+
+
+def standard_exports(name, image, layer, summary):
+    summary["after_png"] = export_png(image, os.path.join(OUT, f"{name}-after.png"))
+    summary["tree_after"] = tree(image)
+    if layer is not None:
+        target = layer
+        if layer.is_group():
+            target = layer.get_children()[0]
+            summary["group_children"] = len(layer.get_children())
+        summary["layer_png"] = export_item(image, target, os.path.join(OUT, f"{name}-layer.png"))
+        mask = target.get_mask()
+        if mask is not None:
+            export_item(image, mask, os.path.join(OUT, f"{name}-mask.png"))
+        _ok, x, y = target.get_offsets()
+        summary["layer_bounds"] = [x, y, target.get_width(), target.get_height()]
+        summary["layer_index"] = image.get_item_position(layer)
+
+
+def before(name, image, summary, raw=False):
+    export_png(image, os.path.join(OUT, f"{name}-before.png"))
+    if raw:
+        dump_raw(image, os.path.join(OUT, f"{name}-before.u16"))
+    summary["tree_before"] = tree(image)
+
+
+# ----------------------------------------------------------------------------- cases
+def select_ellipse(image):
+    Gimp.context_set_antialias(True)
+    Gimp.context_set_feather(False)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 51, 41, 63, 47)
+
+
+def case_masked_edit(name, s):
+    image, active = new_image()
+    select_ellipse(image)
+    s["selection_bounds"] = list(Gimp.Selection.bounds(image))[2:]
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: a red apple", padding=24, feather=4)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_feathered_edit(name, s):
+    image, active = new_image()
+    Gimp.context_set_antialias(True)
+    Gimp.context_set_feather(True)
+    Gimp.context_set_feather_radius(9.0, 9.0)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 45, 35, 71, 51)
+    Gimp.context_set_feather(False)
+    s["selection_bounds"] = list(Gimp.Selection.bounds(image))[2:]
+    sel = image.get_selection()
+    export_item(image, sel, os.path.join(OUT, f"{name}-selection.png"))
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: soft glow", feather=0)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_whole_image(name, s):
+    image, active = new_image()
+    Gimp.Selection.none(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: make it night", source="visible")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_generate_selection(name, s):
+    image, active = new_image()
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 31, 21, 90, 60)
+    s["selection_bounds"] = list(Gimp.Selection.bounds(image))[2:]
+    before(name, image, s)
+    res, layer = call(GENERATE, image, [active], prompt=f"{name}: a lighthouse", feather=0)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_generate_image(name, s):
+    image, active = new_image()
+    Gimp.Selection.none(image)
+    before(name, image, s)
+    res, layer = call(GENERATE, image, [active], prompt=f"{name}: a meadow")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_variants(name, s):
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: three cats", variants=3)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_references(name, s):
+    image, active = new_image()
+    other, other_layer = new_image(offset_layer=False)
+    ref_path = os.path.join(OUT, "reference-file.png")
+    export_png(other, ref_path)
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(
+        EDIT,
+        image,
+        [active],
+        prompt=f"{name}: in this style",
+        reference_files=ref_path,
+        reference_layer=other_layer,
+    )
+    s.update(res)
+    standard_exports(name, image, layer, s)
+    other.delete()
+
+
+def case_api_error(name, s):
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: [[fault:moderation]] forbidden")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_cancel(name, s):
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    timer = None
+    if CANCEL_FILE:
+
+        def touch():
+            os.makedirs(os.path.dirname(CANCEL_FILE), exist_ok=True)
+            open(CANCEL_FILE, "w").close()
+
+        timer = threading.Timer(2.0, touch)
+        timer.start()
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: [[fault:slow:30]] slow")
+    if timer is not None:
+        timer.cancel()
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_timeout(name, s):
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: [[fault:slow:30]] slow", timeout=1.5)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_gray(name, s):
+    image, active = new_image(base=Gimp.ImageBaseType.GRAY)
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: a gray stone")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_u16(name, s):
+    image, active = new_image(precision=Gimp.Precision.U16_NON_LINEAR)
+    select_ellipse(image)
+    s["precision"] = image.get_precision().value_nick
+    before(name, image, s, raw=True)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: deep colour")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+    dump_raw(image, os.path.join(OUT, f"{name}-after.u16"))
+
+
+CASES = {
+    "masked_edit": case_masked_edit,
+    "feathered_edit": case_feathered_edit,
+    "whole_image": case_whole_image,
+    "generate_selection": case_generate_selection,
+    "generate_image": case_generate_image,
+    "variants": case_variants,
+    "references": case_references,
+    "api_error": case_api_error,
+    "cancel": case_cancel,
+    "timeout": case_timeout,
+    "gray": case_gray,
+    "u16": case_u16,
+}
+
+summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}
+for case_name, case in CASES.items():
+    if WANTED and case_name not in WANTED:
+        continue
+    entry = summary["cases"][case_name] = {}
+    try:
+        case(case_name, entry)
+    except Exception:
+        entry["batch_error"] = traceback.format_exc()
+    print(
+        "CASE",
+        case_name,
+        json.dumps({k: v for k, v in entry.items() if "tree" not in k}, default=str),
+        flush=True,
+    )
+    with open(os.path.join(OUT, "summary.json"), "w") as handle:
+        json.dump(summary, handle, indent=1, default=str)
+print("BATCH DONE", flush=True)

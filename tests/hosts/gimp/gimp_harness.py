@@ -1,0 +1,253 @@
+"""Drive the real GIMP 3.0 in its trixie chroot: install the plug-in, run the batch, collect.
+
+Used by ``test_gimp_host.py``; also runnable by hand for debugging:
+
+    python tests/hosts/gimp/gimp_harness.py [CASE,CASE...]   # prints the output folder
+
+Steps: ``setup.sh`` builds or reuses the chroot; ``install.py`` installs the plug-in into a
+throw-away ``GIMP3_DIRECTORY`` profile inside the chroot (with the cp313 wheelhouse from
+``tools/wheelhouse.py``); the stand-in runs on the host (the chroot shares the host's network, so
+127.0.0.1 reaches it); ``gimp-console-3.0`` runs ``batch_cases.py`` once for every case. Only a
+proc, a devpts instance and a /dev/shm tmpfs are mounted, and only those this run mounted are
+unmounted again, whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+PYTHON_VERSION = "3.13"
+PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+TEST_KEY = "sk-test-gimp-DO-NOT-LEAK-0123456789abcdef"
+GIMP_TIMEOUT_S = int(os.environ.get("GPTIMG_GIMP_TIMEOUT", "600"))
+
+
+@dataclass
+class GimpRun:
+    """What one GIMP batch run left behind, seen from the host."""
+
+    root: Path
+    work: Path  # host path of the run's folder inside the chroot
+    out: Path
+    data_dir: Path
+    profile: Path
+    summary: dict
+    requests: list
+    returncode: int
+    log: str
+    seconds: float
+    install_seconds: float
+    cancel_file: Path
+    notes: dict = field(default_factory=dict)
+
+    def case(self, name: str) -> dict:
+        return self.summary.get("cases", {}).get(name, {})
+
+    def requests_for(self, name: str) -> list:
+        return [
+            r for r in self.requests if name + ":" in str((r.get("params") or {}).get("prompt", ""))
+        ]
+
+
+def log(message: str) -> None:
+    print(f"[gimp harness] {message}", file=sys.stderr, flush=True)
+
+
+def setup_chroot() -> Path:
+    """Run setup.sh (idempotent) and return the chroot path."""
+    proc = subprocess.run(
+        ["bash", str(HERE / "setup.sh")], capture_output=True, text=True, timeout=1800
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"setup.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def wheelhouse() -> Path:
+    """The cached cp313 wheels (tools/wheelhouse.py), so installs are offline and quick."""
+    cmd = [sys.executable, str(REPO / "tools" / "wheelhouse.py"), PYTHON_VERSION]
+    for tag in PLATFORMS:
+        cmd += ["--platform", tag]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wheelhouse failed:\n{proc.stderr[-3000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def install_plugin(profile: Path) -> None:
+    """Install exactly as a user would: install.py into the GIMP profile."""
+    cmd = [
+        sys.executable,
+        str(REPO / "install.py"),
+        "--host",
+        "gimp",
+        "--gimp-dir",
+        str(profile),
+        "--python-version",
+        PYTHON_VERSION,
+    ]
+    if os.environ.get("GPTIMG_WHEELHOUSE", "1") == "1":
+        cmd += ["--wheels", str(wheelhouse())]
+    for tag in PLATFORMS:
+        cmd += ["--platform", tag]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"install.py failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    entry = profile / "plug-ins" / "gpt-image" / "gpt-image.py"
+    if not os.access(entry, os.X_OK):
+        raise RuntimeError(f"install.py did not install an executable {entry}")
+
+
+@contextlib.contextmanager
+def standin() -> Iterator[str]:
+    """The stand-in API server as a process; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="gptimg-standin-") as tmp:
+        ready = Path(tmp) / "ready"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.standin", "--port", "0", "--ready-file", str(ready)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(tmp) / "stderr", "w"),  # noqa: SIM115 - closed with the process
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not ready.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "stand-in did not start: " + (Path(tmp) / "stderr").read_text()[-2000:]
+                    )
+                time.sleep(0.05)
+            yield ready.read_text().strip()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _mountpoint(path: Path) -> bool:
+    return subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0
+
+
+@contextlib.contextmanager
+def mounts(root: Path) -> Iterator[None]:
+    """proc, a new devpts instance and a /dev/shm tmpfs; unmounts what it mounted."""
+    specs = [
+        ("proc", ["-t", "proc", "proc"]),
+        ("dev/pts", ["-t", "devpts", "devpts", "-o", "newinstance,ptmxmode=0666"]),
+        ("dev/shm", ["-t", "tmpfs", "shm", "-o", "mode=1777,size=512m"]),
+    ]
+    mounted = []
+    try:
+        for rel, args in specs:
+            target = root / rel
+            if not _mountpoint(target):
+                subprocess.run(["mount", *args, str(target)], check=True)
+                mounted.append(target)
+        yield
+    finally:
+        for target in reversed(mounted):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def _fetch_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
+    """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all)."""
+    root = setup_chroot()
+    work_rel = Path("tmp") / f"gptimg-{os.getpid()}-{int(time.time())}"
+    work = root / work_rel
+    if work.exists():
+        shutil.rmtree(work)
+    for sub in ("profile", "out", "config", "data", "home"):
+        (work / sub).mkdir(parents=True)
+    t0 = time.monotonic()
+    install_plugin(work / "profile")
+    install_seconds = time.monotonic() - t0
+    shutil.copy(HERE / "batch_cases.py", work / "batch_cases.py")
+    inside = Path("/") / work_rel
+    cancel_file = inside / "data" / "gimp-cancel"
+    with standin() as base_url, mounts(root):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(inside / "home"),
+            "LANG": "C.UTF-8",
+            "GIMP3_DIRECTORY": str(inside / "profile"),
+            "OPENAI_BASE_URL": base_url,
+            "OPENAI_API_KEY": TEST_KEY,
+            "GPT_IMAGE_CONFIG_DIR": str(inside / "config"),
+            "GPT_IMAGE_DATA_DIR": str(inside / "data"),
+            "GPTIMG_OUT": str(inside / "out"),
+            "GPTIMG_CASES": ",".join(cases or []),
+            "GPTIMG_CANCEL_FILE": str(cancel_file),
+            "NO_AT_BRIDGE": "1",
+        }
+        cmd = [
+            "timeout",
+            "-k",
+            "10",
+            str(GIMP_TIMEOUT_S),
+            "chroot",
+            str(root),
+            "/usr/bin/env",
+            "-i",
+        ]
+        cmd += [f"{k}={v}" for k, v in env.items()]
+        cmd += [
+            "gimp-console-3.0",
+            "-i",
+            "--batch-interpreter=python-fu-eval",
+            "-b",
+            f'exec(open("{inside / "batch_cases.py"}").read())',
+            "--quit",
+        ]
+        log("running gimp-console-3.0")
+        t1 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        seconds = time.monotonic() - t1
+        requests = _fetch_json(base_url.rsplit("/v1", 1)[0] + "/_standin/requests")
+    (work / "out" / "gimp.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    summary_path = work / "out" / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    return GimpRun(
+        root=root,
+        work=work,
+        out=work / "out",
+        data_dir=work / "data",
+        profile=work / "profile",
+        summary=summary,
+        requests=requests,
+        returncode=proc.returncode,
+        log=proc.stdout + proc.stderr,
+        seconds=seconds,
+        install_seconds=install_seconds,
+        cancel_file=root / str(cancel_file).lstrip("/"),
+    )
+
+
+if __name__ == "__main__":
+    chosen = sys.argv[1].split(",") if len(sys.argv) > 1 else None
+    result = run_gimp(chosen)
+    print(result.log[-6000:])
+    print(
+        f"rc={result.returncode} gimp {result.seconds:.1f}s install {result.install_seconds:.1f}s"
+    )
+    print(result.out)

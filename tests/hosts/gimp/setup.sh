@@ -1,0 +1,77 @@
+#!/bin/bash
+# setup.sh - build (or reuse) a Debian trixie chroot with GIMP 3.0 for the real-GIMP tests.
+#
+# Debian 12 has only GIMP 2.10, so GIMP 3.0.4 (Python 3.13, GObject introspection) runs in a
+# trixie chroot. Idempotent: an existing chroot with gimp-console-3.0 is reused as is.
+# Needs root (debootstrap, chroot, mount). Touches neither the host's apt sources nor /dev:
+# only a proc, a new devpts instance and a tmpfs /dev/shm are mounted, and only while apt runs.
+#
+#   GIMP3_ROOT    chroot location (default: <repo>/.hostcache/gimp3root, gitignored)
+#   GIMP3_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#
+# Prints the chroot path on its last line.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+ROOT=${GIMP3_ROOT:-$REPO/.hostcache/gimp3root}
+MIRROR=${GIMP3_MIRROR:-http://deb.debian.org/debian}
+LOGDIR=$(dirname "$ROOT")
+T0=$(date +%s)
+log() { echo "[gimp setup +$(( $(date +%s) - T0 ))s] $*" >&2; }
+
+inroot() {
+  chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+mount_root() {
+  mountpoint -q "$ROOT/proc"    || mount -t proc proc "$ROOT/proc"
+  mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts" -o newinstance,ptmxmode=0666
+  mountpoint -q "$ROOT/dev/shm" || mount -t tmpfs shm "$ROOT/dev/shm" -o mode=1777,size=512m
+  cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+}
+umount_root() {
+  for d in dev/shm dev/pts proc; do
+    if mountpoint -q "$ROOT/$d"; then umount -l "$ROOT/$d"; fi
+  done
+  true
+}
+
+if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -f "$ROOT/.gpt-image-ready" ]; then
+  log "reusing $ROOT"
+  echo "$ROOT"
+  exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || { echo "setup.sh needs root (debootstrap, chroot, mount)" >&2; exit 1; }
+trap umount_root EXIT
+mkdir -p "$LOGDIR"
+
+if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
+  command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
+  log "debootstrap trixie -> $ROOT"
+  umount_root
+  rm -rf --one-file-system "$ROOT"
+  debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >"$LOGDIR/gimp3-debootstrap.log" 2>&1 \
+    || { tail -30 "$LOGDIR/gimp3-debootstrap.log" >&2; exit 1; }
+  touch "$ROOT/.debootstrap-done"
+fi
+
+cat > "$ROOT/etc/apt/sources.list" <<SRC
+deb $MIRROR trixie main
+deb $MIRROR trixie-updates main
+deb http://deb.debian.org/debian-security trixie-security main
+SRC
+printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
+chmod +x "$ROOT/usr/sbin/policy-rc.d"
+mount_root
+log "chroot: apt-get install gimp"
+inroot apt-get update -q >"$LOGDIR/gimp3-apt.log" 2>&1 || { tail -30 "$LOGDIR/gimp3-apt.log" >&2; exit 1; }
+inroot apt-get install -y -q --no-install-recommends \
+  gimp python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4 gir1.2-babl-0.1 xvfb xauth \
+  >>"$LOGDIR/gimp3-apt.log" 2>&1 || { tail -30 "$LOGDIR/gimp3-apt.log" >&2; exit 1; }
+inroot apt-get clean
+inroot gimp-console-3.0 --version >&2
+touch "$ROOT/.gpt-image-ready"
+log "done"
+echo "$ROOT"
