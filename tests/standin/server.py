@@ -15,6 +15,7 @@ Azure routes ``/openai/deployments/{d}/images/...?api-version=...`` are served t
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -161,6 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def handle(self) -> None:
+        # A client hanging up mid-answer is normal here (cancel and timeout tests).
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -441,9 +448,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: len(data) // 2])
             self._drop()
         record["status"], record["outcome"] = 200, "ok"
-        self._send_json(200, payload)
-        self.state.count("completed")
-        self.state.count("images_delivered", len(finals))
+        with self._counted_delivery(len(finals)):
+            self._send_json(200, payload)
 
     def _stream(
         self,
@@ -502,10 +508,22 @@ class _Handler(BaseHTTPRequestHandler):
             if sent and delay and self.state.stopping.wait(delay):
                 raise _Cut()
             self._event(name, {"type": name, "created_at": int(time.time()), **data})
-        self._chunk(b"")
+        with self._counted_delivery(len(finals)):
+            self._chunk(b"")
         record["outcome"] = "ok"
+
+    @contextlib.contextmanager
+    def _counted_delivery(self, images: int) -> Iterator[None]:
+        """Count a delivery before its last bytes go out (the client may return at once), and
+        take it back if the write fails, so tests reading stats() right after never race."""
         self.state.count("completed")
-        self.state.count("images_delivered", len(finals))
+        self.state.count("images_delivered", images)
+        try:
+            yield
+        except BaseException:
+            self.state.count("completed", -1)
+            self.state.count("images_delivered", -images)
+            raise
 
     def _stream_error(self, record: dict[str, Any], fault: Fault) -> None:
         code = fault.get("code")
