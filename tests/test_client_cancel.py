@@ -1,0 +1,123 @@
+"""Cancel from another thread: prompt, final (no callback afterwards), and the connection closed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.client import CancelToken, ImageRequest
+from core.errors import Cancelled
+from tests.standin.helpers import make_client
+
+SMALL = "1024x640"
+
+
+def _wait_for(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _api_threads():
+    return [t for t in threading.enumerate() if t.name == "gpt-image-api" and t.is_alive()]
+
+
+def test_cancel_mid_stream_returns_fast_and_nothing_fires_after(standin):
+    standin.event_delay = 0.6  # seconds between stream events
+    token = CancelToken()
+    events: list[tuple[str, float]] = []
+    cancel_done: list[float] = []
+
+    def canceller():
+        time.sleep(0.05)
+        token.cancel()
+        cancel_done.append(time.monotonic())
+
+    def on_partial(partial):
+        events.append(("partial", time.monotonic()))
+        if partial.index == 0:
+            threading.Thread(target=canceller).start()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled) as info:
+        make_client(standin).run(
+            ImageRequest("slow comet", "gpt-image-2", size=SMALL, partial_images=3),
+            on_partial=on_partial,
+            on_image=lambda i, d: events.append(("image", time.monotonic())),
+            cancel=token,
+        )
+    returned = time.monotonic()
+    assert info.value.exit_code == 130
+    assert cancel_done and returned - cancel_done[0] < 1.0
+    assert returned - started < 2.0
+    time.sleep(1.5)  # the stand-in would have sent two more events by now
+    assert [kind for kind, _ in events] == ["partial"]
+    assert all(at <= cancel_done[0] for _, at in events)
+    # The connection was closed, not abandoned: the stand-in's next write failed.
+    assert _wait_for(lambda: standin.requests[0]["outcome"] == "client_gone")
+    assert standin.stats()["completed"] == 0
+    assert _wait_for(lambda: not _api_threads())
+
+
+def test_cancel_while_waiting_for_a_non_streaming_answer(standin):
+    standin.queue_faults([{"kind": "slow", "seconds": 4}])
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
+    assert time.monotonic() - started < 1.3
+    # The worker thread was woken by the socket shutdown, not left blocked until the answer.
+    assert _wait_for(lambda: not _api_threads(), timeout=1.0)
+
+
+def test_cancel_while_sleeping_before_a_retry(standin):
+    standin.queue_faults([{"kind": "rate_limit", "retry_after": 5}])
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
+    assert time.monotonic() - started < 1.3
+    assert standin.stats()["image_requests"] == 1
+
+
+def test_cancelled_before_start_sends_nothing(standin):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
+    assert standin.requests == []
+
+
+def test_cancel_from_inside_a_callback_stops_delivery(standin):
+    """A callback may cancel (e.g. the user pressed Cancel while a preview was drawn)."""
+    token = CancelToken()
+    seen: list[int] = []
+
+    def on_partial(partial):
+        seen.append(partial.index)
+        token.cancel()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        make_client(standin).run(
+            ImageRequest("x", "gpt-image-2", size=SMALL, partial_images=3),
+            on_partial=on_partial,
+            on_image=lambda i, d: seen.append(100 + i),
+            cancel=token,
+        )
+    assert seen == [0]
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_finished_run_ignores_a_later_cancel(standin):
+    token = CancelToken()
+    result = make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
+    token.cancel()
+    assert result.images and token.cancelled
