@@ -5,13 +5,12 @@ a script writer would (non-interactive), and exports what the outer test needs t
 outside GIMP: composites before and after (PNG, plus raw "R'G'B'A u16" dumps for the 16-bit
 case), the new layer and its mask, and a JSON summary (status, message, layer tree).
 
-Env: GPTIMG_OUT (output folder), GPTIMG_CASES (comma list; default all), GPTIMG_CANCEL_FILE
-(the plug-in's cancel file, created by the cancel case while the job runs).
+Env: GPTIMG_OUT (output folder), GPTIMG_CASES (comma list; default all). The cancel case is
+cancelled from outside: the harness creates the plug-in's cancel file while the request runs.
 """
 
 import json
 import os
-import threading
 import time
 import traceback
 
@@ -23,7 +22,6 @@ from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 
 OUT = os.environ.get("GPTIMG_OUT", "/tmp/gptimg_out")
 WANTED = [c for c in os.environ.get("GPTIMG_CASES", "").split(",") if c]
-CANCEL_FILE = os.environ.get("GPTIMG_CANCEL_FILE", "")
 EDIT, GENERATE = "plug-in-gpt-image-edit", "plug-in-gpt-image-generate"
 W, H = 160, 120
 os.makedirs(OUT, exist_ok=True)
@@ -33,31 +31,37 @@ os.makedirs(OUT, exist_ok=True)
 def fill_pattern(layer, seed):
     """Deterministic non-flat pixels, so 'bit-identical outside' means something."""
     w, h = layer.get_width(), layer.get_height()
-    data = bytearray(w * h * 4)
+    red = bytes((x * 7 + seed * 31) & 255 for x in range(w))
+    rows = []
     for y in range(h):
-        for x in range(w):
-            i = (y * w + x) * 4
-            data[i] = (x * 7 + seed * 31) & 255
-            data[i + 1] = (y * 5 + seed * 17) & 255
-            data[i + 2] = ((x ^ y) * 3 + seed) & 255
-            data[i + 3] = 255
+        green = (y * 5 + seed * 17) & 255
+        row = bytearray(w * 4)
+        row[0::4] = red
+        row[1::4] = bytes([green]) * w
+        row[2::4] = bytes(((x ^ y) * 3 + seed) & 255 for x in range(w))
+        row[3::4] = b"\xff" * w
+        rows.append(bytes(row))
     buf = layer.get_buffer()
-    buf.set(Gegl.Rectangle.new(0, 0, w, h), "R'G'B'A u8", bytes(data))
+    buf.set(Gegl.Rectangle.new(0, 0, w, h), "R'G'B'A u8", b"".join(rows))
     buf.flush()
     layer.update(0, 0, w, h)
 
 
-def new_image(base=Gimp.ImageBaseType.RGB, precision=None, offset_layer=True):
+def new_image(
+    base=Gimp.ImageBaseType.RGB, precision=None, offset_layer=True, size=(W, H), layer_box=None
+):
+    """A patterned background plus (by default) a smaller patterned layer at odd offsets."""
+    w, h = size
     if precision is None:
-        image = Gimp.Image.new(W, H, base)
+        image = Gimp.Image.new(w, h, base)
     else:
-        image = Gimp.Image.new_with_precision(W, H, base, precision)
+        image = Gimp.Image.new_with_precision(w, h, base, precision)
     rgb = base == Gimp.ImageBaseType.RGB
     bg = Gimp.Layer.new(
         image,
         "background",
-        W,
-        H,
+        w,
+        h,
         Gimp.ImageType.RGB_IMAGE if rgb else Gimp.ImageType.GRAY_IMAGE,
         100.0,
         Gimp.LayerMode.NORMAL,
@@ -66,17 +70,18 @@ def new_image(base=Gimp.ImageBaseType.RGB, precision=None, offset_layer=True):
     fill_pattern(bg, 1)
     active = bg
     if offset_layer:
+        x, y, lw, lh = layer_box or (37, 23, 101, 77)
         top = Gimp.Layer.new(
             image,
             "offset layer",
-            101,
-            77,
+            lw,
+            lh,
             Gimp.ImageType.RGBA_IMAGE if rgb else Gimp.ImageType.GRAYA_IMAGE,
             100.0,
             Gimp.LayerMode.NORMAL,
         )
         image.insert_layer(top, None, 0)
-        top.set_offsets(37, 23)
+        top.set_offsets(x, y)
         fill_pattern(top, 2)
         active = top
     image.set_selected_layers([active])
@@ -212,9 +217,14 @@ def select_ellipse(image):
 
 
 def case_masked_edit(name, s):
-    image, active = new_image()
-    select_ellipse(image)
+    # Big enough that the crop is a part of the image (core never crops below ~0.65 MP).
+    image, active = new_image(size=(1201, 901), layer_box=(337, 223, 501, 377))
+    Gimp.context_set_antialias(True)
+    Gimp.context_set_feather(False)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 451, 341, 63, 47)
     s["selection_bounds"] = list(Gimp.Selection.bounds(image))[2:]
+    s["canvas"] = [image.get_width(), image.get_height()]
+    export_item(image, image.get_selection(), os.path.join(OUT, f"{name}-selection.png"))
     before(name, image, s)
     res, layer = call(EDIT, image, [active], prompt=f"{name}: a red apple", padding=24, feather=4)
     s.update(res)
@@ -307,18 +317,8 @@ def case_cancel(name, s):
     image, active = new_image()
     select_ellipse(image)
     before(name, image, s)
-    timer = None
-    if CANCEL_FILE:
-
-        def touch():
-            os.makedirs(os.path.dirname(CANCEL_FILE), exist_ok=True)
-            open(CANCEL_FILE, "w").close()
-
-        timer = threading.Timer(2.0, touch)
-        timer.start()
+    # The outer harness creates the plug-in's cancel file once the stand-in sees this request.
     res, layer = call(EDIT, image, [active], prompt=f"{name}: [[fault:slow:30]] slow")
-    if timer is not None:
-        timer.cancel()
     s.update(res)
     standard_exports(name, image, layer, s)
 

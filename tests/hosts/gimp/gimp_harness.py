@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -170,9 +171,39 @@ def _fetch_json(url: str):
         return json.loads(response.read())
 
 
+@contextlib.contextmanager
+def cancel_when_seen(base_url: str, marker: str, cancel_file: Path) -> Iterator[dict]:
+    """Create ``cancel_file`` as soon as the stand-in receives a request whose prompt has
+    ``marker``: a cancel from outside GIMP while the plug-in's request is in flight."""
+    seen: dict = {}
+    stop = threading.Event()
+    url = base_url.rsplit("/v1", 1)[0] + "/_standin/requests"
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            try:
+                requests = _fetch_json(url)
+            except OSError:
+                continue
+            if any(marker in str((r.get("params") or {}).get("prompt", "")) for r in requests):
+                cancel_file.parent.mkdir(parents=True, exist_ok=True)
+                cancel_file.touch()
+                seen["at"] = time.time()
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(5)
+
+
 def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all)."""
     root = setup_chroot()
+    remove_stale_runs(root)
     work_rel = Path("tmp") / f"gptimg-{os.getpid()}-{int(time.time())}"
     work = root / work_rel
     if work.exists():
@@ -185,7 +216,12 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
     shutil.copy(HERE / "batch_cases.py", work / "batch_cases.py")
     inside = Path("/") / work_rel
     cancel_file = inside / "data" / "gimp-cancel"
-    with standin() as base_url, mounts(root):
+    host_cancel_file = root / str(cancel_file).lstrip("/")
+    with (
+        standin() as base_url,
+        mounts(root),
+        cancel_when_seen(base_url, "cancel:", host_cancel_file) as cancel_seen,
+    ):
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(inside / "home"),
@@ -197,7 +233,6 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
             "GPT_IMAGE_DATA_DIR": str(inside / "data"),
             "GPTIMG_OUT": str(inside / "out"),
             "GPTIMG_CASES": ",".join(cases or []),
-            "GPTIMG_CANCEL_FILE": str(cancel_file),
             "NO_AT_BRIDGE": "1",
         }
         cmd = [
@@ -239,8 +274,24 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
         log=proc.stdout + proc.stderr,
         seconds=seconds,
         install_seconds=install_seconds,
-        cancel_file=root / str(cancel_file).lstrip("/"),
+        cancel_file=host_cancel_file,
+        notes={"cancel_file_created_at": cancel_seen.get("at")},
     )
+
+
+def clean_up(run: GimpRun) -> None:
+    """Remove the run's folder (profile, vendor, outputs) unless GPTIMG_KEEP=1."""
+    if os.environ.get("GPTIMG_KEEP") == "1":
+        log(f"kept {run.work}")
+        return
+    shutil.rmtree(run.work, ignore_errors=True)
+
+
+def remove_stale_runs(root: Path, max_age_s: float = 3600) -> None:
+    """Folders of earlier runs that were kept or interrupted."""
+    for old in (root / "tmp").glob("gptimg-*"):
+        if time.time() - old.stat().st_mtime > max_age_s:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,279 @@
+"""The GIMP 3 plug-in in the real GIMP 3.0.4 (Debian trixie chroot), checked from outside.
+
+One GIMP start (``gimp_harness.run_gimp``) runs every case of ``batch_cases.py`` through the PDB,
+non-interactively, against the local stand-in API; the tests below read the exported PNGs / raw
+dumps with Pillow and numpy. Needs root (chroot, mount): ``python -m pytest -m gimp tests/hosts/gimp``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gimp_harness
+
+from core.geometry import Extent
+from core.pipeline import BlendOptions, Mode, plan_job
+from core.selection import SelectionMask
+
+pytestmark = [pytest.mark.gimp, pytest.mark.slow]
+
+
+#: grow (settings default) + 2 x feather + rounding: how far a result may reach past the selection.
+def reach(feather: int, grow: int = 6) -> int:
+    return grow + 2 * feather + 2
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[gimp_harness.GimpRun]:
+    result = gimp_harness.run_gimp()
+    assert result.returncode == 0, (
+        f"gimp-console failed ({result.returncode}):\n{result.log[-5000:]}"
+    )
+    assert result.summary.get("cases"), f"no summary written:\n{result.log[-5000:]}"
+    yield result
+    gimp_harness.clean_up(result)
+
+
+def rgba(run, name: str) -> np.ndarray:
+    return np.asarray(Image.open(run.out / name).convert("RGBA")).astype(np.int32)
+
+
+def gray(run, name: str) -> np.ndarray:
+    return np.asarray(Image.open(run.out / name).convert("L")).astype(np.int32)
+
+
+def case(run, name: str) -> dict:
+    entry = run.case(name)
+    assert entry, f"case {name} did not run"
+    assert "batch_error" not in entry, entry["batch_error"]
+    return entry
+
+
+def changed(run, name: str) -> np.ndarray:
+    before, after = rgba(run, f"{name}-before.png"), rgba(run, f"{name}-after.png")
+    assert before.shape == after.shape
+    return np.any(before != after, axis=-1)
+
+
+def new_layer_mask(run, name: str, entry: dict) -> np.ndarray:
+    """The result's layer mask placed on the canvas (0 outside the layer)."""
+    mask = gray(run, f"{name}-mask.png")
+    x, y, w, h = entry["layer_bounds"]
+    canvas = np.zeros(rgba(run, f"{name}-before.png").shape[:2], np.int32)
+    canvas[y : y + h, x : x + w] = mask
+    return canvas
+
+
+def assert_untouched_outside_mask(run, name: str, entry: dict) -> np.ndarray:
+    diff = changed(run, name)
+    mask = new_layer_mask(run, name, entry)
+    outside = mask == 0
+    assert outside.any()
+    assert not diff[outside].any(), "pixels outside the layer mask changed"
+    return diff
+
+
+def assert_masked_result(run, name: str, entry: dict, feather: int) -> None:
+    """Outside bit-identical, inside changed, mask present and tied to the selection."""
+    assert entry["status"] == "success", entry.get("message")
+    new = entry["tree_after"][entry["layer_index"]]
+    assert new["has_mask"] or new["is_group"]
+    diff = assert_untouched_outside_mask(run, name, entry)
+    x1, y1, x2, y2 = entry.get("selection_bounds") or [51, 41, 114, 88]
+    cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+    assert diff[cy, cx], "the centre of the selection did not change"
+    mask = new_layer_mask(run, name, entry)
+    assert mask[cy, cx] == 255
+    ys, xs = np.nonzero(mask)
+    r = reach(feather)
+    assert xs.min() >= x1 - r and xs.max() < x2 + r and ys.min() >= y1 - r and ys.max() < y2 + r
+    ys, xs = np.nonzero(diff)
+    assert xs.min() >= x1 - r and xs.max() < x2 + r and ys.min() >= y1 - r and ys.max() < y2 + r
+
+
+def assert_above_active(entry: dict, expect_name: str) -> dict:
+    before = [layer["name"] for layer in entry["tree_before"]]
+    after = [layer["name"] for layer in entry["tree_after"]]
+    assert after[0] == expect_name and after[1:] == before, (before, after)
+    return entry["tree_after"][0]
+
+
+def test_installed_by_install_py(run):
+    plugin = run.profile / "plug-ins" / "gpt-image"
+    assert (plugin / ".install-manifest.json").is_file()
+    for part in ("gpt-image.py", "gpt_image_gimp/plugin.py", "core/jobs.py", "vendor/openai"):
+        assert (plugin / part).exists(), part
+    assert run.summary["gimp_version"].startswith("3.0")
+
+
+def test_masked_edit_on_offset_layer_with_odd_ellipse(run):
+    name = "masked_edit"
+    entry = case(run, name)
+    new = assert_above_active(entry, "GPT: masked_edit: a red apple")
+    assert new["has_mask"] and not new["is_group"] and new["type"] == "rgba-image"
+    assert_masked_result(run, name, entry, feather=4)
+    # The layer sits at the crop core plans for this selection (crop offset, not the origin).
+    coverage = Image.open(run.out / f"{name}-selection.png").convert("L")
+    selection = SelectionMask(coverage)
+    plan = plan_job(
+        Mode.EDIT_SELECTION,
+        Extent(*entry["canvas"]),
+        selection,
+        blend=BlendOptions(padding_px=24, grow_px=6, feather_px=4),
+    )
+    assert entry["layer_bounds"] == list(plan.source_bounds)
+    assert entry["layer_bounds"][:2] != [0, 0]
+    [request] = run.requests_for(name)
+    assert request["endpoint"] == "edits" and request["mask"] is not None
+
+
+def test_feathered_selection_gives_soft_mask(run):
+    name = "feathered_edit"
+    entry = case(run, name)
+    assert_masked_result(run, name, entry, feather=0)
+    mask = new_layer_mask(run, name, entry)
+    soft = np.count_nonzero((mask > 0) & (mask < 255))
+    assert soft > 100, "a feathered selection should give intermediate mask values"
+
+
+def test_whole_image_edit_without_selection(run):
+    name = "whole_image"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    new = assert_above_active(entry, "GPT: whole_image: make it night")
+    assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
+    assert new["has_mask"]
+    assert (gray(run, f"{name}-mask.png") == 255).all()
+    assert changed(run, name).mean() > 0.9
+    [request] = run.requests_for(name)
+    assert request["endpoint"] == "edits" and request["mask"] is None
+
+
+def test_generate_into_selection(run):
+    name = "generate_selection"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert_above_active(entry, "GPT: generate_selection: a lighthouse")
+    assert entry["layer_bounds"] == [31, 21, 90, 60]
+    diff = changed(run, name)
+    assert diff[21:81, 31:121].all()
+    outside = np.ones_like(diff)
+    outside[21:81, 31:121] = False
+    assert not diff[outside].any()
+    [request] = run.requests_for(name)
+    assert request["endpoint"] == "generations"
+
+
+def test_generate_without_selection_fills_image(run):
+    name = "generate_image"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
+    assert changed(run, name).all()
+
+
+def test_three_variants_make_a_group(run):
+    name = "variants"
+    entry = case(run, name)
+    group = assert_above_active(entry, "GPT: variants: three cats")
+    assert group["is_group"] and len(group["children"]) == 3
+    assert [c["name"] for c in group["children"]] == [
+        f"GPT: variants: three cats #{i}" for i in (1, 2, 3)
+    ]
+    assert [c["visible"] for c in group["children"]] == [True, False, False]
+    assert all(c["has_mask"] for c in group["children"])
+    assert_masked_result(run, name, entry, feather=8)
+    [request] = run.requests_for(name)
+    assert int(request["params"].get("n", 1)) == 3
+
+
+def test_references_are_sent(run):
+    name = "references"
+    entry = case(run, name)
+    assert_masked_result(run, name, entry, feather=8)
+    [request] = run.requests_for(name)
+    assert request["endpoint"] == "edits"
+    assert len(request["images"]) == 3, request["images"]  # the crop + a file + a layer
+    sizes = [tuple(img["size"]) for img in request["images"][1:]]
+    assert (160, 120) in sizes
+
+
+def assert_untouched(run, name: str, entry: dict) -> None:
+    assert entry["tree_after"] == entry["tree_before"]
+    assert not changed(run, name).any()
+
+
+def test_api_error_leaves_image_untouched(run):
+    name = "api_error"
+    entry = case(run, name)
+    assert entry["status"] == "execution-error"
+    assert "safety system" in entry["message"] and "Rephrase" in entry["message"]
+    assert_untouched(run, name, entry)
+
+
+def test_cancel_from_outside_leaves_image_untouched(run):
+    name = "cancel"
+    entry = case(run, name)
+    assert run.notes["cancel_file_created_at"], "the harness never saw the request"
+    assert entry["status"] == "cancel", entry
+    assert entry["elapsed_s"] < 20, "cancel should not wait for the slow response"
+    assert_untouched(run, name, entry)
+    assert not run.cancel_file.exists(), "the plug-in removes its cancel file"
+
+
+def test_time_limit_cancels(run):
+    name = "timeout"
+    entry = case(run, name)
+    assert entry["status"] == "cancel"
+    assert entry["elapsed_s"] < 15
+    assert_untouched(run, name, entry)
+
+
+def test_gray_image(run):
+    name = "gray"
+    entry = case(run, name)
+    new = assert_above_active(entry, "GPT: gray: a gray stone")
+    assert new["type"] == "graya-image"
+    assert_masked_result(run, name, entry, feather=8)
+
+
+def test_16_bit_image(run):
+    name = "u16"
+    entry = case(run, name)
+    assert entry["precision"] == "u16-non-linear"
+    assert_masked_result(run, name, entry, feather=8)
+    w, h = run.summary["image_size"]
+    before = np.fromfile(run.out / f"{name}-before.u16", np.uint16).reshape(h, w, 4)
+    after = np.fromfile(run.out / f"{name}-after.u16", np.uint16).reshape(h, w, 4)
+    mask = new_layer_mask(run, name, entry)
+    assert np.array_equal(before[mask == 0], after[mask == 0]), "16-bit pixels outside changed"
+    assert np.any(before[mask == 255] != after[mask == 255])
+
+
+def test_history_and_log(run):
+    history = run.data_dir / "history"
+    ok = [
+        run.case(n)["history_id"]
+        for n in ("masked_edit", "variants", "u16")
+        if run.case(n).get("history_id")
+    ]
+    assert len(ok) == 3
+    for job_id in ok:
+        job = next(history.rglob(f"{job_id}/job.json"), None)
+        assert job is not None, f"history has no {job_id}"
+        assert json.loads(job.read_text())["status"] == "done"
+    log_file = run.data_dir / "logs" / "gimp-plugin.log"
+    text = log_file.read_text()
+    assert "plug-in-gpt-image-edit" in text
+    for path in run.data_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".log", ".json", ".txt"):
+            assert gimp_harness.TEST_KEY not in path.read_text(errors="replace"), path
+    assert gimp_harness.TEST_KEY not in run.log
