@@ -190,10 +190,7 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
         )
     crop = _to_crop(plan, source_pixels.convert("RGBA"))
     image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
-    mask_png = _encode_png(api_mask(plan)) if plan.masked else None
-    if mask_png is not None and len(mask_png) > MAX_MASK_BYTES:
-        raise InputError("The mask file would exceed the API's 4 MB limit.")
-    return Upload(_encode_png(image), mask_png)
+    return Upload(_encode_png(image), _encode_mask(api_mask(plan)) if plan.masked else None)
 
 
 def api_mask(plan: Plan) -> Image.Image:
@@ -317,8 +314,21 @@ def _to_crop(plan: Plan, source: Image.Image) -> Image.Image:
     return padded
 
 
-def _encode_png(image: Image.Image) -> bytes:
+def _encode_png(image: Image.Image, level: int = 1) -> bytes:
     buffer = io.BytesIO()
     # Level 1: several times faster than the default for a few % more bytes on upload.
-    image.save(buffer, "PNG", compress_level=1)
+    image.save(buffer, "PNG", compress_level=level)
     return buffer.getvalue()
+
+
+def _encode_mask(mask: Image.Image) -> bytes:
+    """The mask PNG under the API's 4 MB limit (a busy selection may need full compression)."""
+    data = _encode_png(mask)
+    if len(data) > MAX_MASK_BYTES:
+        data = _encode_png(mask, level=9)
+    if len(data) > MAX_MASK_BYTES:
+        raise InputError(
+            "The selection is too intricate: its mask exceeds the API's 4 MB limit.",
+            hint="Simplify the selection or use a lower resolution.",
+        )
+    return data
