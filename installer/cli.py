@@ -189,14 +189,14 @@ def run(argv: list[str] | None = None, default_source: Path | None = None) -> in
                         continue
                 else:
                     if args.dry_run and not args.no_deps:
-                        cmd = vendor.pip_command(
+                        for cmd in vendor.pip_commands(
                             Path("<tmp>/vendor"),
                             source / "requirements.txt",
                             t.python_version,
                             t.platforms,
                             args.wheels,
-                        )
-                        say("  pip: " + " ".join(cmd))
+                        ):
+                            say("  pip: " + " ".join(cmd))
                     res = deploy.install(
                         t,
                         layout,

@@ -3,25 +3,7 @@
 Every function takes a ``Context`` (OS name, environment, home folder, ``which``, system folders)
 instead of reading the machine directly, so the Windows and macOS rules are tested on Linux.
 
-Host Python assumptions (used only when the host's files cannot be inspected; --python-version
-always wins):
-
-| host build                          | Python | how it is detected                                   |
-|-------------------------------------|--------|------------------------------------------------------|
-| Krita, Linux distribution package   | system | libpython3.X named in kritaplugins/kritapykrita.so    |
-|                                     |        | (bookworm Krita 5.1.5: 3.11; trixie 5.2: 3.13)        |
-| Krita 5.2 AppImage / self-built     | 3.10   | assumed (AppImage is not inspected)                  |
-| Krita 5.2 Windows installer         | 3.10   | python3XX.dll in <Program Files>/Krita (x64)/bin      |
-| Krita 5.2 macOS bundle              | 3.10   | Python.framework/Versions/3.X in krita.app            |
-|   (Krita 5.3 / 6 builds bundle 3.13: found by the same inspection)                        |
-| Krita Flatpak (org.kde.krita)       | 3.10   | lib/python3.X in the app or its runtime              |
-| GIMP 3, Linux distribution package  | system | interpreters/pygimp.interp -> that python3 --version  |
-|                                     |        | (trixie GIMP 3.0.4: 3.13)                             |
-| GIMP 3 Windows installer (MSYS2)    | 3.12   | lib/python3.X in <Program Files>/GIMP 3               |
-| GIMP 3 macOS bundle                 | 3.12   | lib/python3.X in GIMP.app                             |
-| GIMP 3.0 Flatpak (GNOME 47/48 rt)   | 3.12   | lib/python3.X in the app or its runtime              |
-| GIMP 3.2 Flatpak (GNOME 49 rt)      | 3.13   | same                                                 |
-| GIMP 3 Snap                         | 3.12   | /snap/gimp/current/usr/lib/python3.X                  |
+The host Python table (what is detected, what is assumed) is at the top of install.py.
 """
 
 from __future__ import annotations
@@ -87,7 +69,11 @@ class Target:
 
     @property
     def label(self) -> str:
-        name = "Krita" if self.host == "krita" else f"GIMP {self.profile.name}"
+        if self.host == "krita":
+            name = "Krita"
+        else:
+            version = self.profile.name
+            name = f"GIMP {version}" if _GIMP_VERSION_DIR.match(version) else "GIMP 3"
         return f"{name} ({self.kind})"
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import InstallError
@@ -58,24 +60,41 @@ def default_platforms(system: str | None = None, machine: str | None = None) -> 
     return tags
 
 
-def pip_command(
+def _target_options(python_version: str, platforms: list[str]) -> list[str]:
+    opts = ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
+    for tag in platforms:
+        opts += ["--platform", tag]
+    return [*opts, "--disable-pip-version-check", "--quiet"]
+
+
+def pip_commands(
     target: Path,
     requirements: Path,
     python_version: str,
     platforms: list[str],
     wheels: Path | None = None,
-) -> list[str]:
-    """The exact pip command line (shown by --dry-run, run by vendor())."""
-    cmd = [sys.executable, "-m", "pip", "install", "--target", str(target)]
-    cmd += ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
-    for tag in platforms:
-        cmd += ["--platform", tag]
-    cmd += ["--no-compile", "--disable-pip-version-check", "--no-warn-script-location"]
-    cmd += ["--upgrade", "--quiet"]
+    download_dir: Path = Path("<tmp>/wheels"),
+    downloaded: list[str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """The two pip command lines (shown by --dry-run, run by vendor()).
+
+    Why two steps: ``pip download`` resolves the requirements for the *host's* Python
+    (Requires-Python included), while ``pip install --python-version`` checks Requires-Python
+    against the Python running pip (pip <= 24 at least), e.g. it refuses numpy for a 3.13 host
+    when run by 3.11. So resolve with download, then install exactly those wheels unchanged.
+    """
+    pip = [sys.executable, "-m", "pip"]
+    download = [*pip, "download", "--dest", str(download_dir)]
+    download += _target_options(python_version, platforms)
     if wheels is not None:
-        cmd += ["--no-index", "--find-links", str(wheels)]
-    cmd += ["-r", str(requirements)]
-    return cmd
+        download += ["--no-index", "--find-links", str(wheels)]
+    download += ["-r", str(requirements)]
+    install = [*pip, "install", "--target", str(target)]
+    install += _target_options(python_version, platforms)
+    install += ["--no-deps", "--no-index", "--ignore-requires-python", "--no-compile"]
+    install += ["--no-warn-script-location", "--upgrade"]
+    install += downloaded if downloaded is not None else [f"{download_dir}/*.whl"]
+    return download, install
 
 
 def _pip_env() -> dict:
@@ -145,7 +164,23 @@ def vendor(
     wheels: Path | None = None,
 ) -> None:
     """Install the requirements into ``target`` (a fresh folder) for the given host Python."""
-    cmd = pip_command(target, requirements, python_version, platforms, wheels)
+    with tempfile.TemporaryDirectory(prefix="gpt-image-wheels-") as tmp:
+        download, _ = pip_commands(
+            target, requirements, python_version, platforms, wheels, Path(tmp)
+        )
+        _run_pip(download, python_version, platforms, wheels)
+        files = sorted(str(p) for p in Path(tmp).glob("*.whl"))
+        if not files:
+            raise InstallError(f"pip downloaded no wheels for {requirements}")
+        _, install = pip_commands(
+            target, requirements, python_version, platforms, wheels, Path(tmp), files
+        )
+        _run_pip(install, python_version, platforms, wheels)
+    # Console scripts (openai, f2py, ...) carry this interpreter's shebang: useless to a host.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+
+
+def _run_pip(cmd: list[str], python_version: str, platforms: list[str], wheels) -> None:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=_pip_env())
     except OSError as exc:
@@ -160,9 +195,3 @@ def vendor(
             _explain_failure(proc.stderr + proc.stdout, python_version, platforms, wheels),
             hint=hint,
         )
-    # Console scripts (openai, f2py, ...) carry this interpreter's shebang: useless to a host.
-    bindir = target / "bin"
-    if bindir.is_dir():
-        import shutil
-
-        shutil.rmtree(bindir)

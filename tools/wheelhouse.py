@@ -17,9 +17,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no concurrent runs expected there
+    fcntl = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,22 +48,33 @@ def build_wheelhouse(
     """Download binary wheels for ``python_version`` unless an identical set is already cached."""
     platforms = platforms or default_platforms()
     dest = wheelhouse_dir(python_version, cache)
-    stamp = dest / ".stamp.json"
-    key = {
-        "python": python_version,
-        "platforms": platforms,
-        "requirements": hashlib.sha256(requirements.read_bytes()).hexdigest(),
-    }
-    if stamp.is_file() and json.loads(stamp.read_text()) == key:
-        return dest
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q"]
-    cmd += ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
-    for tag in platforms:
-        cmd += ["--platform", tag]
-    cmd += ["-d", str(dest), "-r", str(requirements)]
-    subprocess.run(cmd, check=True)
-    stamp.write_text(json.dumps(key))
+    req_hash = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    want = [python_version, sorted(platforms)]
+    # Host suites and tests may build the same wheelhouse at once: serialise on a lock file.
+    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = dest / ".stamp.json"
+        try:
+            state = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("requirements") != req_hash:  # new requirements: start from scratch
+            shutil.rmtree(dest)
+            dest.mkdir()
+            state = {"requirements": req_hash, "done": []}
+        state.setdefault("done", [])
+        if want in state["done"]:  # the folder only grows, so an earlier download still holds
+            return dest
+        cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q"]
+        cmd += ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
+        for tag in platforms:
+            cmd += ["--platform", tag]
+        cmd += ["-d", str(dest), "-r", str(requirements)]
+        subprocess.run(cmd, check=True)
+        state["done"].append(want)
+        stamp.write_text(json.dumps(state))
     return dest
 
 
