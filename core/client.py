@@ -456,7 +456,7 @@ def _consume_stream(stream: Any, emit: Callable[[str, Any], None]) -> dict[str, 
     meta: dict[str, Any] = {"usage": None, "size": None, "output_format": None}
     index = 0
     with stream:
-        for event in stream:
+        for event in _transport_errors_as_sdk(stream):
             kind = str(getattr(event, "type", ""))
             if kind.endswith(".partial_image"):
                 data = _decode(event.b64_json)
@@ -472,6 +472,28 @@ def _consume_stream(stream: Any, emit: Callable[[str, Any], None]) -> dict[str, 
     if index == 0:
         raise _Malformed("the stream ended without a final image")
     return meta
+
+
+def _transport_errors_as_sdk(stream: Any) -> Any:
+    """Iterate ``stream``; raw httpx/httpx2 errors become the SDK's own connection errors.
+
+    openai 3.x wraps mid-stream transport failures itself; openai 2.x (httpx, the one Krita's
+    Python 3.10 gets) lets ``httpx.RemoteProtocolError`` and friends escape.
+    """
+    import openai
+
+    try:
+        yield from stream
+    except openai.APIError:
+        raise
+    except Exception as exc:
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if not type(exc).__module__.startswith("httpx") or "RequestError" not in names:
+            raise
+        request = stream.response.request
+        if "TimeoutException" in names:
+            raise openai.APITimeoutError(request=request) from exc
+        raise openai.APIConnectionError(request=request) from exc
 
 
 def _decode(b64: Any) -> bytes:
