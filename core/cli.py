@@ -559,24 +559,28 @@ def _run_cancellable(work: Callable[[Any], Any]) -> Any:
 
     cancel = CancelToken()
     box: dict[str, Any] = {}
+    # An Event, not Thread.join/is_alive: a KeyboardInterrupt inside join() can leave the
+    # thread looking finished while it still runs (CPython before 3.13).
+    finished = threading.Event()
 
     def target() -> None:
         try:
             box["result"] = work(cancel)
         except BaseException as exc:  # handed over to the main thread below
             box["error"] = exc
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=target, name="gpt-image-job", daemon=True)
-    worker.start()
+    threading.Thread(target=target, name="gpt-image-job", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not finished.wait(0.1):
+            pass
     except KeyboardInterrupt:
         write_err("cancelling…\n")
         cancel.cancel()
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
-            worker.join(CANCEL_GRACE_S)
-        if worker.is_alive():
+            finished.wait(CANCEL_GRACE_S)
+        if not finished.is_set():
             raise Cancelled("Cancelled; the request was abandoned.") from None
         if not isinstance(box.get("error"), Cancelled):
             raise Cancelled() from None
