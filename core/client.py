@@ -1,4 +1,4 @@
-"""The OpenAI Images API client: the only module that imports ``openai``.
+"""The OpenAI Images API client: with its private ``client_*`` helpers, the only importer of ``openai``.
 
 One ``ImageClient.run`` = one image job: generate (JSON ``/images/generations``) when there is no
 input image, edit (multipart ``/images/edits``) otherwise, references included. Partial previews

@@ -18,8 +18,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import openai
-
 CONNECT_TIMEOUT_S = 10.0
 _CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout"})
 
@@ -79,6 +77,8 @@ def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
     project, Azure endpoint and version, extra headers) is passed explicitly, and the SDK's own
     retries are off: the retry policy lives in ``core.retry``.
     """
+    import openai  # imported on first use: hosts start faster, settings never need it
+
     timeout = openai.Timeout(
         connection.timeout_s, connect=min(CONNECT_TIMEOUT_S, connection.timeout_s)
     )
@@ -114,6 +114,8 @@ def _neutralised_env_headers() -> dict[str, Any]:
     raw = os.environ.get("OPENAI_CUSTOM_HEADERS")
     if not raw:
         return {}
+    import openai
+
     names = {line.split(":", 1)[0].strip() for line in raw.splitlines() if ":" in line}
     return {name: openai.Omit() for name in names if name}
 
