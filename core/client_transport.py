@@ -92,7 +92,7 @@ def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
         "timeout": timeout,
         "max_retries": 0,
         "http_client": http_client,
-        "default_headers": _neutralised_env_headers(),
+        "default_headers": _neutralised_env_headers(connection),
     }
     if connection.provider == "azure":
         client = openai.AzureOpenAI(
@@ -109,15 +109,31 @@ def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
     return client
 
 
-def _neutralised_env_headers() -> dict[str, Any]:
-    """Explicitly omit headers the SDK would take from OPENAI_CUSTOM_HEADERS."""
+def _neutralised_env_headers(connection: Any) -> dict[str, Any]:
+    """Explicitly override headers the SDK would take from OPENAI_CUSTOM_HEADERS.
+
+    Ordinary headers are omitted; a credential header is set to this connection's own
+    credential (omitting it would leave the request with no authentication at all).
+    """
     raw = os.environ.get("OPENAI_CUSTOM_HEADERS")
     if not raw:
         return {}
     import openai
 
     names = {line.split(":", 1)[0].strip() for line in raw.splitlines() if ":" in line}
-    return {name: openai.Omit() for name in names if name}
+    own = (
+        {"api-key": connection.api_key}
+        if connection.provider == "azure"
+        else {"authorization": f"Bearer {connection.api_key}"}
+    )
+    headers: dict[str, Any] = {}
+    for name in filter(None, names):
+        lowered = name.lower()
+        if lowered in own:
+            headers[name] = own[lowered]
+        else:
+            headers[name] = openai.Omit()
+    return headers
 
 
 class Worker:

@@ -335,3 +335,43 @@ def test_reprs_do_not_show_the_key_or_image_bytes():
         "x", "gpt-image-2", image=InputImage("a.png", b"\x89PNG" * 1000, "image/png")
     )
     assert "PNG" not in repr(request).replace("a.png", "").replace("image/png", "")
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_credential_headers_from_the_environment_never_replace_the_key(
+    standin, monkeypatch, provider
+):
+    monkeypatch.setenv(
+        "OPENAI_CUSTOM_HEADERS", "Authorization: Bearer sk-env-other\napi-key: sk-env-other"
+    )
+    if provider == "azure":
+        settings = {
+            "provider": "azure",
+            "azure_endpoint": standin.root_url,
+            "api_version": "2025-04-01-preview",
+        }
+    else:
+        settings = {"base_url": standin.base_url}
+    with pytest.raises(ApiRefused):  # an invalid key stays invalid: the env key is not used
+        ImageClient(Connection(api_key="sk-invalid", timeout_s=10, **settings)).check()
+    assert ImageClient(Connection(api_key=KEY, timeout_s=10, **settings)).check()["ok"]
+    headers = standin.requests[-1]["header_names"]
+    assert headers.count("authorization") + headers.count("api-key") == 1
+
+
+def test_azure_check_and_improve_prompt(standin):
+    connection = Connection(
+        api_key=KEY,
+        provider="azure",
+        azure_endpoint=standin.root_url,
+        azure_deployment="img-prod",
+        api_version="2025-04-01-preview",
+    )
+    client = ImageClient(connection)
+    assert "gpt-image-2" in client.check()["models"]
+    assert client.improve_prompt("a cat", "gpt-5-mini").startswith("Subject: a cat")
+    models, responses = standin.requests
+    assert models["path"] == "/openai/models" and responses["path"] == "/openai/responses"
+    assert {models["query"]["api-version"], responses["query"]["api-version"]} == {
+        "2025-04-01-preview"
+    }
