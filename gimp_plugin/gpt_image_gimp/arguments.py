@@ -57,7 +57,7 @@ ARGS: tuple[Arg, ...] = (
     Arg(
         "resolution",
         "string",
-        "_Resolution",
+        "Resol_ution",
         "auto (fit the crop), 1K, 2K, 4K or an exact WIDTHxHEIGHT.",
         "auto",
     ),
@@ -73,7 +73,7 @@ ARGS: tuple[Arg, ...] = (
     Arg(
         "source",
         "choice",
-        "_Source",
+        "Sourc_e",
         "layer: the active layer's pixels; visible: the whole visible image.",
         "layer",
         choices=SOURCES,
@@ -89,7 +89,7 @@ ARGS: tuple[Arg, ...] = (
     Arg(
         "reference-layer",
         "drawable",
-        "Reference _layer",
+        "Reference la_yer",
         "A layer of any open image sent as a reference (optional).",
         None,
     ),
@@ -110,7 +110,7 @@ ARGS: tuple[Arg, ...] = (
     Arg(
         "padding",
         "int",
-        "Context _padding",
+        "Context pa_dding",
         "Pixels of context sent around the selection.",
         48,
         0,
@@ -118,12 +118,12 @@ ARGS: tuple[Arg, ...] = (
         procs=(EDIT_PROC,),
     ),
     Arg(
-        "feather", "int", "_Feather", "Soft edge of the result's layer mask, in pixels.", 8, 0, 512
+        "feather", "int", "Feat_her", "Soft edge of the result's layer mask, in pixels.", 8, 0, 512
     ),
     Arg(
         "timeout",
         "double",
-        "Time limit",
+        "_Time limit",
         "Seconds after which the job is cancelled (0 = the settings' request timeout only).",
         0.0,
         0.0,

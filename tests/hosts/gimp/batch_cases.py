@@ -352,6 +352,86 @@ def case_u16(name, s):
     dump_raw(image, os.path.join(OUT, f"{name}-after.u16"))
 
 
+def case_ui_smoke(name, s):
+    """The interactive pieces under Xvfb: cost estimate, procedure dialog (answered OK by a
+    timer), progress window with a preview, and the API key prompt (typed by a timer)."""
+    import stat
+    import sys
+
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi, GLib, Gtk
+
+    plug = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-ins", "gpt-image")
+    sys.path[:0] = [plug, os.path.join(plug, "vendor")]
+    from gpt_image_gimp import dialog
+    from PIL import Image
+
+    from core import settings as core_settings
+
+    dialog.init()
+    image, active = new_image()
+    select_ellipse(image)
+    proc = Gimp.get_pdb().lookup_procedure(EDIT)
+    config = proc.create_config()
+    config.set_property("prompt", "ui smoke")
+    config.set_property("variants", 2)
+    settings = core_settings.load_settings()
+    s["estimate"] = dialog.estimate_text(config, EDIT, image, settings)
+
+    win = dialog.ProgressWindow("ui smoke")
+    win.show_image(Image.new("RGBA", (64, 48), (200, 10, 10, 255)))
+    win.tick(3.2, "Preview 1 received")
+    s["progress_text"] = win.status.get_text()
+    s["progress_has_preview"] = win.picture.get_pixbuf() is not None
+    win._cancel()
+    s["progress_cancelled"] = win.cancelled
+    win.close()
+
+    def labels(widget, found):
+        if isinstance(widget, Gtk.Label):
+            found.append(widget.get_text())
+        if isinstance(widget, Gtk.Container):
+            for child in widget.get_children():
+                labels(child, found)
+        return found
+
+    def answer(kind, fill=None):
+        def check():
+            for window in Gtk.Window.list_toplevels():
+                if isinstance(window, kind) and window.get_visible():
+                    s.setdefault("dialog_labels", {})[kind.__name__] = labels(window, [])
+                    if fill:
+                        fill(window)
+                    window.response(Gtk.ResponseType.OK)
+                    return False
+            return True
+
+        GLib.timeout_add(300, check)
+
+    answer(GimpUi.ProcedureDialog)
+    s["dialog_ok"] = dialog.run_dialog(proc, config, image, [active], settings)
+
+    def type_key(window):
+        def entries(widget):
+            if isinstance(widget, Gtk.Entry):
+                yield widget
+            if isinstance(widget, Gtk.Container):
+                for child in widget.get_children():
+                    yield from entries(child)
+
+        next(entries(window)).set_text("sk-ui-smoke-key-0123456789")
+
+    answer(GimpUi.Dialog, type_key)
+    keyless = type("Keyless", (), {"api_key": None, "provider": "openai"})()
+    s["key_prompt_result"] = dialog.ensure_api_key(keyless) is not None
+    key_file = core_settings.key_path()
+    s["key_file"] = str(key_file)
+    s["key_file_mode"] = oct(stat.S_IMODE(os.stat(key_file).st_mode))
+    image.delete()
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -365,6 +445,7 @@ CASES = {
     "timeout": case_timeout,
     "gray": case_gray,
     "u16": case_u16,
+    "ui_smoke": case_ui_smoke,
 }
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}

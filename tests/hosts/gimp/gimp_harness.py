@@ -247,6 +247,10 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
         ]
         cmd += [f"{k}={v}" for k, v in env.items()]
         cmd += [
+            "xvfb-run",
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
             "gimp-console-3.0",
             "-i",
             "--batch-interpreter=python-fu-eval",

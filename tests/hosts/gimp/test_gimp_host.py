@@ -277,3 +277,19 @@ def test_history_and_log(run):
         if path.is_file() and path.suffix in (".log", ".json", ".txt"):
             assert gimp_harness.TEST_KEY not in path.read_text(errors="replace"), path
     assert gimp_harness.TEST_KEY not in run.log
+
+
+def test_interactive_pieces_under_xvfb(run):
+    """Dialog, cost estimate, progress window and key prompt, driven by timers (no person)."""
+    entry = case(run, "ui_smoke")
+    assert entry["estimate"].startswith("Estimated cost: about $") and "2 ×" in entry["estimate"]
+    labels = entry["dialog_labels"]["ProcedureDialog"]
+    for label in ("Prompt", "Model", "Quality", "Variants", "Source", "Reference files"):
+        assert label in labels
+    assert entry["estimate"] in labels
+    assert any(text.startswith("Provider:") and "OPENAI_API_KEY" in text for text in labels)
+    assert entry["dialog_ok"] is True
+    assert entry["progress_has_preview"] and "3 s" in entry["progress_text"]
+    assert entry["progress_cancelled"] is True
+    assert "No OpenAI API key" in entry["dialog_labels"]["Dialog"][0]
+    assert entry["key_prompt_result"] is True and entry["key_file_mode"] == "0o600"
