@@ -351,7 +351,7 @@ class ImageClient:
             while True:
                 event = worker.next_event()
                 if token.cancelled:
-                    raise Cancelled()
+                    raise _cancelled(tracker)
                 if event is None:
                     continue
                 kind, payload = event
@@ -362,9 +362,9 @@ class ImageClient:
                     finished = True
                     raise payload
                 if kind == "cancel":
-                    raise Cancelled()
+                    raise _cancelled(tracker)
                 if deliver is not None and not deliver(kind, payload):
-                    raise Cancelled()
+                    raise _cancelled(tracker)
         finally:
             remove()
             if not finished:
@@ -494,6 +494,17 @@ def _transport_errors_as_sdk(stream: Any) -> Any:
         if "TimeoutException" in names:
             raise openai.APITimeoutError(request=request) from exc
         raise openai.APIConnectionError(request=request) from exc
+
+
+def _cancelled(tracker: Tracker) -> Cancelled:
+    """Cancelled, saying whether the API had already received (and may bill) the request."""
+    if not tracker.request_sent:
+        return Cancelled()
+    return Cancelled(
+        "Cancelled. The request had already reached the API, so it may still be billed.",
+        request_id=tracker.request_id,
+        details={"may_be_billed": True},
+    )
 
 
 def _decode(b64: Any) -> bytes:

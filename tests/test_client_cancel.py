@@ -53,6 +53,7 @@ def test_cancel_mid_stream_returns_fast_and_nothing_fires_after(standin):
         )
     returned = time.monotonic()
     assert info.value.exit_code == 130
+    assert info.value.details["may_be_billed"] is True and "may still be billed" in str(info.value)
     assert cancel_done and returned - cancel_done[0] < 1.0
     assert returned - started < 2.0
     time.sleep(1.5)  # the stand-in would have sent two more events by now
@@ -61,6 +62,7 @@ def test_cancel_mid_stream_returns_fast_and_nothing_fires_after(standin):
     # The connection was closed, not abandoned: the stand-in's next write failed.
     assert _wait_for(lambda: standin.requests[0]["outcome"] == "client_gone")
     assert standin.stats()["completed"] == 0
+    assert info.value.request_id == standin.requests[0]["id"]
     assert _wait_for(lambda: not _api_threads())
 
 
@@ -90,9 +92,10 @@ def test_cancel_while_sleeping_before_a_retry(standin):
 def test_cancelled_before_start_sends_nothing(standin):
     token = CancelToken()
     token.cancel()
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled) as info:
         make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
     assert standin.requests == []
+    assert "may_be_billed" not in info.value.details
 
 
 def test_cancel_from_inside_a_callback_stops_delivery(standin):
