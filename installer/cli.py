@@ -210,7 +210,10 @@ def run(argv: list[str] | None = None, default_source: Path | None = None) -> in
                 failures.append((t, exc))
                 _error(exc, indent="  ")
             except OSError as exc:
-                err = InstallError(f"{exc}", hint="Nothing was changed for this host.")
+                err = InstallError(
+                    f"{exc}",
+                    hint="If the host is running, quit it and run install.py again.",
+                )
                 failures.append((t, err))
                 _error(err, indent="  ")
     finally:
@@ -252,11 +255,11 @@ def report(results, failures, args, say) -> None:
         say("  history were left in place (see the README to delete them too).")
         return
     if "krita" in hosts_done:
-        say("  Krita: quit and restart it; the plug-in is enabled (Settings > Configure Krita >")
-        say("         Python Plugin Manager lists 'GPT Image'). Open its docker from")
-        say("         Settings > Dockers.")
+        say("  Krita: quit and restart it. The plug-in is enabled (Settings > Configure Krita >")
+        say("         Python Plugin Manager lists it); open it from Settings > Dockers.")
     if "gimp" in hosts_done:
-        say("  GIMP:  quit and restart it; GIMP registers the plug-in while starting.")
+        say("  GIMP:  quit and restart it (it registers plug-ins while starting), then use")
+        say("         Filters > GPT Image.")
     say("  Then enter your OpenAI API key in the plug-in's settings (or set OPENAI_API_KEY).")
     say("  Re-run this command to upgrade; 'python install.py --uninstall' removes it.")
 

@@ -289,6 +289,9 @@ def install(
     if layout.kritarc is not None:
         check_writable(layout.kritarc.parent, dry_run=False)
 
+    for kind in ("staging", "old"):  # left by an interrupted run
+        for leftover in layout.parent.glob(f".{layout.name}.{kind}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
     stage = layout.parent / f".{layout.name}.staging-{os.getpid()}"
     retired = layout.parent / f".{layout.name}.old-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
@@ -312,13 +315,15 @@ def install(
         shutil.rmtree(stage, ignore_errors=True)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+    notes = []
+    if retired.exists():  # Windows keeps loaded .pyd files locked while the host runs
+        notes.append(f"could not delete the old copy {retired}: delete it after quitting the host")
 
     for rel in layout.outside():
         _write_atomic(layout.parent / rel, layout.files[rel])
     for rel in (old or {}).get("files", []):  # outside files the new version no longer ships
         if not rel.startswith(layout.name + "/") and rel not in layout.files:
             _unlink(layout.parent / rel)
-    notes = []
     if layout.kritarc is not None:
         _enable_in_kritarc(layout.kritarc, manifest["kritarc"])
         notes.append(f"enabled in {layout.kritarc} ([{KRITARC_SECTION}] {KRITARC_KEY}=true)")

@@ -91,9 +91,14 @@ def pip_commands(
     download += ["-r", str(requirements)]
     install = [*pip, "install", "--target", str(target)]
     install += _target_options(python_version, platforms)
-    install += ["--no-deps", "--no-index", "--ignore-requires-python", "--no-compile"]
-    install += ["--no-warn-script-location", "--upgrade"]
-    install += downloaded if downloaded is not None else [f"{download_dir}/*.whl"]
+    install += ["--no-deps", "--no-index", "--find-links", str(download_dir)]
+    install += [
+        "--ignore-requires-python",
+        "--no-compile",
+        "--no-warn-script-location",
+        "--upgrade",
+    ]
+    install += downloaded if downloaded is not None else ["<each downloaded name==version>"]
     return download, install
 
 
@@ -169,7 +174,9 @@ def vendor(
             target, requirements, python_version, platforms, wheels, Path(tmp)
         )
         _run_pip(download, python_version, platforms, wheels)
-        files = sorted(str(p) for p in Path(tmp).glob("*.whl"))
+        # Pinned names, not file paths: pip records a file path in direct_url.json, which
+        # would leak a temporary path and make two identical installs differ.
+        files = sorted(_pin(p.name) for p in Path(tmp).glob("*.whl"))
         if not files:
             raise InstallError(f"pip downloaded no wheels for {requirements}")
         _, install = pip_commands(
@@ -178,6 +185,12 @@ def vendor(
         _run_pip(install, python_version, platforms, wheels)
     # Console scripts (openai, f2py, ...) carry this interpreter's shebang: useless to a host.
     shutil.rmtree(target / "bin", ignore_errors=True)
+
+
+def _pin(wheel_filename: str) -> str:
+    """``name==version`` from a wheel file name (PEP 427: name-version-...-tags.whl)."""
+    name, version = wheel_filename.split("-")[:2]
+    return f"{name}=={version}"
 
 
 def _run_pip(cmd: list[str], python_version: str, platforms: list[str], wheels) -> None:

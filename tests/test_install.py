@@ -197,6 +197,13 @@ def test_installs_both_hosts_with_deps_importable_by_host_python(source, home, w
     assert rc.read_bytes() == expected.encode("latin-1"), "only the one key may change"
     assert "Next:" in out and "API key" in out
 
+    installed = snapshot(home)  # a second run (dependencies included) changes nothing
+    again = run(
+        source, home, *explicit(home), "--python-version", "3.11", "--wheels", str(wheels311)
+    )
+    assert "upgraded" in ok(again)
+    assert snapshot(home) == installed
+
     if HOST_PYTHON_311.exists():  # Krita's own interpreter; -I -S: no site-packages at all
         code = (
             "import sys; sys.path[:0] = [sys.argv[1]]; "
@@ -270,6 +277,15 @@ def test_second_run_is_idempotent(source, home):
     out = ok(run(source, home, *explicit(home), "--no-deps"))
     assert "upgraded" in out
     assert snapshot(home) == first
+
+
+def test_leftovers_of_an_interrupted_run_are_cleaned(source, home):
+    _, _, gimp = profiles(home)
+    stale = gimp / "plug-ins/.gpt-image.staging-99999"
+    (stale / "core").mkdir(parents=True)
+    (gimp / "plug-ins/.gpt-image.old-99998").mkdir()
+    ok(run(source, home, *explicit(home), "--host", "gimp", "--no-deps"))
+    assert sorted(p.name for p in (gimp / "plug-ins").iterdir()) == ["gpt-image"]
 
 
 def test_upgrade_replaces_code_keeps_settings_and_history(source, home):
