@@ -1,0 +1,556 @@
+"""The GPT Image docker: form, live estimate, Generate/Cancel, progress, previews, history.
+
+Job flow (docs/architecture.md "host flow"): on the main thread read the selection and the crop,
+``jobs.prepare_job``; a ``CallWorker`` runs ``jobs.run_job``; back on the main thread insert the
+results into the document the job was made for (captured at submit time), or, when that document
+was closed meanwhile, say that the results are in history.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from krita import DockWidget, Krita
+
+from . import document, layers
+from .core import jobs
+from .core.errors import ConfigError, GptImageError, InputError
+from .core.pipeline import BlendOptions, Mode
+from .core.settings import Settings, load_settings, save_settings
+from .form import Form, FormValues, Reference, form_from_record, form_from_settings, status_label
+from .history_panel import HistoryPanel
+from .qt import (
+    QHBoxLayout,
+    QLabel,
+    QPixmap,
+    QProgressBar,
+    QPushButton,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    pil_to_qimage,
+)
+from .worker import CallWorker
+
+log = logging.getLogger(__name__)
+DOCKER_ID = "gpt_image_docker"
+DOCKER_TITLE = "GPT Image"
+#: Dockers alive, one per main window (the extension's actions pick the active window's).
+INSTANCES: list[GptImageDocker] = []
+#: Workers still running; a QThread must outlive its run() even after the UI gave up on it.
+_LIVE_WORKERS: set[CallWorker] = set()
+
+
+@dataclass
+class JobContext:
+    """Where a job's results go, captured at submit time (the user may switch or close docs)."""
+
+    serial: int
+    doc: Any
+    doc_label: str
+    active_id: Any
+    color: document.ColorInfo
+    prepared: jobs.PreparedJob
+    values: FormValues
+    started: float
+    cancelled: bool = False
+
+
+def _money(usd: float | None) -> str:
+    if usd is None:
+        return "?"
+    return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
+
+
+class GptImageDocker(DockWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle(DOCKER_TITLE)
+        self.setObjectName(DOCKER_ID)
+        self._serial = 0
+        self._job: JobContext | None = None
+        self._worker: CallWorker | None = None
+        self._helper: CallWorker | None = None
+        self._last_values: FormValues | None = None
+        self.last_result: jobs.JobResult | None = None
+        self.last_inserted: Any = None
+        self.settings_dialog: Any = None
+
+        root = QWidget()
+        root.setObjectName("gptImageDockerRoot")
+        layout = QVBoxLayout(root)
+        self.form = Form()
+        layout.addWidget(self.form)
+
+        row = QHBoxLayout()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("gptImageGenerate")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("gptImageCancel")
+        self.cancel_button.setEnabled(False)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setObjectName("gptImageEstimate")
+        self.estimate_label.setToolTip("Estimated cost of this request")
+        row.addWidget(self.generate_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.estimate_label)
+        layout.addLayout(row)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("gptImageProgress")
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        info = QHBoxLayout()
+        self.elapsed_label = QLabel("")
+        self.elapsed_label.setObjectName("gptImageElapsed")
+        self.cost_label = QLabel("")
+        self.cost_label.setObjectName("gptImageCost")
+        info.addWidget(self.elapsed_label)
+        info.addWidget(self.cost_label)
+        layout.addLayout(info)
+        self.status = status_label("gptImageStatus")
+        layout.addWidget(self.status)
+        self.preview = QLabel()
+        self.preview.setObjectName("gptImagePreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setVisible(False)
+        layout.addWidget(self.preview)
+
+        self.history = HistoryPanel(self)
+        layout.addWidget(self.history)
+        settings_row = QHBoxLayout()
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setObjectName("gptImageSettings")
+        settings_row.addStretch(1)
+        settings_row.addWidget(self.settings_button)
+        layout.addLayout(settings_row)
+        layout.addStretch(1)
+        self.setWidget(root)
+
+        self._tick = QTimer(self)
+        self._tick.setInterval(100)
+        self._tick.timeout.connect(self._update_elapsed)
+        self._estimate_timer = QTimer(self)
+        self._estimate_timer.setSingleShot(True)
+        self._estimate_timer.setInterval(250)
+        self._estimate_timer.timeout.connect(self.update_estimate)
+
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.form.prompt.submitted.connect(self.generate)
+        self.form.changed.connect(self._estimate_timer.start)
+        self.form.add_layer_ref.clicked.connect(self.add_active_layer_reference)
+        self.form.add_file_ref.clicked.connect(self._pick_reference_files)
+        self.form.improve_button.clicked.connect(self.improve_prompt)
+        self.form.brief_button.clicked.connect(self.open_brief)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.history.insert_requested.connect(self.insert_from_history)
+        self.history.reuse_requested.connect(self.reuse_from_history)
+
+        try:
+            self.form.set_values(form_from_settings(load_settings()), prompt=False)
+        except GptImageError as error:
+            self.show_message(str(error), error=True)
+        INSTANCES.append(self)
+        QTimer.singleShot(0, self.history.refresh)
+
+    # --- Krita hooks ---
+
+    def canvasChanged(self, canvas: Any) -> None:
+        self._estimate_timer.start()
+
+    # --- small helpers ---
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        self.status.setText(text)
+        (log.warning if error else log.info)("%s", text)
+
+    def _settings(self, values: FormValues | None = None) -> Settings:
+        settings = load_settings()
+        if values is None:
+            return settings
+        return settings.model_copy(
+            update={
+                "model": values.model,
+                "quality": values.quality,
+                "resolution": values.resolution,
+                "n": values.n,
+                "partial_images": values.partial_images,
+                "padding_px": values.padding_px,
+                "grow_px": values.grow_px,
+                "feather_px": values.feather_px,
+            }
+        )
+
+    def _spec(self, values: FormValues, doc: Any, color: document.ColorInfo) -> jobs.JobSpec:
+        refs = tuple(self._load_reference(ref, doc, color) for ref in values.references)
+        return jobs.JobSpec(
+            mode=Mode(values.mode),
+            prompt=values.prompt,
+            model=values.model,
+            quality=values.quality,
+            resolution=values.resolution,
+            n=values.n,
+            partial_images=values.partial_images,
+            references=refs,
+            blend=BlendOptions(values.padding_px, values.grow_px, values.feather_px),
+            source_document=document.describe_document(doc),
+        )
+
+    def _load_reference(self, ref: Reference, doc: Any, color: document.ColorInfo) -> Any:
+        if ref.kind == "file":
+            path = Path(ref.key)
+            try:
+                return jobs.reference_from_bytes(path.name, path.read_bytes())
+            except OSError as exc:
+                raise InputError(f"Reference file {path} can't be read: {exc.strerror}.") from None
+        node = document.find_node(doc, ref.key)
+        if node is None:
+            raise InputError(f"Reference layer {ref.label!r} is not in this document any more.")
+        return document.layer_reference(doc, node, color)
+
+    # --- estimate ---
+
+    def update_estimate(self) -> None:
+        """The live estimate next to Generate (no pixels read, selection box only)."""
+        if self.busy:
+            return
+        doc = Krita.instance().activeDocument()
+        values = self.form.values()
+        if doc is None:
+            self.estimate_label.setText("")
+            return
+        try:
+            spec = jobs.JobSpec(
+                mode=Mode(values.mode),
+                prompt=values.prompt or "x",
+                model=values.model,
+                quality=values.quality,
+                resolution=values.resolution,
+                n=values.n,
+                partial_images=values.partial_images,
+                blend=BlendOptions(values.padding_px, values.grow_px, values.feather_px),
+            )
+            settings = self._settings(values)
+            plan = jobs.plan_for(
+                spec, document.canvas_extent(doc), document.selection_box(doc), settings
+            )
+            est = jobs.estimate_for(spec, plan)
+        except (GptImageError, ValueError) as error:
+            self.estimate_label.setText("—")
+            self.estimate_label.setToolTip(str(error))
+            return
+        self.estimate_label.setText(f"≈ {_money(est.usd)}")
+        self.estimate_label.setToolTip(f"Estimated cost at {plan.api_size} ({values.quality})")
+
+    # --- generate ---
+
+    def generate(self) -> bool:
+        """Start a job from the form; returns whether one started (else the status says why)."""
+        return self._submit(self.form.values())
+
+    def repeat_last(self) -> bool:
+        """Run the last submitted form again on the current document and selection."""
+        if self._last_values is None:
+            self.show_message("Nothing to repeat yet.")
+            return False
+        return self._submit(self._last_values)
+
+    def _submit(self, values: FormValues) -> bool:
+        if self.busy:
+            self.show_message("A job is already running; cancel it first.")
+            return False
+        app = Krita.instance()
+        doc = app.activeDocument()
+        try:
+            if doc is None:
+                raise InputError("Open or create a document first.")
+            settings = self._settings(values)
+            settings.connection()  # no key: explain instead of failing later
+            color = document.color_info(doc)
+            active = doc.activeNode()
+            source = document.source_node(doc, active)
+            selection = None
+            if values.mode != Mode.EDIT_IMAGE.value:
+                selection = document.selection_mask(doc)
+            spec = self._spec(values, doc, color)
+            reader = document.crop_reader(doc, source, values.source, color)
+            prepared = jobs.prepare_job(
+                spec, document.canvas_extent(doc), selection, reader, settings
+            )
+        except ConfigError as error:
+            self._explain_config(error)
+            return False
+        except GptImageError as error:
+            self.show_message(str(error), error=True)
+            return False
+        self._remember(values, settings)
+        self._serial += 1
+        self._job = JobContext(
+            serial=self._serial,
+            doc=doc,
+            doc_label=document.describe_document(doc),
+            active_id=active.uniqueId() if active is not None else None,
+            color=color,
+            prepared=prepared,
+            values=values,
+            started=time.monotonic(),
+        )
+        worker = CallWorker(
+            self._serial,
+            lambda cancel, emit: jobs.run_job(prepared, settings, on_event=emit, cancel=cancel),
+        )
+        worker.event.connect(self._on_event)
+        worker.done.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
+        _LIVE_WORKERS.add(worker)
+        self._worker = worker
+        self._set_running(True)
+        self.show_message(f"Sending to {prepared.plan.model} ({prepared.plan.api_size})…")
+        self.cost_label.setText(f"estimate {_money(prepared.estimate_usd)}")
+        worker.start()
+        return True
+
+    def _remember(self, values: FormValues, settings: Settings) -> None:
+        self._last_values = values
+        try:
+            save_settings(settings)  # the form's options are remembered (never the key)
+        except (OSError, GptImageError) as error:
+            log.warning("Could not save settings: %s", error)
+
+    def _explain_config(self, error: ConfigError) -> None:
+        if error.code == "missing_api_key":
+            self.show_message(
+                "No API key yet. Open Settings… below, paste your OpenAI API key "
+                "(it is stored in the plug-in's own key file, not in kritarc) and press "
+                "Test connection; or set OPENAI_API_KEY before starting Krita.",
+                error=True,
+            )
+            self.open_settings()
+        else:
+            self.show_message(str(error), error=True)
+
+    def cancel(self) -> None:
+        """Stop at once: the UI is free immediately and the document stays untouched."""
+        job = self._job
+        if job is None:
+            return
+        job.cancelled = True
+        if self._worker is not None:
+            self._worker.cancel()
+        self._finish_ui()
+        self.show_message("Cancelled. Nothing was added to the document.")
+
+    def _set_running(self, running: bool) -> None:
+        self.generate_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setRange(0, 0)
+            self.preview.clear()
+            self.preview.setVisible(False)
+            self._tick.start()
+        else:
+            self._tick.stop()
+
+    def _finish_ui(self) -> None:
+        self._job = None
+        self._worker = None
+        self._set_running(False)
+
+    def _current(self, serial: int) -> JobContext | None:
+        job = self._job
+        return job if job is not None and job.serial == serial and not job.cancelled else None
+
+    def _update_elapsed(self) -> None:
+        if self._job is not None:
+            self.elapsed_label.setText(f"{time.monotonic() - self._job.started:.1f} s")
+
+    def _on_event(self, serial: int, event: Any) -> None:
+        job = self._current(serial)
+        if job is None:
+            return
+        if event.kind == "partial" and event.image is not None:
+            self._show_preview(event.image)
+            self.show_message(f"Preview {event.index + 1} of image…")
+        elif event.kind == "image":
+            n = job.prepared.spec.n
+            self.progress.setRange(0, n)
+            self.progress.setValue(min(n, event.index + 1))
+            if event.image is not None:
+                self._show_preview(event.image)
+            self.show_message(f"Image {event.index + 1} of {n} received")
+        elif event.kind == "status" and event.message:
+            self.show_message(event.message)
+
+    def _show_preview(self, image: Any) -> None:
+        pixmap = QPixmap.fromImage(pil_to_qimage(image))
+        self.preview.setPixmap(
+            pixmap.scaled(
+                240,
+                240,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        self.preview.setVisible(True)
+
+    def _on_failed(self, serial: int, error: Any) -> None:
+        if self._current(serial) is None:
+            return
+        self._finish_ui()
+        self.show_message(f"Failed: {error}", error=True)
+        self.history.refresh()
+
+    def _on_done(self, serial: int, result: jobs.JobResult) -> None:
+        job = self._current(serial)
+        if job is None:
+            return
+        self._finish_ui()
+        self.last_result = result
+        cost = f"cost {_money(result.cost_usd)} (estimate {_money(result.estimate_usd)})"
+        self.cost_label.setText(cost)
+        self.history.refresh()
+        app = Krita.instance()
+        if not document.is_open(app, job.doc):
+            self.show_message(
+                f"“{job.doc_label}” was closed while the job ran; its {len(result.images)} "
+                "result(s) are kept in History below: open a document and press Insert.",
+                error=True,
+            )
+            return
+        try:
+            self.last_inserted = layers.insert_results(
+                job.doc, result.patches, job.prepared.spec.prompt, job.color, job.active_id
+            )
+        except Exception as error:  # Krita refused: keep the results reachable
+            log.exception("inserting results failed")
+            self.show_message(
+                f"Could not add the result layer: {error}. It is in History.", error=True
+            )
+            return
+        where = "" if app.activeDocument() == job.doc else f" into “{job.doc_label}”"
+        self.show_message(
+            f"Done in {result.elapsed_s:.1f} s: {len(result.patches)} layer(s) added{where}; {cost}."
+        )
+
+    # --- references ---
+
+    def add_active_layer_reference(self) -> bool:
+        doc = Krita.instance().activeDocument()
+        node = document.source_node(doc, doc.activeNode()) if doc is not None else None
+        if node is None:
+            self.show_message("Select a layer to use as a reference.", error=True)
+            return False
+        return self.add_layer_reference(node)
+
+    def add_layer_reference(self, node: Any) -> bool:
+        added = self.form.add_reference(Reference("layer", node.name(), node.uniqueId()))
+        if not added:
+            self.show_message("That reference is already listed, or 15 are.", error=True)
+        return added
+
+    def add_file_reference(self, path: str) -> bool:
+        added = self.form.add_reference(Reference("file", Path(path).name, str(path)))
+        if not added:
+            self.show_message("That reference is already listed, or 15 are.", error=True)
+        return added
+
+    def _pick_reference_files(self) -> None:
+        from .qt import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Reference images", "", "Images (*.png *.jpg *.jpeg *.webp)"
+        )
+        for path in paths:
+            self.add_file_reference(path)
+
+    # --- prompt helpers ---
+
+    def open_brief(self) -> None:
+        from .settings_dialog import BriefDialog
+
+        dialog = BriefDialog(self, self.form.values().mode)
+        dialog.composed.connect(self.form.prompt.setPlainText)
+        dialog.show()
+
+    def improve_prompt(self) -> bool:
+        values = self.form.values()
+        if self._helper is not None:
+            return False
+        try:
+            settings = self._settings(values)
+            settings.connection()
+        except ConfigError as error:
+            self._explain_config(error)
+            return False
+        self.form.improve_button.setEnabled(False)
+        self.show_message("Improving the prompt…")
+        mode = values.mode
+        helper = CallWorker(
+            -1, lambda cancel, emit: jobs.improve(values.prompt, settings, mode=mode)
+        )
+        helper.done.connect(self._on_improved)
+        helper.failed.connect(self._on_improve_failed)
+        helper.finished.connect(lambda w=helper: _LIVE_WORKERS.discard(w))
+        _LIVE_WORKERS.add(helper)
+        self._helper = helper
+        helper.start()
+        return True
+
+    def _on_improved(self, _serial: int, text: str) -> None:
+        self._helper = None
+        self.form.improve_button.setEnabled(True)
+        cursor = self.form.prompt.textCursor()  # an undoable edit: Ctrl+Z brings the old one back
+        cursor.select(cursor.SelectionType.Document)
+        cursor.insertText(text)
+        self.show_message("Prompt improved (Ctrl+Z in the prompt box restores yours).")
+
+    def _on_improve_failed(self, _serial: int, error: Any) -> None:
+        self._helper = None
+        self.form.improve_button.setEnabled(True)
+        self.show_message(f"Prompt help failed: {error}", error=True)
+
+    # --- settings and history ---
+
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self)
+        self.settings_dialog.load()
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+
+    def insert_from_history(self, record: Any) -> None:
+        doc = Krita.instance().activeDocument()
+        if doc is None:
+            self.show_message("Open a document to insert the result into.", error=True)
+            return
+        try:
+            color = document.color_info(doc)
+            patches = self.history.patches_for(record, document.canvas_extent(doc))
+            active = doc.activeNode()
+            self.last_inserted = layers.insert_results(
+                doc, patches, record.prompt, color, active.uniqueId() if active else None
+            )
+        except GptImageError as error:
+            self.show_message(str(error), error=True)
+            return
+        self.show_message(f"Inserted {len(patches)} layer(s) from history.")
+
+    def reuse_from_history(self, record: Any) -> None:
+        values = form_from_record(dict(record.data))
+        self.form.set_values(replace(values, source=self.form.values().source))
+        self.show_message("Prompt and settings copied from history.")

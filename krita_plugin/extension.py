@@ -1,0 +1,94 @@
+"""Registers the docker and the actions (Generate, Cancel, Repeat last) with Krita.
+
+Actions act on the docker of the active window. Default shortcuts come from ``gpt_image.action``
+when Krita finds it, else from ``DEFAULT_SHORTCUTS``; users rebind them in Krita's settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
+
+from .qt import QKeySequence, QLabel
+
+ACTIONS = (
+    ("gpt_image_generate", "GPT Image: Generate", "generate"),
+    ("gpt_image_cancel", "GPT Image: Cancel", "cancel"),
+    ("gpt_image_repeat_last", "GPT Image: Repeat last", "repeat_last"),
+)
+DEFAULT_SHORTCUTS = {
+    "gpt_image_generate": "Ctrl+Alt+Shift+G",
+    "gpt_image_cancel": "Ctrl+Alt+Shift+C",
+    "gpt_image_repeat_last": "Ctrl+Alt+Shift+R",
+}
+
+
+def active_docker() -> Any | None:
+    """The docker of the active window (or any, when that can't be told)."""
+    from .docker import INSTANCES
+
+    window = Krita.instance().activeWindow()
+    qwindow = window.qwindow() if window is not None else None
+    for docker in INSTANCES:
+        if qwindow is not None and docker.window() is qwindow:
+            return docker
+    return INSTANCES[0] if INSTANCES else None
+
+
+class GptImageExtension(Extension):
+    def __init__(self, parent: Any) -> None:
+        super().__init__(parent)
+        self.actions: dict[str, Any] = {}
+
+    def setup(self) -> None:
+        pass
+
+    def createActions(self, window: Any) -> None:
+        for action_id, text, method in ACTIONS:
+            action = window.createAction(action_id, text, "tools/scripts")
+            if action.shortcut().isEmpty():
+                action.setShortcut(QKeySequence(DEFAULT_SHORTCUTS[action_id]))
+            action.triggered.connect(lambda _checked=False, m=method: self._run(m))
+            self.actions[action_id] = action
+
+    @staticmethod
+    def _run(method: str) -> None:
+        docker = active_docker()
+        if docker is not None:
+            getattr(docker, method)()
+
+
+def register() -> None:
+    from .docker import DOCKER_ID, GptImageDocker
+
+    app = Krita.instance()
+    app.addExtension(GptImageExtension(app))
+    app.addDockWidgetFactory(
+        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight, GptImageDocker)
+    )
+
+
+class _BrokenDocker(DockWidget):
+    message = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("GPT Image (not working)")
+        label = QLabel(self.message)
+        label.setObjectName("gptImageStatus")
+        label.setWordWrap(True)
+        self.setWidget(label)
+
+    def canvasChanged(self, canvas: Any) -> None:
+        pass
+
+
+def register_broken(message: str) -> None:
+    """A docker that only explains what is missing (so the failure is visible in the UI)."""
+    _BrokenDocker.message = message
+    Krita.instance().addDockWidgetFactory(
+        DockWidgetFactory(
+            "gpt_image_docker", DockWidgetFactoryBase.DockPosition.DockRight, _BrokenDocker
+        )
+    )

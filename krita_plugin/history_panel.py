@@ -1,0 +1,126 @@
+"""History in the docker: thumbnails of past results with prompt and cost.
+
+Insert puts a past result into the current document again (as new layers at the place it was
+made for, unmasked); Reuse copies its prompt and settings back into the form.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PIL import Image
+
+from .core.errors import InputError
+from .core.geometry import Bounds, Extent
+from .core.history import History
+from .core.pipeline import LayerPatch
+from .core.settings import load_settings
+from .qt import (
+    QHBoxLayout,
+    QIcon,
+    QListWidget,
+    QListWidgetItem,
+    QPixmap,
+    QPushButton,
+    QSize,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    pil_to_qimage,
+    pyqtSignal,
+)
+
+log = logging.getLogger(__name__)
+THUMB_PX = 56
+SHOWN = 30
+
+
+def _thumbnail(path: Any) -> QIcon:
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((THUMB_PX, THUMB_PX))
+            return QIcon(QPixmap.fromImage(pil_to_qimage(image.convert("RGBA"))))
+    except OSError:
+        return QIcon()
+
+
+def _label(record: Any) -> str:
+    data = record.data
+    cost = data.get("cost_usd")
+    money = f"${cost:.3f}" if isinstance(cost, (int, float)) else record.status
+    prompt = " ".join(record.prompt.split())
+    prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+    return f"{prompt}\n{data.get('mode', '')} · {money}"
+
+
+class HistoryPanel(QWidget):
+    insert_requested = pyqtSignal(object)
+    reuse_requested = pyqtSignal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[Any] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setObjectName("gptImageHistoryList")
+        self.list.setIconSize(QSize(THUMB_PX, THUMB_PX))
+        self.list.setMinimumHeight(120)
+        layout.addWidget(self.list)
+        row = QHBoxLayout()
+        self.insert_button = QPushButton("Insert")
+        self.insert_button.setObjectName("gptImageHistoryInsert")
+        self.reuse_button = QPushButton("Reuse prompt")
+        self.reuse_button.setObjectName("gptImageHistoryReuse")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("gptImageHistoryRefresh")
+        for button in (self.insert_button, self.reuse_button, self.refresh_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.insert_button.clicked.connect(lambda: self._emit(self.insert_requested))
+        self.reuse_button.clicked.connect(lambda: self._emit(self.reuse_requested))
+        self.refresh_button.clicked.connect(self.refresh)
+        self.list.itemDoubleClicked.connect(lambda *_: self._emit(self.reuse_requested))
+
+    def _emit(self, signal: Any) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self.records):
+            signal.emit(self.records[row])
+
+    def refresh(self) -> None:
+        """Reload the newest jobs that produced images."""
+        try:
+            history = History.from_settings(load_settings())
+            records = [r for r in history.list() if r.images][:SHOWN]
+        except Exception as error:  # history is a convenience: never break the docker
+            log.warning("History unavailable: %s", error)
+            records = []
+        self.records = records
+        self.list.clear()
+        for record in records:
+            item = QListWidgetItem(_thumbnail(record.images[0]), _label(record))
+            item.setToolTip(record.prompt)
+            item.setData(Qt.ItemDataRole.UserRole, record.id)
+            self.list.addItem(item)
+
+    def patches_for(self, record: Any, canvas: Extent) -> list[LayerPatch]:
+        """A past job's results as unmasked patches at its crop (clipped to this canvas)."""
+        paths = record.images
+        if not paths:
+            raise InputError("That history entry has no images.")
+        crop = record.data.get("crop") or [0, 0, canvas.width, canvas.height]
+        target = Bounds(*[int(v) for v in crop])
+        whole = Bounds.of_extent(canvas)
+        patches = []
+        for path in paths:
+            with Image.open(path) as image:
+                picture = image.convert("RGBA").resize(target.extent, Image.Resampling.LANCZOS)
+            bounds = target.intersect(whole)
+            if bounds.is_empty:
+                target, bounds = target.clamp_into(whole), target.clamp_into(whole)
+                picture = picture.crop((0, 0, bounds.width, bounds.height))
+            else:
+                picture = picture.crop(bounds.relative_to(target.offset).box)
+            patches.append(LayerPatch(bounds, picture, Image.new("L", bounds.extent, 255)))
+        return patches

@@ -1,0 +1,87 @@
+"""core → Krita: results become new layers (never writes into existing ones).
+
+One job is one undo step. In Krita 5 every ``Node.addChildNode`` is its own undo command, while
+``Node.setChildNodes`` adds without one. So the whole result (a layer with its transparency
+mask, or a group of variants) is built detached with ``setChildNodes`` and attached with a single
+``addChildNode``: one Ctrl+Z removes everything the job inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .core.pipeline import LayerPatch
+from .core.pixels import mask_to_host, to_host
+from .document import MASK_TYPES, ColorInfo, find_node
+from .qt import QByteArray
+
+NAME_PREFIX = "GPT: "
+NAME_CHARS = 48
+
+
+def layer_name(prompt: str) -> str:
+    """A layer name from the prompt's first words (one line, bounded)."""
+    text = " ".join(prompt.split())
+    if len(text) > NAME_CHARS:
+        text = text[: NAME_CHARS - 1].rstrip() + "…"
+    return NAME_PREFIX + (text or "result")
+
+
+def placement(doc: Any, active_id: Any | None) -> tuple[Any, Any | None]:
+    """(parent, above) for new layers: right above the layer that was active at submit time.
+
+    A mask's owner layer stands in for the mask. If that layer is gone, results go on top.
+    """
+    root = doc.rootNode()
+    node = find_node(doc, active_id) if active_id is not None else None
+    while node is not None and node.type() in MASK_TYPES:
+        node = node.parentNode()
+    if node is None or node.parentNode() is None:
+        return root, None
+    return node.parentNode(), node
+
+
+def _needs_mask(patch: LayerPatch) -> bool:
+    low, high = patch.mask.getextrema()
+    return not (low == 255 and high == 255)
+
+
+def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -> Any:
+    """A detached paint layer holding ``patch`` (+ a transparency mask when it has one)."""
+    layer = doc.createNode(name, "paintlayer")
+    data = to_host(patch.image, color.fmt, linear=color.linear)
+    layer.setPixelData(QByteArray(data), *patch.bounds)
+    if _needs_mask(patch):
+        mask = doc.createNode("Selection (feathered)", "transparencyMask")
+        mask.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
+        layer.setChildNodes([mask])
+    return layer
+
+
+def insert_results(
+    doc: Any,
+    patches: Sequence[LayerPatch],
+    prompt: str,
+    color: ColorInfo,
+    active_id: Any | None,
+) -> Any:
+    """Insert one layer, or a group with one layer per variant (first visible); returns it."""
+    if not patches:
+        raise ValueError("no results to insert")
+    name = layer_name(prompt)
+    if len(patches) == 1:
+        top = build_layer_node(doc, patches[0], name, color)
+    else:
+        top = doc.createGroupLayer(name)
+        variants = []
+        for index, patch in enumerate(patches):
+            node = build_layer_node(doc, patch, f"{name} #{index + 1}", color)
+            node.setVisible(index == 0)
+            variants.append(node)
+        top.setChildNodes(list(reversed(variants)))  # bottom to top: variant 1 on top
+    parent, above = placement(doc, active_id)
+    if not parent.addChildNode(top, above):
+        raise RuntimeError("Krita refused to add the result layer")
+    doc.refreshProjection()
+    return top

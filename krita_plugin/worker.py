@@ -1,0 +1,50 @@
+"""Runs a core job off the main thread and hands events back to it through Qt signals.
+
+The worker never touches Krita objects: it gets a ``PreparedJob`` (plain data) and returns a
+``JobResult``. Signals emitted from the thread are queued into the main thread's event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .core.client import CancelToken
+from .core.errors import ApiUnavailable, GptImageError
+from .qt import QThread, pyqtSignal
+
+log = logging.getLogger(__name__)
+
+
+class CallWorker(QThread):
+    """Runs ``work(cancel, emit)`` in a thread; ``event``/``done``/``failed`` arrive on the UI thread.
+
+    ``serial`` identifies the job, so the UI can drop late signals of a job it already gave up on.
+    """
+
+    event = pyqtSignal(int, object)
+    done = pyqtSignal(int, object)
+    failed = pyqtSignal(int, object)
+
+    def __init__(
+        self, serial: int, work: Callable[[CancelToken, Callable[[Any], None]], Any]
+    ) -> None:
+        super().__init__()
+        self.serial = serial
+        self.cancel_token = CancelToken()
+        self._work = work
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    def run(self) -> None:
+        try:
+            result = self._work(self.cancel_token, lambda ev: self.event.emit(self.serial, ev))
+        except GptImageError as error:
+            self.failed.emit(self.serial, error)
+        except Exception as error:  # a bug must reach the UI, not kill the thread silently
+            log.exception("gpt-image worker failed")
+            self.failed.emit(self.serial, ApiUnavailable(f"Unexpected error: {error!r}"))
+        else:
+            self.done.emit(self.serial, result)

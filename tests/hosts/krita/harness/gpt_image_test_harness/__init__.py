@@ -1,0 +1,113 @@
+"""Test harness: runs pytest INSIDE a real Krita, writes the results, then quits Krita.
+
+Installed only into throw-away test profiles (never shipped). Environment:
+
+  KRITA_TEST_OUT       output dir (result.json, junit.xml, harness.log)        [required]
+  KRITA_TEST_DIR       pytest target (dir or file); unset = warm-up run: just quit
+  KRITA_TEST_SYSPATH   ':'-separated dirs prepended to sys.path (pytest for Krita's Python)
+  KRITA_TEST_WATCHDOG  seconds before a hard exit with a Python stack dump (default 300)
+  KRITA_TEST_ARGS      extra pytest args (space separated)
+"""
+
+import faulthandler
+import json
+import os
+import sys
+import time
+import traceback
+
+OUT = os.environ.get("KRITA_TEST_OUT", "")
+T0 = time.time()
+
+
+def log(msg: str) -> None:
+    if not OUT:
+        return
+    with open(os.path.join(OUT, "harness.log"), "a", encoding="utf-8") as f:
+        f.write(f"{time.time() - T0:8.2f} {msg}\n")
+
+
+if OUT:
+    os.makedirs(OUT, exist_ok=True)
+    # Krita's own excepthook opens a modal dialog: a headless run would hang forever.
+    sys.excepthook = lambda t, v, tb: log(
+        "UNCAUGHT:\n" + "".join(traceback.format_exception(t, v, tb))
+    )
+    # A C-level watchdog still fires while a modal loop holds the GIL.
+    _wd = open(os.path.join(OUT, "watchdog_traceback.txt"), "w")  # noqa: SIM115
+    faulthandler.dump_traceback_later(
+        float(os.environ.get("KRITA_TEST_WATCHDOG", "300")), exit=True, file=_wd
+    )
+    for p in reversed([p for p in os.environ.get("KRITA_TEST_SYSPATH", "").split(":") if p]):
+        sys.path.insert(0, p)
+
+from krita import Extension, Krita  # noqa: E402
+
+try:
+    from PyQt5.QtCore import QTimer
+except ImportError:  # Krita 6
+    from PyQt6.QtCore import QTimer
+
+RESULT: dict = {"python": sys.version, "krita": Krita.instance().version(), "t_import": T0}
+
+
+def _finish() -> None:
+    app = Krita.instance()
+    for d in app.documents():  # else file_quit shows a modal "save changes?" dialog
+        d.setModified(False)
+    if OUT:
+        with open(os.path.join(OUT, "result.json"), "w", encoding="utf-8") as f:
+            json.dump(RESULT, f, indent=1, default=str)
+    log("quit")
+    app.action("file_quit").trigger()  # clean exit (QApplication.quit() segfaults at exit)
+
+
+def _run() -> None:
+    RESULT["t_window"] = time.time()
+    if not os.environ.get("KRITA_TEST_DIR"):
+        log("warm-up run: quitting")
+        RESULT["pytest_rc"] = 0
+        _finish()
+        return
+    log("running tests")
+    try:
+        import pytest
+
+        if not getattr(sys, "argv", None):
+            sys.argv = ["krita"]
+        target = os.environ["KRITA_TEST_DIR"]
+        base = target if os.path.isdir(target) else os.path.dirname(target)
+        args = [
+            target,
+            "-c",
+            os.path.join(base, "pytest.ini"),
+            "--rootdir",
+            base,
+            "--confcutdir",
+            base,
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "--junitxml",
+            os.path.join(OUT, "junit.xml"),
+        ]
+        args += os.environ.get("KRITA_TEST_ARGS", "").split()
+        RESULT["pytest_rc"] = int(pytest.main(args))
+    except BaseException:
+        RESULT["harness_error"] = traceback.format_exc()
+        RESULT["pytest_rc"] = 99
+    RESULT["t_end_tests"] = time.time()
+    log(f"tests done rc={RESULT['pytest_rc']}")
+    _finish()
+
+
+class _Harness(Extension):
+    def setup(self) -> None:
+        Krita.instance().notifier().windowCreated.connect(lambda: QTimer.singleShot(500, _run))
+
+    def createActions(self, window) -> None:
+        pass
+
+
+Krita.instance().addExtension(_Harness(Krita.instance()))
+log("harness registered")

@@ -1,0 +1,441 @@
+"""The GPT Image docker in the real Krita, driven through its own widgets, against the stand-in."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+from conftest import (
+    children,
+    ellipse_selection,
+    image_requests,
+    node_names,
+    projection,
+    rect_selection,
+    settle,
+    spin,
+    wait_until,
+)
+from krita import Krita
+
+try:
+    from PyQt5.QtCore import QTimer
+except ImportError:  # Krita 6
+    from PyQt6.QtCore import QTimer
+
+OBJECT_NAMES = (
+    "gptImagePrompt",
+    "gptImageBrief",
+    "gptImageImprove",
+    "gptImageMode",
+    "gptImageSource",
+    "gptImageModel",
+    "gptImageQuality",
+    "gptImageResolution",
+    "gptImageVariants",
+    "gptImageReferences",
+    "gptImageAddLayerReference",
+    "gptImageAddFileReference",
+    "gptImageRemoveReference",
+    "gptImageAdvancedToggle",
+    "gptImagePadding",
+    "gptImageGrow",
+    "gptImageFeather",
+    "gptImagePartials",
+    "gptImageGenerate",
+    "gptImageCancel",
+    "gptImageEstimate",
+    "gptImageProgress",
+    "gptImageElapsed",
+    "gptImageCost",
+    "gptImageStatus",
+    "gptImagePreview",
+    "gptImageHistoryList",
+    "gptImageHistoryInsert",
+    "gptImageHistoryReuse",
+    "gptImageHistoryRefresh",
+    "gptImageSettings",
+)
+
+
+def as_array(doc, data: bytes) -> np.ndarray:
+    """Projection bytes as (h, w, bytes-per-pixel) for pixel-exact comparisons."""
+    return np.frombuffer(data, np.uint8).reshape(doc.height(), doc.width(), -1)
+
+
+def final_mask(doc, patch) -> np.ndarray:
+    """The blend mask the job used, over the whole canvas (0 outside the patch)."""
+    canvas = np.zeros((doc.height(), doc.width()), np.uint8)
+    x, y, w, h = patch.bounds
+    canvas[y : y + h, x : x + w] = np.asarray(patch.mask)
+    return canvas
+
+
+def result_nodes(doc, before: list[str]) -> list:
+    return [c for c in doc.rootNode().childNodes() if c.name() not in before]
+
+
+# --- start-up ------------------------------------------------------------------------------------
+
+
+def test_plugin_installed_and_docker_built(driver):
+    import gpt_image
+
+    assert gpt_image.IMPORT_ERROR is None
+    assert os.path.isdir(gpt_image.VENDOR_DIR)
+    assert gpt_image.core.__name__ == "gpt_image.core"
+    names = [d.objectName() for d in Krita.instance().dockers()]
+    assert any("gpt_image_docker" in n for n in names), names
+    missing = [n for n in OBJECT_NAMES if driver.docker.findChild(object, n) is None]
+    assert not missing, missing
+    for action in ("gpt_image_generate", "gpt_image_cancel", "gpt_image_repeat_last"):
+        assert Krita.instance().action(action) is not None, action
+
+
+def test_live_estimate_follows_the_form(driver, docs):
+    docs.new(400, 300)
+    driver.configure("a red kite", mode="generate", quality="low")
+    wait_until(lambda: driver.docker.estimate_label.text().startswith("≈ $"), 5, "an estimate")
+    low = driver.docker.estimate_label.text()
+    driver.choose("gptImageQuality", "high")
+    driver.set_spin("gptImageVariants", 3)
+    wait_until(lambda: driver.docker.estimate_label.text() != low, 5, "a new estimate")
+    assert float(driver.docker.estimate_label.text()[3:]) > float(low[3:])
+
+
+# --- the issue's cases ---------------------------------------------------------------------------
+
+
+def test_masked_edit_on_odd_offset_ellipse(driver, docs):
+    doc = docs.new(301, 203)
+    root = doc.rootNode()
+    marker = doc.createNode("marker", "paintlayer")  # an earlier, separate undo step
+    root.addChildNode(marker, None)
+    doc.setActiveNode(children(root)[0])
+    settle(doc)
+    coverage = ellipse_selection(doc, (57, 41, 121, 83), feather=1.5)
+    before_names = node_names(doc)
+    before = projection(doc)
+
+    driver.configure("turn it into a pond", mode="edit_selection", feather=6, grow=4)
+    driver.generate()
+
+    assert "Done" in driver.status(), driver.status()
+    result = driver.docker.last_result
+    assert result is not None and len(result.patches) == 1
+    patch = result.patches[0]
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1
+    layer = new[0]
+    assert layer.type() == "paintlayer" and layer.name().startswith("GPT: turn it into a pond")
+    assert [c.name() for c in root.childNodes()].index(layer.name()) == 1  # above the active one
+    masks = [c for c in layer.childNodes() if c.type() == "transparencymask"]
+    assert len(masks) == 1, [c.type() for c in layer.childNodes()]
+
+    after = projection(doc)
+    a, b = as_array(doc, before), as_array(doc, after)
+    mask = final_mask(doc, patch)
+    outside = mask == 0
+    assert outside.sum() > 0.5 * mask.size
+    assert np.array_equal(a[outside], b[outside]), "pixels outside the selection changed"
+    inside = (coverage == 255) & (mask == 255)
+    assert inside.sum() > 1000
+    changed = np.any(a != b, axis=-1)
+    assert changed[inside].mean() > 0.95
+    x, y, w, h = (
+        layer.bounds().x(),
+        layer.bounds().y(),
+        layer.bounds().width(),
+        layer.bounds().height(),
+    )
+    assert (x, y) == (patch.bounds.x, patch.bounds.y) and (w, h) <= (
+        patch.bounds.width,
+        patch.bounds.height,
+    )
+
+    reqs = image_requests()
+    assert len(reqs) == 1 and reqs[0]["endpoint"] == "edits"
+    assert reqs[0].get("mask"), "a masked edit sends a mask"
+
+    # one undo removes exactly what the job inserted; the earlier step stays
+    Krita.instance().action("edit_undo").trigger()
+    settle(doc)
+    assert node_names(doc) == before_names
+    assert projection(doc) == before
+
+
+def test_whole_image_edit(driver, docs):
+    doc = docs.new(256, 192)
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure("make it look like winter", mode="edit_image", source="composite")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1 and new[0].type() == "paintlayer"
+    assert not [c for c in new[0].childNodes() if c.type() == "transparencymask"]
+    changed = np.any(as_array(doc, before) != as_array(doc, projection(doc)), axis=-1)
+    assert changed.mean() > 0.9
+    reqs = image_requests()
+    assert len(reqs) == 1 and reqs[0]["endpoint"] == "edits" and not reqs[0].get("mask")
+
+
+def test_text_to_image_into_selection(driver, docs):
+    doc = docs.new(320, 240)
+    rect_selection(doc, 61, 33, 150, 100)
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure("a lighthouse at dusk", mode="generate")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1
+    bounds = new[0].bounds()
+    assert (bounds.x(), bounds.y(), bounds.width(), bounds.height()) == (61, 33, 150, 100)
+    a, b = as_array(doc, before), as_array(doc, projection(doc))
+    outside = np.ones(a.shape[:2], bool)
+    outside[33:133, 61:211] = False
+    assert np.array_equal(a[outside], b[outside])
+    assert np.any(a[40:120, 70:200] != b[40:120, 70:200])
+    reqs = image_requests()
+    assert len(reqs) == 1 and reqs[0]["endpoint"] == "generations"
+
+
+def test_three_variants_make_one_group(driver, docs):
+    doc = docs.new(200, 160)
+    rect_selection(doc, 20, 20, 90, 70)
+    before_names = node_names(doc)
+    driver.configure("three kinds of fruit", mode="edit_selection", n=3)
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1 and new[0].type() == "grouplayer"
+    variants = [c for c in new[0].childNodes() if c.type() == "paintlayer"]
+    assert len(variants) == 3
+    top_first = list(reversed(variants))
+    assert [v.visible() for v in top_first] == [True, False, False]
+    assert all(v.name().endswith(f"#{i + 1}") for i, v in enumerate(top_first))
+    assert all(len(v.childNodes()) == 1 for v in variants)  # each has its mask
+    assert image_requests()[0]["params"].get("n") in ("3", 3)
+    Krita.instance().action("edit_undo").trigger()
+    settle(doc)
+    assert node_names(doc) == before_names
+
+
+def test_references_layer_and_file(driver, docs, tmp_path):
+    from PIL import Image
+
+    doc = docs.new(240, 180)
+    root = doc.rootNode()
+    ref_layer = doc.createNode("style ref", "paintlayer")
+    from conftest import host_bytes, pattern
+    from PyQt5.QtCore import QByteArray
+
+    ref_layer.setPixelData(QByteArray(host_bytes(doc, pattern(64, 48, seed=7))), 10, 10, 64, 48)
+    root.addChildNode(ref_layer, None)
+    settle(doc)
+    doc.setActiveNode(ref_layer)
+    spin(0.1)
+    driver.click("gptImageAddLayerReference")
+    path = tmp_path / "ref.png"
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(path)
+    assert driver.docker.add_file_reference(str(path))
+    assert driver.docker.form.reference_list.count() == 2
+    doc.setActiveNode(children(root)[0])
+    rect_selection(doc, 100, 60, 80, 60)
+    driver.configure("in the style of the references", mode="edit_selection")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    reqs = image_requests()
+    assert len(reqs) == 1 and reqs[0]["endpoint"] == "edits"
+    images = reqs[0]["images"]
+    assert len(images) == 3, images  # the crop first, then both references
+    assert images[1]["size"] == [64, 48] and images[2]["size"] == [40, 30]
+
+
+def test_cancel_mid_stream_leaves_document_untouched(driver, docs):
+    doc = docs.new(200, 150)
+    rect_selection(doc, 30, 30, 80, 60)
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure("slow clouds [[delay:1.5]]", mode="edit_selection", partials=3)
+    driver.click("gptImageGenerate")
+    wait_until(lambda: driver.docker.preview.isVisible(), 20, "a partial preview")
+    assert driver.docker.busy
+    t0 = time.monotonic()
+    driver.click("gptImageCancel")
+    assert not driver.docker.busy and time.monotonic() - t0 < 0.5
+    assert "Cancelled" in driver.status()
+    spin(3.0)  # whatever the worker still delivers must be dropped
+    assert node_names(doc) == before_names
+    assert projection(doc) == before
+    assert driver.docker.findChild(object, "gptImageGenerate").isEnabled()
+
+
+def test_api_error_is_shown_and_document_untouched(driver, docs):
+    doc = docs.new(160, 120)
+    rect_selection(doc, 10, 10, 60, 50)
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure("[[fault:moderation]] something", mode="edit_selection")
+    driver.generate()
+    status = driver.status().lower()
+    assert status.startswith("failed"), status
+    assert "moderation" in status or "safety" in status or "rejected" in status, status
+    assert node_names(doc) == before_names
+    assert projection(doc) == before
+
+
+@pytest.mark.parametrize(("model", "depth"), [("RGBA", "U16"), ("RGBA", "F32"), ("GRAYA", "U8")])
+def test_other_depths_and_gray(driver, docs, model, depth):
+    doc = docs.new(180, 140, model=model, depth=depth)
+    coverage = ellipse_selection(doc, (31, 27, 91, 61))
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure(f"edit a {depth} picture", mode="edit_selection")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1 and new[0].colorDepth() == depth
+    patch = driver.docker.last_result.patches[0]
+    a, b = as_array(doc, before), as_array(doc, projection(doc))
+    outside = final_mask(doc, patch) == 0
+    assert np.array_equal(a[outside], b[outside])
+    inside = coverage == 255
+    assert np.any(a != b, axis=-1)[inside].mean() > 0.9
+
+
+def test_cmyk_document_gets_a_clear_message(driver, docs):
+    doc = docs.new(64, 64, model="CMYKA", depth="U8")
+    rect_selection(doc, 5, 5, 20, 20)
+    before_names = node_names(doc)
+    driver.configure("anything", mode="edit_selection")
+    driver.click("gptImageGenerate")
+    spin(0.2)
+    assert not driver.docker.busy
+    assert "not supported" in driver.status() and "Convert" in driver.status()
+    assert node_names(doc) == before_names
+    assert image_requests() == []
+
+
+def test_document_closed_while_job_runs(driver, docs):
+    doc = docs.new(150, 120)
+    rect_selection(doc, 20, 20, 50, 40)
+    driver.configure("closing soon [[delay:0.7]]", mode="edit_selection", partials=2)
+    driver.click("gptImageGenerate")
+    wait_until(lambda: driver.docker.preview.isVisible(), 20, "a partial preview")
+    doc.setModified(False)
+    doc.close()
+    spin(0.1)
+    wait_until(lambda: not driver.docker.busy, 30, "the job to finish")
+    status = driver.status()
+    assert "closed" in status and "History" in status, status
+    assert driver.docker.last_result is not None
+    assert driver.docker.last_result.paths and driver.docker.last_result.paths[0].exists()
+
+
+def test_results_go_to_their_document_after_a_switch(driver, docs):
+    doc_a = docs.new(160, 120, seed=3)
+    rect_selection(doc_a, 20, 20, 60, 40)
+    names_a = node_names(doc_a)
+    driver.configure("for document A [[delay:0.5]]", mode="edit_selection", partials=2)
+    driver.click("gptImageGenerate")
+    doc_b = docs.new(160, 120, seed=4)  # the user switches to another document meanwhile
+    rect_selection(doc_b, 90, 70, 30, 30)  # ...and selects elsewhere
+    names_b = node_names(doc_b)
+    wait_until(lambda: not driver.docker.busy, 30, "the job to finish")
+    assert "Done" in driver.status(), driver.status()
+    assert node_names(doc_b) == names_b
+    new = result_nodes(doc_a, names_a)
+    assert len(new) == 1
+    patch = driver.docker.last_result.patches[0]
+    assert (new[0].bounds().x(), new[0].bounds().y()) == (patch.bounds.x, patch.bounds.y)
+    assert patch.bounds.x < 60  # planned from A's selection, not B's
+
+
+def test_ui_stays_responsive_while_a_job_is_in_flight(driver, docs):
+    doc = docs.new(200, 150)
+    rect_selection(doc, 40, 40, 60, 50)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    driver.configure("take your time [[delay:0.6]]", mode="edit_selection", partials=3)
+    timer.start()
+    t0 = time.monotonic()
+    driver.generate()
+    elapsed = time.monotonic() - t0
+    timer.stop()
+    assert "Done" in driver.status(), driver.status()
+    assert elapsed > 1.5, "the job was too quick to tell anything"
+    rate = len(ticks) / elapsed
+    gaps = np.diff(ticks)
+    assert rate >= 20, f"only {rate:.1f} timer ticks per second while the job ran"
+    assert gaps.max() < 0.3, f"the event loop stalled for {gaps.max():.2f} s"
+    assert driver.docker.elapsed_label.text().endswith(" s")
+
+
+def test_no_key_explains_what_to_do(driver, docs, monkeypatch):
+    doc = docs.new(100, 80)
+    rect_selection(doc, 10, 10, 30, 30)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    driver.configure("anything", mode="edit_selection")
+    driver.click("gptImageGenerate")
+    spin(0.2)
+    assert not driver.docker.busy
+    assert "No API key" in driver.status()
+    dialog = driver.docker.settings_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert image_requests() == []
+    dialog.close()
+
+
+def test_settings_dialog_test_connection(driver):
+    driver.click("gptImageSettings")
+    dialog = driver.docker.settings_dialog
+    assert dialog.isVisible()
+    assert dialog.base_url.text() == os.environ["OPENAI_BASE_URL"]
+    dialog.test_button.click()
+    wait_until(lambda: dialog.result.text().startswith(("Connected", "Connection failed")), 20)
+    assert dialog.result.text().startswith("Connected"), dialog.result.text()
+    key = os.environ["OPENAI_API_KEY"]
+    kritarc = os.path.join(os.environ["XDG_CONFIG_HOME"], "kritarc")
+    assert key not in open(kritarc, encoding="utf-8").read()
+    dialog.close()
+
+
+def test_history_insert_and_reuse(driver, docs):
+    doc = docs.new(200, 150)
+    rect_selection(doc, 50, 40, 70, 50)
+    driver.configure("history candidate", mode="edit_selection", n=1)
+    driver.generate()
+    assert "Done" in driver.status()
+    history = driver.docker.history
+    wait_until(lambda: history.list.count() > 0, 5, "history to list the job")
+    assert "history candidate" in history.list.item(0).text()
+    assert not history.list.item(0).icon().isNull()
+    before_names = node_names(doc)
+    history.list.setCurrentRow(0)
+    driver.click("gptImageHistoryInsert")
+    spin(0.1)
+    assert len(result_nodes(doc, before_names)) == 1
+    driver.set_prompt("")
+    driver.choose("gptImageQuality", "high")
+    driver.click("gptImageHistoryReuse")
+    assert driver.docker.form.values().prompt == "history candidate"
+    assert driver.docker.form.values().quality == "low"
+
+
+def test_repeat_last_action(driver, docs):
+    doc = docs.new(120, 100)
+    rect_selection(doc, 10, 10, 40, 40)
+    driver.configure("repeat me", mode="edit_selection")
+    driver.generate()
+    assert "Done" in driver.status()
+    names = node_names(doc)
+    Krita.instance().action("gpt_image_repeat_last").trigger()
+    wait_until(lambda: not driver.docker.busy, 30)
+    assert len(node_names(doc)) == len(names) + 1
+    assert len(image_requests()) == 2

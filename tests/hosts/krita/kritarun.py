@@ -1,0 +1,304 @@
+"""Run the inner pytest suite inside a real Krita under Xvfb, in a throw-away profile.
+
+Used by ``test_krita_host.py`` and runnable by hand for debugging::
+
+    bash tests/hosts/krita/setup.sh
+    python tests/hosts/krita/kritarun.py [--keep] [-k EXPR]
+
+Each run copies the warmed HOME template from ``setup.sh``, installs the plug-in as a user would
+(``install.py`` when the repo has one, else the same layout by hand) plus the test harness plugin,
+then starts Krita with ``KRITA_TEST_*`` variables that the harness reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+HARNESS = HERE / "harness"
+INNER = HERE / "inner"
+PLUGIN_NAME = "gpt_image"
+HARNESS_NAME = "gpt_image_test_harness"
+
+
+@dataclass
+class KritaRun:
+    """What one Krita start produced: exit codes, logs and per-test outcomes."""
+
+    root: Path
+    returncode: int
+    elapsed_s: float
+    result: dict = field(default_factory=dict)
+    cases: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (outcome, text)
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def logs(self, limit: int = 6000) -> str:
+        """The tails of every log worth reading when something went wrong."""
+        parts = []
+        for name in ("krita.stdout", "krita.stderr", "harness.log", "watchdog_traceback.txt"):
+            path = self.out / name
+            if path.exists() and path.stat().st_size:
+                parts.append(f"--- {name} ---\n{path.read_text(errors='replace')[-limit:]}")
+        return "\n".join(parts)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KRITA_HOSTCACHE", REPO / ".hostcache" / "krita"))
+
+
+def run_setup() -> Path:
+    """Run setup.sh (cheap when everything is cached) and return the cache dir."""
+    proc = subprocess.run(
+        ["bash", str(HERE / "setup.sh")], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"setup.sh failed:\n{proc.stdout}\n{proc.stderr}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def set_ini_key(path: Path, section: str, key: str, value: str) -> None:
+    """Set ``key=value`` in ``[section]`` of a KConfig file, keeping everything else as is."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    header = f"[{section}]"
+    try:
+        start = lines.index(header)
+    except ValueError:
+        lines += ["", header, f"{key}={value}"]
+    else:
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith("["):
+            end += 1
+        body = [ln for ln in lines[start + 1 : end] if not ln.startswith(f"{key}=")]
+        while body and not body[-1].strip():
+            body.pop()
+        lines[start + 1 : end] = [*body, f"{key}={value}", ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def install_plugin_by_hand(krita_dir: Path, kritarc: Path, vendor: Path) -> None:
+    """The installed layout that install.py produces (see docs/architecture.md)."""
+    pykrita = krita_dir / "pykrita"
+    target = pykrita / PLUGIN_NAME
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    src = REPO / "krita_plugin"
+    for item in src.iterdir():
+        if item.name == f"{PLUGIN_NAME}.desktop" or item.name == "__pycache__":
+            continue
+        if item.is_dir():
+            shutil.copytree(item, target / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, target / item.name)
+    shutil.copy2(src / f"{PLUGIN_NAME}.desktop", pykrita / f"{PLUGIN_NAME}.desktop")
+    shutil.copytree(REPO / "core", target / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(vendor, target / "vendor", ignore=shutil.ignore_patterns(".ok"))
+    set_ini_key(kritarc, "python", f"enable_{PLUGIN_NAME}", "true")
+
+
+def install_py_usable() -> bool:
+    """install.py is used once it exists and knows ``--host krita``."""
+    script = REPO / "install.py"
+    if not script.exists() or os.environ.get("KRITA_TEST_INSTALL") == "copy":
+        return False
+    proc = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
+    )
+    return proc.returncode == 0 and "--krita-dir" in proc.stdout
+
+
+def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, env: dict[str, str]) -> str:
+    """Install the plug-in into the profile; returns how it was done (for the report)."""
+    if install_py_usable():
+        cmd = [
+            sys.executable,
+            str(REPO / "install.py"),
+            "--host",
+            "krita",
+            "--krita-dir",
+            str(krita_dir),
+            "--kritarc",
+            str(kritarc),
+            "--python-version",
+            "3.11",
+            "--wheels",
+            str(cache / "wheels-cp311"),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"install.py failed:\n{proc.stdout}\n{proc.stderr}")
+        return "install.py"
+    install_plugin_by_hand(krita_dir, kritarc, cache / "vendor-cp311")
+    return "copy"
+
+
+def prepare_profile(root: Path, cache: Path) -> dict[str, str]:
+    """A fresh HOME from the warmed template, with the harness enabled; returns the env."""
+    shutil.rmtree(root, ignore_errors=True)
+    for sub in ("tmp", "xdg-runtime", "out"):
+        (root / sub).mkdir(parents=True)
+    (root / "xdg-runtime").chmod(0o700)
+    home = root / "home"
+    shutil.copytree(cache / "home-template", home, symlinks=True)
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_RUNTIME_DIR=str(root / "xdg-runtime"),
+        TMPDIR=str(root / "tmp"),
+        KRITA_NO_ASSERT_MSG="1",
+    )
+    for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QT_QPA_PLATFORM", "PYENV_VERSION"):
+        env.pop(var, None)
+    # Krita's embedded CPython finds its prefix through PATH: a pyenv/venv python3.x found first
+    # would replace Debian's (and its PyQt5) with its own.
+    env["PATH"] = os.pathsep.join(
+        p
+        for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if not any(tag in p for tag in ("pyenv", "venv", "conda", "/.local/bin"))
+    )
+    pykrita = home / ".local" / "share" / "krita" / "pykrita"
+    pykrita.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(HARNESS, pykrita, dirs_exist_ok=True)
+    set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
+    return env
+
+
+def parse_junit(path: Path) -> dict[str, tuple[str, str]]:
+    """``{test name: (passed|failed|error|skipped, message)}`` from a junit file."""
+    cases: dict[str, tuple[str, str]] = {}
+    if not path.exists():
+        return cases
+    for case in ET.parse(path).getroot().iter("testcase"):
+        name = case.get("name", "?")
+        outcome, text = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                text = (node.get("message") or "") + "\n" + (node.text or "")
+                break
+        cases[name] = (outcome, text)
+    return cases
+
+
+def start_standin(root: Path) -> tuple[subprocess.Popen, str]:
+    """The local Images API stand-in as a process; returns it and its base URL (…/v1)."""
+    ready = root / "standin.url"
+    ready.unlink(missing_ok=True)
+    log = open(root / "standin.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.standin", "--port", "0", "--ready-file", str(ready)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"stand-in did not start: {(root / 'standin.log').read_text()}")
+        time.sleep(0.05)
+    return proc, ready.read_text().strip()
+
+
+def stop_standin(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def standin_env(root: Path, base_url: str) -> dict[str, str]:
+    """Point the plug-in (core.settings) at the stand-in and at this run's own folders."""
+    return {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": "sk-krita-test-0123456789abcdef",
+        "GPT_IMAGE_CONFIG_DIR": str(root / "gpt-config"),
+        "GPT_IMAGE_DATA_DIR": str(root / "gpt-data"),
+        "GPT_IMAGE_TEST_STANDIN_ROOT": base_url.rsplit("/v1", 1)[0],
+    }
+
+
+def run_krita(
+    root: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    pytest_args: str = "",
+    timeout_s: float = 300,
+) -> KritaRun:
+    """Install, start Krita once, run the inner suite, collect the results."""
+    cache = run_setup()
+    env = prepare_profile(root, cache)
+    home = Path(env["HOME"])
+    how = install_plugin(
+        home / ".local" / "share" / "krita", home / ".config" / "kritarc", cache, env
+    )
+    out = root / "out"
+    env.update(extra_env or {})
+    env.update(
+        KRITA_TEST_OUT=str(out),
+        KRITA_TEST_DIR=str(INNER),
+        KRITA_TEST_SYSPATH=str(cache / "testvendor-cp311"),
+        KRITA_TEST_WATCHDOG=str(int(timeout_s - 10)),
+        KRITA_TEST_ARGS=pytest_args,
+        GPT_IMAGE_TEST_INSTALL=how,
+    )
+    cmd = ["timeout", "-k", "10", str(int(timeout_s)), "xvfb-run", "-a", "-s",
+           "-screen 0 1920x1080x24", "krita", "--nosplash"]  # fmt: skip
+    t0 = time.monotonic()
+    with open(out / "krita.stdout", "wb") as so, open(out / "krita.stderr", "wb") as se:
+        proc = subprocess.run(cmd, env=env, stdout=so, stderr=se, cwd=root, check=False)
+    run = KritaRun(root, proc.returncode, time.monotonic() - t0)
+    result_file = out / "result.json"
+    if result_file.exists():
+        run.result = json.loads(result_file.read_text())
+    run.cases = parse_junit(out / "junit.xml")
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="/tmp/gpt-image-krita-run")
+    parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args(argv)
+    pytest_args = f"-k {args.k}" if args.k else ""
+    root = Path(args.root)
+    root.mkdir(parents=True, exist_ok=True)
+    standin, base_url = start_standin(root.parent)
+    try:
+        run = run_krita(
+            root,
+            extra_env=standin_env(root, base_url),
+            pytest_args=pytest_args,
+            timeout_s=args.timeout,
+        )
+    finally:
+        stop_standin(standin)
+    print((run.out / "krita.stdout").read_text(errors="replace"))
+    print(
+        f"krita rc={run.returncode} in {run.elapsed_s:.1f}s; result={run.result.get('pytest_rc')}"
+    )
+    if not run.result:
+        print(run.logs())
+    return 0 if run.result.get("pytest_rc") == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
