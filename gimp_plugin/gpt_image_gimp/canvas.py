@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Iterator, Sequence
 
 import gi
@@ -184,3 +185,14 @@ def insert_results(
         if created and created[0].is_valid():
             image.remove_layer(created[0])
         raise
+
+
+PARASITE_NAME = "gpt-image-job"
+
+
+def tag_layer(layer: Gimp.Layer, info: dict) -> None:
+    """Record the job (history id, prompt, model…) on the layer; saved with the XCF, so a result
+    can be traced back to its history entry later."""
+    data = json.dumps(info, ensure_ascii=False).encode("utf-8")
+    flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
+    layer.attach_parasite(Gimp.Parasite.new(PARASITE_NAME, flags, list(data)))

@@ -185,7 +185,15 @@ def execute(
         result.cost_usd,
         result.elapsed_s,
     )
-    layer = _write_results(image, anchor, options, result.patches)
+    info = {
+        "history_id": result.history_id,
+        "request_id": result.request_id,
+        "prompt": options.prompt,
+        "model": options.model,
+        "quality": options.quality,
+        "mode": prepared.plan.mode.value,
+    }
+    layer = _write_results(image, anchor, options, result.patches, info)
     return Outcome(layer, str(result.history_id or ""), result.cost_usd)
 
 
@@ -198,7 +206,11 @@ def _with_mode(spec: Any, mode: Mode) -> Any:
 
 
 def _write_results(
-    image: Gimp.Image, anchor: Gimp.Layer | None, options: JobOptions, patches: Sequence[Any]
+    image: Gimp.Image,
+    anchor: Gimp.Layer | None,
+    options: JobOptions,
+    patches: Sequence[Any],
+    info: dict,
 ) -> Gimp.Layer:
     if not patches:
         raise InputError("The API returned no image.", hint="Try again; nothing was changed.")
@@ -208,6 +220,11 @@ def _write_results(
     image.undo_group_start()
     try:
         layer = canvas.insert_results(image, anchor, patches, names, layer_name(options.prompt))
+        try:
+            canvas.tag_layer(layer, info)
+        except Exception:
+            image.remove_layer(layer)  # all or nothing: the image stays as it was
+            raise
     finally:
         image.undo_group_end()
     Gimp.displays_flush()

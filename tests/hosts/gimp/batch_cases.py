@@ -151,6 +151,9 @@ def tree(image):
             "is_group": layer.is_group(),
             "type": layer.type().value_nick,
         }
+        parasite = layer.get_parasite("gpt-image-job")
+        if parasite is not None:
+            info["job"] = json.loads(bytes(parasite.get_data()).decode("utf-8"))
         if layer.is_group():
             info["children"] = [describe(child) for child in layer.get_children()]
         return info
@@ -159,12 +162,12 @@ def tree(image):
 
 
 # ----------------------------------------------------------------------------- PDB calls
-def call(proc_name, image, drawables, **args):
+def call(proc_name, image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
     proc = Gimp.get_pdb().lookup_procedure(proc_name)
     if proc is None:
         raise RuntimeError(f"{proc_name} is not registered")
     config = proc.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("run-mode", run_mode)
     config.set_property("image", image)
     config.set_core_object_array("drawables", drawables)
     for key, value in args.items():
@@ -352,6 +355,49 @@ def case_u16(name, s):
     dump_raw(image, os.path.join(OUT, f"{name}-after.u16"))
 
 
+def case_small_layer(name, s):
+    """No selection, source=layer, a layer smaller than the image: only its area is edited."""
+    image, active = new_image()
+    Gimp.Selection.none(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: repaint the layer", feather=2)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_no_alpha(name, s):
+    """The active layer is an RGB background without alpha."""
+    image, active = new_image(offset_layer=False)
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: on the background")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
+def case_f32(name, s):
+    image, active = new_image(precision=Gimp.Precision.FLOAT_LINEAR)
+    select_ellipse(image)
+    s["precision"] = image.get_precision().value_nick
+    before(name, image, s, raw=True)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: linear light")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+    dump_raw(image, os.path.join(OUT, f"{name}-after.u16"))
+
+
+def case_last_values(name, s):
+    """A script run with RUN-WITH-LAST-VALS repeats the previous run's arguments."""
+    image, active = new_image()
+    select_ellipse(image)
+    first, _ = call(EDIT, image, [active], prompt=f"{name}: first run", variants=2)
+    s["first"] = first
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], run_mode=Gimp.RunMode.WITH_LAST_VALS)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
 def case_ui_smoke(name, s):
     """The interactive pieces under Xvfb: cost estimate, procedure dialog (answered OK by a
     timer), progress window with a preview, and the API key prompt (typed by a timer)."""
@@ -445,6 +491,10 @@ CASES = {
     "timeout": case_timeout,
     "gray": case_gray,
     "u16": case_u16,
+    "small_layer": case_small_layer,
+    "no_alpha": case_no_alpha,
+    "f32": case_f32,
+    "last_values": case_last_values,
     "ui_smoke": case_ui_smoke,
 }
 

@@ -133,6 +133,8 @@ def test_masked_edit_on_offset_layer_with_odd_ellipse(run):
     assert entry["layer_bounds"][:2] != [0, 0]
     [request] = run.requests_for(name)
     assert request["endpoint"] == "edits" and request["mask"] is not None
+    assert new["job"]["history_id"] == entry["history_id"]
+    assert new["job"]["prompt"] == "masked_edit: a red apple"
 
 
 def test_feathered_selection_gives_soft_mask(run):
@@ -189,6 +191,7 @@ def test_three_variants_make_a_group(run):
         f"GPT: variants: three cats #{i}" for i in (1, 2, 3)
     ]
     assert [c["visible"] for c in group["children"]] == [True, False, False]
+    assert group["job"]["history_id"] == entry["history_id"]
     assert all(c["has_mask"] for c in group["children"])
     assert_masked_result(run, name, entry, feather=8)
     [request] = run.requests_for(name)
@@ -293,3 +296,47 @@ def test_interactive_pieces_under_xvfb(run):
     assert entry["progress_cancelled"] is True
     assert "No OpenAI API key" in entry["dialog_labels"]["Dialog"][0]
     assert entry["key_prompt_result"] is True and entry["key_file_mode"] == "0o600"
+
+
+def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):
+    name = "small_layer"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert_untouched_outside_mask(run, name, entry)
+    x, y, w, h = 37, 23, 101, 77  # the offset layer (batch_cases.new_image)
+    diff = changed(run, name)
+    assert diff[y + h // 2, x + w // 2] and diff[y + 2, x + 2]
+    ys, xs = np.nonzero(diff)
+    r = reach(2)
+    assert xs.min() >= x - r and xs.max() < x + w + r and ys.min() >= y - r and ys.max() < y + h + r
+
+
+def test_layer_without_alpha(run):
+    name = "no_alpha"
+    entry = case(run, name)
+    new = assert_above_active(entry, "GPT: no_alpha: on the background")
+    assert new["type"] == "rgba-image"
+    assert_masked_result(run, name, entry, feather=8)
+
+
+def test_32_bit_float_linear_image(run):
+    name = "f32"
+    entry = case(run, name)
+    assert entry["precision"] == "float-linear"
+    assert_masked_result(run, name, entry, feather=8)
+    w, h = run.summary["image_size"]
+    before = np.fromfile(run.out / f"{name}-before.u16", np.uint16).reshape(h, w, 4)
+    after = np.fromfile(run.out / f"{name}-after.u16", np.uint16).reshape(h, w, 4)
+    mask = new_layer_mask(run, name, entry)
+    assert np.array_equal(before[mask == 0], after[mask == 0])
+
+
+def test_with_last_values_before_any_interactive_run(run):
+    """GIMP 3.0 keeps last values from interactive runs only: a scripted RUN-WITH-LAST-VALS
+    before any dialog gets the defaults, so the empty prompt is refused, clearly, untouched."""
+    name = "last_values"
+    entry = case(run, name)
+    assert entry["first"]["status"] == "success"
+    assert entry["status"] == "calling-error"
+    assert "prompt is empty" in entry["message"]
+    assert_untouched(run, name, entry)
