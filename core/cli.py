@@ -440,11 +440,22 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("id")
     prune = actions.add_parser("prune", help="delete the oldest finished jobs beyond the cap")
     prune.add_argument("--max-mb", type=int, help="cap for this run (default from settings)")
+    rerun = actions.add_parser(
+        "rerun",
+        help="send a past job again (same prompt, crop, mask, references and options)",
+        description="Run a history entry again as a new entry. -o writes the results: text to "
+        "image as files; edits composited into --image IMG when given (it must be the original "
+        "canvas size), else as the masked layer of the edited area.",
+    )
+    rerun.add_argument("id")
+    rerun.add_argument("-o", "--output", type=Path, metavar="OUT")
+    rerun.add_argument("--image", type=Path, metavar="IMG", help="the original image (edits)")
     for sub, command in (
         (listing, cmd_history_list),
         (show, cmd_history_show),
         (delete, cmd_history_delete),
         (prune, cmd_history_prune),
+        (rerun, cmd_history_rerun),
     ):
         sub.add_argument("--json", action="store_true")
         _add_verbose(sub)
@@ -538,6 +549,16 @@ def _encode(image: Image.Image, path: Path) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
     return buffer.getvalue()
+
+
+def _result_files(outputs: list[Path], result: Any) -> list[tuple[Path, bytes]]:
+    """The API's own bytes where the file type matches OUT's, else re-encoded."""
+    files = []
+    # the API may send fewer images than asked for: write what came
+    for path, data, image in zip(outputs, result.encoded, result.images, strict=False):
+        same_type = PIL_FORMATS[path.suffix.lower()] == image_extension(data).upper()
+        files.append((path, data if same_type else _encode(image, path)))
+    return files
 
 
 def _save_outputs(files: list[tuple[Path, bytes]], history_id: str) -> None:
@@ -656,11 +677,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare_job(spec, None, None, None, settings)
     outputs = output_paths(args.output, spec.n, spec.output_format)
     result = _run_job(settings, prepared)
-    files = []
-    # the API may send fewer images than asked for: write what came
-    for path, data, image in zip(outputs, result.encoded, result.images, strict=False):
-        same_type = PIL_FORMATS[path.suffix.lower()] == image_extension(data).upper()
-        files.append((path, data if same_type else _encode(image, path)))
+    files = _result_files(outputs, result)
     _save_outputs(files, result.history_id)
     _print_job(args, _job_report(result, prepared, [p for p, _ in files]))
     return EXIT_OK
@@ -683,8 +700,8 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     result = _run_job(settings, prepared)
     files = []
     for path, patch in zip(outputs, result.patches, strict=False):
-        full = composite(canvas_pixels, patch)
-        files.append((path, _encode(full if had_alpha else full.convert("RGB"), path)))
+        full = _flatten(composite(canvas_pixels, patch), had_alpha)
+        files.append((path, _encode(full, path)))
     _save_outputs(files, result.history_id)
     _print_job(args, _job_report(result, prepared, [p for p, _ in files]))
     return EXIT_OK
@@ -815,6 +832,47 @@ def cmd_history_prune(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _say(args, f"removed {len(removed)} job(s); {kept / 1e6:.1f} MB kept")
     return EXIT_OK
+
+
+def cmd_history_rerun(args: argparse.Namespace, settings: Settings) -> int:
+    from .jobs import prepared_from_history
+    from .pipeline import composite
+
+    prepared = prepared_from_history(_history(settings).get(args.id), settings)
+    plan = prepared.plan
+    canvas_pixels, had_alpha = None, True
+    if args.image is not None:
+        raw = read_image_raw(args.image)
+        had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
+        canvas_pixels = raw.convert("RGBA")
+        if Extent(*canvas_pixels.size) != plan.canvas:
+            raise InputError(
+                f"{args.image} is {canvas_pixels.size[0]}x{canvas_pixels.size[1]}; the job was "
+                f"made on a {plan.canvas} canvas."
+            )
+    outputs = output_paths(args.output, prepared.spec.n) if args.output else []
+    result = _run_job(settings, prepared)
+    if plan.mode is Mode.GENERATE:
+        files = _result_files(outputs, result)
+    elif canvas_pixels is not None:
+        files = [
+            (path, _encode(_flatten(composite(canvas_pixels, patch), had_alpha), path))
+            for path, patch in zip(outputs, result.patches, strict=False)
+        ]
+    else:
+        files = [
+            (path, _encode(patch.masked(), path))
+            for path, patch in zip(outputs, result.patches, strict=False)
+        ]
+    _save_outputs(files, result.history_id)
+    report = _job_report(result, prepared, [p for p, _ in files])
+    report["rerun_of"] = args.id
+    _print_job(args, report)
+    return EXIT_OK
+
+
+def _flatten(image: Image.Image, keep_alpha: bool) -> Image.Image:
+    return image if keep_alpha else image.convert("RGB")
 
 
 def cmd_improve(args: argparse.Namespace, settings: Settings) -> int:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
 from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
-from .geometry import Bounds, Extent
+from .geometry import Bounds, Extent, Point
 from .history import History
 from .models import capabilities
 from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
@@ -93,6 +93,7 @@ class PreparedJob:
     upload: Upload
     estimate_usd: float
     estimate: Estimate | None = None
+    rerun_of: str | None = None  # the history id this job repeats, if any
 
 
 @dataclass(frozen=True)
@@ -396,7 +397,8 @@ def run_job(
     Raises the client's ``GptImageError`` (``Cancelled`` on cancel) after recording it.
     """
     history = history if history is not None else History.from_settings(settings)
-    client = client if client is not None else ImageClient(settings.connection())
+    if client is None:
+        client = ImageClient(settings.connection(), custom_models=settings.custom_models)
     request = build_request(prepared)
     spec, plan = prepared.spec, prepared.plan
     record = history.create(
@@ -414,6 +416,8 @@ def run_job(
         estimate_usd=prepared.estimate_usd,
         estimate=prepared.estimate.breakdown if prepared.estimate else None,
         endpoint="edits" if request.image is not None or request.references else "generations",
+        selection_origin=list(plan.selection.origin) if plan.selection is not None else None,
+        rerun_of=prepared.rerun_of,
     )
     run = _Run(prepared, history, record.id, on_event)
     run.status(f"Sending {plan.mode.value} request ({plan.api_size}, {spec.quality})")
@@ -472,6 +476,74 @@ def run_job(
     )
 
 
+def prepared_from_history(record: Any, settings: Settings) -> PreparedJob:
+    """The exact job a history entry ran (same upload, mask, references, options), to run again.
+
+    Nothing is re-planned: the stored crop, API size and upload files are reused, so the new
+    results map onto the same canvas area as the old ones.
+    """
+    data = record.data
+    try:
+        options = dict(data.get("settings") or {})
+        blend = BlendOptions(**(options.get("blend") or {}))
+        files = record.inputs
+        stored = files.get("references", [])
+        names = list((data.get("inputs") or {}).get("reference_names") or [])
+        names += [path.name for path in stored[len(names) :]]
+        references = tuple(
+            InputImage(name, path.read_bytes(), _mime_of(path))
+            for name, path in zip(names, stored, strict=False)
+        )
+        spec = JobSpec(
+            mode=Mode(data["mode"]),
+            prompt=str(data["prompt"]),
+            model=str(data["model"]),
+            quality=options.get("quality") or "auto",
+            resolution=options.get("resolution") or "auto",
+            n=int(options.get("n") or 1),
+            partial_images=int(options.get("partial_images") or 0),
+            output_format=options.get("output_format") or "png",
+            background=options.get("background"),
+            references=references,
+            blend=blend,
+            source_document=str(data.get("source_document") or ""),
+            aspect=options.get("aspect"),
+            output_compression=options.get("output_compression"),
+            moderation=options.get("moderation"),
+        )
+        selection = None
+        if "selection" in files:
+            with Image.open(files["selection"]) as coverage:
+                origin = data.get("selection_origin") or data["crop"][:2]
+                selection = SelectionMask(coverage.convert("L"), Point(*origin))
+        plan = Plan(
+            mode=spec.mode,
+            model=spec.model,
+            canvas=Extent(*data["canvas"]),
+            crop=Bounds(*data["crop"]),
+            api_size=Extent.parse(str(data["api_size"])),
+            selection=selection,
+            blend=blend,
+        )
+        upload = Upload(
+            files["image"].read_bytes() if "image" in files else None,
+            files["mask"].read_bytes() if "mask" in files else None,
+        )
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise InputError(
+            f"History entry {record.id} cannot be run again: {exc!r}",
+            hint="Entries from before a crash or by an older version may lack their inputs.",
+        ) from None
+    spec = check_spec(spec, settings)
+    est = estimate_for(spec, plan)
+    return PreparedJob(spec, plan, upload, est.usd, est, rerun_of=record.id)
+
+
+def _mime_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return REFERENCE_MIMES.get("jpeg" if suffix == "jpg" else suffix, "image/png")
+
+
 def improve(prompt: str, settings: Settings, *, mode: str = "generate", client: Any = None) -> str:
     """'Improve my prompt' for hosts and CLI: a rewrite for the person to accept (or not)."""
     from .prompting import improve_prompt
@@ -489,6 +561,7 @@ __all__: Sequence[str] = (
     "improve",
     "plan_for",
     "prepare_job",
+    "prepared_from_history",
     "reference_from_bytes",
     "run_job",
 )

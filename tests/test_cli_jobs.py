@@ -334,3 +334,35 @@ def test_output_stream_that_cannot_encode_does_not_crash(env, standin, monkeypat
     stream.flush()
     assert code == 0
     assert b"saved" in stream.buffer.getvalue()
+
+
+def test_history_rerun_writes_new_results(env, capsys, standin):
+    src = env / "in.png"
+    image = noisy_image()
+    image.save(src)
+    code, first, _ = run_json(
+        capsys, "edit", "--image", src, "--rect", "100,100,200,150", "--prompt", "a cat",
+        "--quality", "low", "-o", env / "out.png",
+    )  # fmt: skip
+    assert code == 0
+    code, again, err = run_json(
+        capsys, "history", "rerun", first["history_id"], "--image", src, "-o", env / "again.png"
+    )
+    assert code == 0, err
+    assert again["rerun_of"] == first["history_id"] and again["history_id"] != first["history_id"]
+    assert again["crop"] == first["crop"]
+    assert Image.open(env / "again.png").size == image.size
+    # same prompt, same upload: the stand-in answers identically
+    assert Image.open(env / "again.png").tobytes() == Image.open(env / "out.png").tobytes()
+    code, _layer, _ = run_json(
+        capsys, "history", "rerun", first["history_id"], "-o", env / "layer.png"
+    )
+    assert code == 0
+    assert Image.open(env / "layer.png").size == tuple(first["crop"][2:])
+    noisy_image((64, 64)).save(env / "small.png")
+    code, _, err = run(
+        capsys, "history", "rerun", first["history_id"], "--image", env / "small.png"
+    )
+    assert code == 2 and "canvas" in err
+    one, two, three = standin.image_requests()
+    assert one["images"] == two["images"] == three["images"]

@@ -12,7 +12,14 @@ from core.client import CancelToken
 from core.errors import ApiRefused, ApiUnavailable, Cancelled, InputError
 from core.geometry import Bounds, Extent
 from core.history import History
-from core.jobs import JobEvent, JobSpec, prepare_job, reference_from_bytes, run_job
+from core.jobs import (
+    JobEvent,
+    JobSpec,
+    prepare_job,
+    prepared_from_history,
+    reference_from_bytes,
+    run_job,
+)
 from core.pipeline import Mode
 from core.pricing import actual_cost
 from core.selection import SelectionMask
@@ -293,3 +300,46 @@ def test_key_from_settings_builds_the_client(standin, history, monkeypatch):
     settings = Settings(quality="low", base_url=standin.base_url, api_key=KEY)
     result = run_job(prepared_generate(settings), settings, history=history)
     assert history.get(result.history_id).status == "done"
+
+
+def test_a_history_entry_runs_again_with_the_same_upload(standin, settings, history):
+    ref = reference_from_bytes("style.png", png((300, 200), (9, 9, 9)))
+    first_prepared, _ = prepared_edit(settings, references=(ref,), n=2)
+    first = run_job(first_prepared, settings, history=history, client=make_client(standin))
+    again = prepared_from_history(history.get(first.history_id), settings)
+    assert again.upload == first_prepared.upload
+    assert again.plan.crop == first_prepared.plan.crop
+    assert again.plan.api_size == first_prepared.plan.api_size
+    assert again.plan.selection.origin == first_prepared.plan.selection.origin
+    assert (
+        again.plan.selection.coverage.tobytes() == first_prepared.plan.selection.coverage.tobytes()
+    )
+    assert again.spec.references[0].data == ref.data and again.spec.n == 2
+    assert again.estimate_usd == first_prepared.estimate_usd
+    second = run_job(again, settings, history=history, client=make_client(standin))
+    one, two = standin.image_requests()
+    assert one["params"] == two["params"] and one["images"] == two["images"]
+    assert one["mask"] == two["mask"]
+    assert [p.bounds for p in second.patches] == [p.bounds for p in first.patches]
+    assert history.get(second.history_id).data["rerun_of"] == first.history_id
+
+
+def test_rerun_of_a_generation(standin, settings, history):
+    first = run_job(
+        prepared_generate(settings, aspect="3:2"),
+        settings,
+        history=history,
+        client=make_client(standin),
+    )
+    again = prepared_from_history(history.get(first.history_id), settings)
+    assert again.plan.mode is Mode.GENERATE and again.upload.image_png is None
+    run_job(again, settings, history=history, client=make_client(standin))
+    one, two = standin.image_requests()
+    assert one["params"] == two["params"] and two["endpoint"] == "generations"
+
+
+def test_rerun_of_a_broken_entry_is_an_input_error(settings, history):
+    job = history.create(prompt="x", mode="edit_selection", model="gpt-image-2")
+    with pytest.raises(InputError) as info:
+        prepared_from_history(history.get(job.id), settings)
+    assert "cannot be run again" in str(info.value)
