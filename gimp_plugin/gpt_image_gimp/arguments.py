@@ -8,7 +8,7 @@ received into ``JobOptions``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 EDIT_PROC = "plug-in-gpt-image-edit"
@@ -163,8 +163,6 @@ class JobOptions:
     padding: int = 48
     feather: int = 8
     timeout_s: float = 0.0
-    reference_layer_count: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def options_from_values(values: dict[str, Any]) -> JobOptions:

@@ -102,7 +102,12 @@ def choose_mode(
         image = source.get_image()
         whole = Bounds(0, 0, image.get_width(), image.get_height())
         box = layer_box.intersect(whole)
-        if box != whole and not box.is_empty:
+        if box.is_empty:
+            raise InputError(
+                "The active layer lies entirely outside the image.",
+                hint="Move it onto the canvas, or use source=visible.",
+            )
+        if box != whole:
             # A layer smaller than the image: edit just that layer's area.
             return Mode.EDIT_SELECTION, SelectionMask.from_rect(box)
     return Mode.EDIT_IMAGE, None
@@ -114,8 +119,12 @@ def _canvas_box(drawable: Gimp.Drawable) -> Bounds:
 
 
 @contextlib.contextmanager
-def _source(image: Gimp.Image, options: JobOptions, anchor: Gimp.Drawable | None):
-    if options.source == "visible" or anchor is None:
+def _source(image: Gimp.Image, options: JobOptions, anchor: Gimp.Drawable | None, needed: bool):
+    """The drawable an edit reads: the active layer, or the visible image (also when no layer
+    is active). Text-to-image reads no pixels and gets None."""
+    if not needed:
+        yield None
+    elif options.source == "visible" or anchor is None:
         with canvas.visible_projection(image) as layer:
             yield layer
     else:
@@ -151,7 +160,7 @@ def execute(
         ),
         source_document=image_label(image),
     )
-    with _source(image, options, anchor) as source:
+    with _source(image, options, anchor, needed=proc_name == EDIT_PROC) as source:
         mode, selection = choose_mode(proc_name, options, selection, source)
         spec = _with_mode(spec, mode)
         log.info(
