@@ -335,11 +335,12 @@ def _key_safe_logging(verbosity: int) -> Iterator[_KeyFilter]:
 
 
 def _settings_or_defaults() -> Settings:
-    """``estimate`` needs no key or network, and works (with a warning) on broken settings."""
+    """For commands that need neither key nor network (estimate, reading history): a broken
+    settings file is reported as a warning and the defaults are used."""
     try:
         return load_settings()
     except ConfigError as error:
-        log.warning("%s; estimating with default settings", error)
+        log.warning("%s; using default settings", error)
         return Settings()
 
 
@@ -459,7 +460,9 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
     ):
         sub.add_argument("--json", action="store_true")
         _add_verbose(sub)
-        sub.set_defaults(handler=_with_settings(command))
+        # reading history must work even when settings.json is broken
+        lenient = command in (cmd_history_list, cmd_history_show, cmd_history_delete)
+        sub.set_defaults(handler=_with_settings(command, lenient=lenient))
 
 
 def add_improve_command(commands: argparse._SubParsersAction) -> None:

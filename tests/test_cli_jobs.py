@@ -291,6 +291,9 @@ def test_broken_settings_file_is_reported_and_kept(env, capsys, standin):
     assert path.read_text() == '{"quality": "ultra"}'
     code, _out, err = run(capsys, "estimate", "--prompt", "x")  # still estimates, with a warning
     assert code == 0 and "'quality'" in err
+    code, out, err = run(capsys, "history", "list")  # and history can still be read
+    assert code == 0 and out.startswith("no jobs") and "'quality'" in err
+    assert path.read_text() == '{"quality": "ultra"}'
 
 
 def test_settings_file_supplies_defaults(env, capsys, standin):
