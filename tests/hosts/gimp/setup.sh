@@ -8,7 +8,9 @@
 #
 #   GIMP3_ROOT    chroot location (default: <repo>/.hostcache/gimp3root, gitignored)
 #   GIMP3_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   PYTHON        interpreter for tools/wheelhouse.py (default python3)
 #
+# Also builds (once) the cp313 wheelhouse install.py takes with --wheels.
 # Prints the chroot path on its last line.
 set -euo pipefail
 
@@ -36,6 +38,10 @@ umount_root() {
   done
   true
 }
+
+# The plug-in's dependencies as cp313 wheels (GIMP's Python 3.13), so test installs are offline.
+"${PYTHON:-python3}" "$REPO/tools/wheelhouse.py" 3.13 \
+  --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 >&2
 
 if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -f "$ROOT/.gpt-image-ready" ]; then
   log "reusing $ROOT"
