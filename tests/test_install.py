@@ -550,3 +550,46 @@ def test_installs_the_real_project_tree(home, wheels311, tmp_path):
         assert res.returncode == 0, res.stderr
     ok(run(real, home, *explicit(home), "--uninstall"))
     assert not kfolder.exists() and not gfolder.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.gimp
+def test_vendor_for_trixie_python_313_imports_in_the_gimp_chroot(home, wheels313):
+    """install.py on this 3.11 machine -> a profile inside the trixie chroot; the chroot's own
+    /usr/bin/python3 (3.13, the one GIMP runs plug-ins with) imports vendor/ and core/."""
+    root = Path(os.environ.get("GIMP3_ROOT", ROOT / ".hostcache/gimp3root"))
+    if not (root / "usr/bin/python3.13").exists():
+        pytest.skip(f"GIMP chroot not built at {root} (bash tests/hosts/gimp/setup.sh)")
+    inside = f"/tmp/install-test-{os.getpid()}"
+    profile = root / inside.lstrip("/") / "GIMP/3.0"
+    try:
+        ok(run(ROOT, home, "--host", "gimp", "--gimp-dir", str(profile), "--python-version",
+               "3.13", "--wheels", str(wheels313)))  # fmt: skip
+        plugin = f"{inside}/GIMP/3.0/plug-ins/gpt-image"
+        code = (
+            "import sys; sys.path[:0] = [sys.argv[1] + '/vendor', sys.argv[1]]; "
+            "import openai, numpy, PIL.Image, pydantic, core.settings, core.pipeline; "
+            "print('%d.%d' % sys.version_info[:2], openai.__file__)"
+        )
+        res = subprocess.run(
+            [
+                "chroot",
+                str(root),
+                "/usr/bin/env",
+                "-i",
+                "PATH=/usr/bin:/bin",
+                "/usr/bin/python3",
+                "-I",
+                "-S",
+                "-c",
+                code,
+                plugin,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.startswith(f"3.13 {plugin}/vendor/openai/")
+    finally:
+        shutil.rmtree(root / inside.lstrip("/"), ignore_errors=True)
