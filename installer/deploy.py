@@ -324,8 +324,11 @@ def install(
     for rel in (old or {}).get("files", []):  # outside files the new version no longer ships
         if not rel.startswith(layout.name + "/") and rel not in layout.files:
             _unlink(layout.parent / rel)
+    old_rc = (old or {}).get("kritarc")
+    if old_rc and old_rc.get("path") != str(layout.kritarc):  # enabled elsewhere last time
+        notes += _restore_kritarc(old_rc)
     if layout.kritarc is not None:
-        _enable_in_kritarc(layout.kritarc, manifest["kritarc"])
+        _enable_in_kritarc(layout.kritarc)
         notes.append(f"enabled in {layout.kritarc} ([{KRITARC_SECTION}] {KRITARC_KEY}=true)")
     if target.host == "gimp":
         notes += _refresh_gimp(target.profile, layout)
@@ -391,7 +394,7 @@ def _manifest(target, layout, version, packages, installed, created, old, extra)
     return data
 
 
-def _enable_in_kritarc(path: Path, record: dict) -> None:
+def _enable_in_kritarc(path: Path) -> None:
     text = kritarc.read(path) or ""
     new = kritarc.set_value(text, KRITARC_SECTION, KRITARC_KEY, "true")
     if new != text or not path.exists():

@@ -348,6 +348,18 @@ def test_uninstall_from_fresh_profile_removes_created_folders_and_kritarc(source
     assert sorted(p.name for p in home.rglob("*")) == [".config"]
 
 
+def test_upgrade_with_another_kritarc_moves_the_key(source, home, tmp_path):
+    krita, rc, _ = profiles(home)
+    rc.write_text(KRITARC_BEFORE)
+    ok(run(source, home, "--krita-dir", str(krita), "--kritarc", str(rc), "--no-deps"))
+    other = tmp_path / "other-kritarc"
+    ok(run(source, home, "--krita-dir", str(krita), "--kritarc", str(other), "--no-deps"))
+    assert rc.read_text() == KRITARC_BEFORE
+    assert other.read_text() == "[python]\nenable_gpt_image=true\n"
+    ok(run(source, home, "--krita-dir", str(krita), "--uninstall"))
+    assert not other.exists() and rc.read_text() == KRITARC_BEFORE
+
+
 def test_files_added_by_user_inside_plugin_folder_survive(source, home):
     ok(run(source, home, *explicit(home), "--no-deps"))
     krita, _, _ = profiles(home)
