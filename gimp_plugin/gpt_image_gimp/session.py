@@ -1,6 +1,7 @@
 """One procedure run after the dependencies are known to import: settings, dialog, job, status.
 
-Error mapping (what a PDB caller sees as status + message):
+Errors are return values, never exceptions: GIMP shows the message in interactive runs and
+hands status + message to scripts. Mapping:
 ``InputError``/``ConfigError``/bad arguments → CALLING_ERROR; ``Cancelled`` → CANCEL;
 other ``GptImageError`` → EXECUTION_ERROR; anything unexpected → EXECUTION_ERROR naming the log.
 """
@@ -70,9 +71,9 @@ def run(procedure, run_mode, image, drawables, config):
         if settings.api_key is None and settings.provider != "compatible":
             raise ConfigError(
                 "No OpenAI API key is set.",
-                hint="Run Filters → GPT Image interactively once to enter it, set "
-                "OPENAI_API_KEY, or run `python -m core check` (the key is shared with Krita "
-                f"and the CLI and stored in {core_settings.key_path()}).",
+                hint="Open Filters → GPT Image → Edit… once to enter it (it is saved to "
+                f"{core_settings.key_path()} and shared with Krita and the CLI), "
+                "or set OPENAI_API_KEY.",
                 code="missing_api_key",
             )
         try:
@@ -101,22 +102,20 @@ def run(procedure, run_mode, image, drawables, config):
         return _status(procedure, Gimp.PDBStatusType.CANCEL, str(exc))
     except InputError as exc:
         log.info("%s refused input: %s", name, exc)
-        return _report(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc), interactive)
+        return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
     except GptImageError as exc:
         log.warning("%s failed: %s", name, exc.to_dict())
-        return _report(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc), interactive)
+        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
     except Exception as exc:
         log.exception("%s failed unexpectedly", name)
         where = f" Details are in {log_path}." if log_path else ""
-        message = f"GPT Image failed unexpectedly ({type(exc).__name__}: {exc}).{where} The image was not changed."
-        return _report(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, message, interactive)
+        message = (
+            f"GPT Image failed unexpectedly ({type(exc).__name__}: {exc}).{where} "
+            "The image was not changed."
+        )
+        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, message)
     finally:
         if ui is not None:
             ui.close()
         with contextlib.suppress(Exception):
             Gimp.progress_end()
-
-
-def _report(procedure, status, message: str, interactive: bool):
-    """Errors go back as status + message; GIMP shows the message in interactive runs."""
-    return _status(procedure, status, message)

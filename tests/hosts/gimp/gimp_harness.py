@@ -200,21 +200,31 @@ def cancel_when_seen(base_url: str, marker: str, cancel_file: Path) -> Iterator[
         thread.join(5)
 
 
-def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
-    """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all)."""
+def run_gimp(
+    cases: list[str] | None = None, *, with_key: bool = True, profile_from: GimpRun | None = None
+) -> GimpRun:
+    """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
+
+    ``with_key=False`` runs without OPENAI_API_KEY and with an empty settings folder;
+    ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run.
+    """
     root = setup_chroot()
     remove_stale_runs(root)
-    work_rel = Path("tmp") / f"gptimg-{os.getpid()}-{int(time.time())}"
+    work_rel = Path("tmp") / f"gptimg-{os.getpid()}-{time.time_ns()}"
     work = root / work_rel
     if work.exists():
         shutil.rmtree(work)
     for sub in ("profile", "out", "config", "data", "home"):
         (work / sub).mkdir(parents=True)
+    inside = Path("/") / work_rel
     t0 = time.monotonic()
-    install_plugin(work / "profile")
+    if profile_from is None:
+        profile = work / "profile"
+        install_plugin(profile)
+    else:
+        profile = profile_from.profile
     install_seconds = time.monotonic() - t0
     shutil.copy(HERE / "batch_cases.py", work / "batch_cases.py")
-    inside = Path("/") / work_rel
     cancel_file = inside / "data" / "gimp-cancel"
     host_cancel_file = root / str(cancel_file).lstrip("/")
     with (
@@ -226,15 +236,16 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
             "PATH": "/usr/bin:/bin",
             "HOME": str(inside / "home"),
             "LANG": "C.UTF-8",
-            "GIMP3_DIRECTORY": str(inside / "profile"),
+            "GIMP3_DIRECTORY": "/" + str(profile.relative_to(root)),
             "OPENAI_BASE_URL": base_url,
-            "OPENAI_API_KEY": TEST_KEY,
             "GPT_IMAGE_CONFIG_DIR": str(inside / "config"),
             "GPT_IMAGE_DATA_DIR": str(inside / "data"),
             "GPTIMG_OUT": str(inside / "out"),
             "GPTIMG_CASES": ",".join(cases or []),
             "NO_AT_BRIDGE": "1",
         }
+        if with_key:
+            env["OPENAI_API_KEY"] = TEST_KEY
         cmd = [
             "timeout",
             "-k",
@@ -271,7 +282,7 @@ def run_gimp(cases: list[str] | None = None, keep: bool = False) -> GimpRun:
         work=work,
         out=work / "out",
         data_dir=work / "data",
-        profile=work / "profile",
+        profile=profile,
         summary=summary,
         requests=requests,
         returncode=proc.returncode,

@@ -340,3 +340,22 @@ def test_with_last_values_before_any_interactive_run(run):
     assert entry["status"] == "calling-error"
     assert "prompt is empty" in entry["message"]
     assert_untouched(run, name, entry)
+
+
+@pytest.fixture(scope="module")
+def run_without_key(run) -> Iterator[gimp_harness.GimpRun]:
+    """A second, short GIMP start with no key anywhere (same installed plug-in)."""
+    result = gimp_harness.run_gimp(["no_key"], with_key=False, profile_from=run)
+    assert result.returncode == 0, result.log[-5000:]
+    yield result
+    gimp_harness.clean_up(result)
+
+
+def test_missing_key_is_explained(run_without_key):
+    name = "no_key"
+    entry = case(run_without_key, name)
+    assert entry["status"] == "calling-error"
+    assert "No OpenAI API key" in entry["message"] and "OPENAI_API_KEY" in entry["message"]
+    assert "GPT Image → Edit…" in entry["message"]
+    assert_untouched(run_without_key, name, entry)
+    assert run_without_key.requests_for(name) == []
