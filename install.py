@@ -49,7 +49,8 @@ $FLATPAK_SYSTEM_DIR (/var/lib/flatpak). An AppImage Krita shares ~/.local/share/
 distro Krita; if both exist the distro's Python is used: pass --python-version 3.10 for the
 AppImage. Wheels: manylinux_2_28 down to manylinux2014 for this CPU (capped at this machine's
 glibc), win_amd64, macosx_11_0_{arm64,x86_64}; --platform replaces them. musl Linux is not
-supported.
+supported. pip resolves with the host's Python for Requires-Python *and* environment markers
+(installer/vendor.py), so e.g. Krita 5.2's 3.10 gets exceptiongroup even from a 3.12 installer.
 """
 
 import sys

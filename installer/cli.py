@@ -149,6 +149,9 @@ class VendorCache:
 
 
 def run(argv: list[str] | None = None, default_source: Path | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a non-ASCII path must not crash a cp1252 console
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help

@@ -82,6 +82,7 @@ def pip_commands(
     (Requires-Python included), while ``pip install --python-version`` checks Requires-Python
     against the Python running pip (pip <= 24 at least), e.g. it refuses numpy for a 3.13 host
     when run by 3.11. So resolve with download, then install exactly those wheels unchanged.
+    Both run through ``_for_host`` so that environment markers see the host's Python too.
     """
     pip = [sys.executable, "-m", "pip"]
     download = [*pip, "download", "--dest", str(download_dir)]
@@ -187,6 +188,35 @@ def vendor(
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
+# pip evaluates environment markers (``exceptiongroup; python_version < "3.11"``) for the Python
+# that runs pip, even with --python-version: a 3.11 installer would leave anyio without
+# exceptiongroup on Krita's 3.10. This bootstrap makes pip's marker environment the host's.
+_BOOTSTRAP = """\
+import runpy, sys
+v = sys.argv[1]
+try:
+    from pip._vendor.packaging import markers
+    _default = markers.default_environment
+    def _host_environment():
+        env = _default()
+        env.update(python_version=v, python_full_version=v + ".0",
+                   implementation_version=v + ".0", implementation_name="cpython",
+                   platform_python_implementation="CPython")
+        return env
+    markers.default_environment = _host_environment
+except Exception as exc:
+    sys.stderr.write("warning: markers are evaluated for this Python, not %s (%s)\\n" % (v, exc))
+sys.argv = ["pip"] + sys.argv[2:]
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+"""
+
+
+def for_host(cmd: list[str], python_version: str) -> list[str]:
+    """``[python, -m, pip, ...]`` rewritten to run pip with the host's marker environment."""
+    assert cmd[1:3] == ["-m", "pip"], cmd
+    return [cmd[0], "-c", _BOOTSTRAP, python_version, *cmd[3:]]
+
+
 def _pin(wheel_filename: str) -> str:
     """``name==version`` from a wheel file name (PEP 427: name-version-...-tags.whl)."""
     name, version = wheel_filename.split("-")[:2]
@@ -195,7 +225,9 @@ def _pin(wheel_filename: str) -> str:
 
 def _run_pip(cmd: list[str], python_version: str, platforms: list[str], wheels) -> None:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_pip_env())
+        proc = subprocess.run(
+            for_host(cmd, python_version), capture_output=True, text=True, env=_pip_env()
+        )
     except OSError as exc:
         raise InstallError(f"could not run pip: {exc}") from exc
     if proc.returncode != 0:

@@ -59,6 +59,11 @@ def wheels313() -> Path:
     return _wheelhouse("3.13")
 
 
+@pytest.fixture(scope="session")
+def wheels310() -> Path:
+    return _wheelhouse("3.10")
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     """A small fake project tree shaped like the real one."""
@@ -240,6 +245,24 @@ def test_other_host_python_gets_its_own_wheels(source, home, wheels313):
         res = subprocess.run(
             [str(py313), "-I", "-S", "-c", code, str(vendor)], capture_output=True, text=True
         )
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.slow
+def test_krita_52_python_310_gets_its_marker_dependencies(source, home, wheels310):
+    """Krita 5.2 bundles 3.10: anyio needs exceptiongroup there (a python_version < "3.11"
+    marker) although this installer runs on 3.11, where pip alone would leave it out."""
+    krita, rc, _ = profiles(home)
+    ok(run(source, home, "--host", "krita", "--krita-dir", str(krita), "--kritarc", str(rc),
+           "--python-version", "3.10", "--wheels", str(wheels310)))  # fmt: skip
+    vendor = krita / "pykrita/gpt_image/vendor"
+    assert (vendor / "exceptiongroup").is_dir()
+    assert list((vendor / "pydantic_core").glob("*cpython-310*.so"))
+    py310 = Path("/root/.pyenv/versions/3.10.13/bin/python3.10")  # a real CPython 3.10
+    if py310.exists():
+        code = "import sys; sys.path[:0]=[sys.argv[1]]; import openai, anyio, numpy, PIL.Image"
+        res = subprocess.run([str(py310), "-I", "-S", "-c", code, str(vendor)],
+                             capture_output=True, text=True)  # fmt: skip
         assert res.returncode == 0, res.stderr
 
 
@@ -489,14 +512,20 @@ def test_dry_run_changes_nothing(source, home):
     assert snapshot(home) == before and "would remove" in out
 
 
-def test_runs_on_python_38(source, home):
+@pytest.mark.slow
+def test_runs_on_python_38(source, home, wheels311):
     """Users run install.py with whatever python3 they have: 3.8 must work (stdlib only)."""
     py38 = Path("/root/.pyenv/versions/3.8.18/bin/python3.8")
     if not py38.exists():
         pytest.fail("this test needs a Python 3.8 interpreter (pyenv 3.8.18)")
     krita, rc, _ = profiles(home)
-    ok(run(source, home, "--krita-dir", str(krita), "--kritarc", str(rc), "--no-deps", python=py38))
+    args = ["--krita-dir", str(krita), "--kritarc", str(rc), "--python-version", "3.11"]
+    # From the cp311 wheelhouse: pip on 3.8 alone would also demand exceptiongroup (a
+    # python_version < "3.11" marker of anyio), which Krita's 3.11 does not need.
+    ok(run(source, home, *args, "--wheels", str(wheels311), python=py38))
     assert (krita / "pykrita/gpt_image/core/geometry.py").exists()
+    vendor = krita / "pykrita/gpt_image/vendor"
+    assert (vendor / "openai").is_dir() and not (vendor / "exceptiongroup").exists()
     ok(
         run(
             source,

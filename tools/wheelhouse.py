@@ -30,7 +30,7 @@ except ImportError:  # Windows: no concurrent runs expected there
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from installer.vendor import default_platforms  # noqa: E402
+from installer.vendor import default_platforms, for_host  # noqa: E402
 
 
 def wheelhouse_dir(python_version: str, cache: Path | None = None) -> Path:
@@ -72,7 +72,7 @@ def build_wheelhouse(
         for tag in platforms:
             cmd += ["--platform", tag]
         cmd += ["-d", str(dest), "-r", str(requirements)]
-        subprocess.run(cmd, check=True)
+        subprocess.run(for_host(cmd, python_version), check=True)  # markers for the host
         state["done"].append(want)
         stamp.write_text(json.dumps(state))
     return dest
