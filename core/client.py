@@ -313,8 +313,6 @@ class ImageClient:
         self, work: Work, token: CancelToken, deliver: Callable[[str, Any], bool] | None = None
     ) -> Any:
         """Run ``work`` with the retry policy; map whatever finally fails."""
-        import openai
-
         attempt = 0
         while True:
             attempt += 1
@@ -323,7 +321,11 @@ class ImageClient:
             tracker = Tracker()
             try:
                 return self._attempt(work, token, tracker, deliver)
-            except (openai.APIError, _Malformed) as exc:
+            except GptImageError:
+                raise  # Cancelled: must not wait for the import lock the worker may hold
+            except Exception as exc:
+                if not _is_api_failure(exc):
+                    raise
                 wait = self._retry_wait(exc, tracker, attempt)
                 if wait is None:
                     raise self._map(exc, tracker, attempt) from None
@@ -337,8 +339,18 @@ class ImageClient:
         tracker: Tracker,
         deliver: Callable[[str, Any], bool] | None,
     ) -> Any:
-        sdk = make_sdk_client(self._connection, tracker)
-        worker = Worker(lambda emit: work(sdk, tracker, emit))
+        connection = self._connection
+
+        # The SDK client is built in the worker too: the first call imports openai (seconds on a
+        # busy machine), and the calling thread must stay free to notice a cancel.
+        def run_work(emit: Callable[[str, Any], None]) -> Any:
+            sdk = make_sdk_client(connection, tracker)
+            if tracker.aborted:  # cancelled while the SDK was loading: send nothing
+                sdk.close()
+                raise Cancelled()
+            return work(sdk, tracker, emit)
+
+        worker = Worker(run_work)
 
         def abort() -> None:
             tracker.abort()
@@ -494,6 +506,12 @@ def _transport_errors_as_sdk(stream: Any) -> Any:
         if "TimeoutException" in names:
             raise openai.APITimeoutError(request=request) from exc
         raise openai.APIConnectionError(request=request) from exc
+
+
+def _is_api_failure(exc: Exception) -> bool:
+    import openai  # already imported: the exception came from a call through the SDK
+
+    return isinstance(exc, (openai.APIError, _Malformed))
 
 
 def _cancelled(tracker: Tracker) -> Cancelled:

@@ -51,6 +51,10 @@ class Tracker:
         elif name.endswith("send_request_body.complete"):
             self.request_sent = True
 
+    @property
+    def aborted(self) -> bool:
+        return self._aborted
+
     def abort(self) -> None:
         """Shut down every socket of this attempt; blocked reads and writes fail at once."""
         with self._lock:

@@ -48,6 +48,9 @@ class _State:
         self.event_delay = event_delay
         self.stopping = threading.Event()
         self.counters = {"image_requests": 0, "generated": 0, "completed": 0, "images_delivered": 0}
+        # Bumped by reset(): a request still running from before a reset (a slow answer nobody
+        # waits for any more) must not count towards the next test's numbers.
+        self.epoch = 0
 
     def reset(self) -> None:
         with self.lock:
@@ -55,10 +58,12 @@ class _State:
             self.faults.clear()
             for name in self.counters:
                 self.counters[name] = 0
+            self.epoch += 1
 
-    def count(self, name: str, amount: int = 1) -> None:
+    def count(self, name: str, amount: int = 1, *, epoch: int | None = None) -> None:
         with self.lock:
-            self.counters[name] += amount
+            if epoch is None or epoch == self.epoch:
+                self.counters[name] += amount
 
     def next_fault(self) -> Fault | None:
         with self.lock:
@@ -178,6 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
     # plumbing ------------------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
         self.request_id = "req_" + uuid.uuid4().hex[:24]
+        self.epoch = self.state.epoch
         url = urlsplit(self.path)
         body = self._read_body()
         try:
@@ -360,7 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _images(self, record: dict[str, Any], body: bytes, *, edit: bool) -> None:
         record["endpoint"] = "edits" if edit else "generations"
-        self.state.count("image_requests")
+        self.state.count("image_requests", epoch=self.epoch)
         fault = self.state.next_fault()
         uploads: list[imaging.Upload] = []
         mask: imaging.Upload | None = None
@@ -399,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
             mask = imaging.read_mask(parts, uploads[0])
             record["images"] = [u.describe() for u in uploads]
             record["mask"] = mask.describe() if mask else None
-        self.state.count("generated")
+        self.state.count("generated", epoch=self.epoch)
         slow = fault is not None and fault.kind == "slow"
         if slow and self.state.stopping.wait(float(fault.get("seconds"))):
             raise _Cut()
@@ -516,13 +522,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _counted_delivery(self, images: int) -> Iterator[None]:
         """Count a delivery before its last bytes go out (the client may return at once), and
         take it back if the write fails, so tests reading stats() right after never race."""
-        self.state.count("completed")
-        self.state.count("images_delivered", images)
+        self.state.count("completed", epoch=self.epoch)
+        self.state.count("images_delivered", images, epoch=self.epoch)
         try:
             yield
         except BaseException:
-            self.state.count("completed", -1)
-            self.state.count("images_delivered", -images)
+            self.state.count("completed", -1, epoch=self.epoch)
+            self.state.count("images_delivered", -images, epoch=self.epoch)
             raise
 
     def _stream_error(self, record: dict[str, Any], fault: Fault) -> None:
