@@ -190,10 +190,10 @@ def test_connect_error_then_success_once_the_server_is_up():
 
 # may already be billed: never retried ------------------------------------------------------
 def test_timeout_is_not_retried_and_says_it_may_be_billed(standin):
-    standin.queue_faults([{"kind": "slow", "seconds": 3}])
+    standin.queue_faults([{"kind": "slow", "seconds": 5}])
     started = time.monotonic()
     error = fail(standin, timeout_s=0.5)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4  # well before the slow answer: it timed out
     assert isinstance(error, ApiUnavailable) and error.exit_code == 4 and error.code == "timeout"
     assert "may have been billed" in str(error) and "nothing was retried" in str(error)
     assert standin.stats()["image_requests"] == 1
