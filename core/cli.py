@@ -14,6 +14,7 @@ import logging
 import logging.handlers
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .errors import (
     EXIT_BAD_INPUT,
     EXIT_CANCELLED,
     EXIT_OK,
+    ApiUnavailable,
     Cancelled,
     ConfigError,
     GptImageError,
@@ -276,6 +278,15 @@ def _with_settings(command: SettingsCommand, *, lenient: bool = False) -> Handle
                 return _report(error, args)
             except KeyboardInterrupt:
                 return _report(Cancelled(), args)
+            except Exception as error:  # a bug: one line for the person, details in the log
+                log.info("Internal error:\n%s", traceback.format_exc())  # to the log file, redacted
+                return _report(
+                    ApiUnavailable(
+                        f"Internal error: {type(error).__name__}: {error}",
+                        hint=f"Details are in {data_dir() / 'logs' / LOG_FILE}; please report it.",
+                    ),
+                    args,
+                )
 
     handler.__name__ = handler.__qualname__ = command.__name__
     return handler

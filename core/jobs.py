@@ -382,6 +382,28 @@ class _Run:
             log.error("Could not record the end of job %s: %s", self.job_id, exc)
 
 
+def _create_record(history: History, prepared: PreparedJob, request: ImageRequest) -> Any:
+    spec, plan = prepared.spec, prepared.plan
+    return history.create(
+        prompt=spec.prompt,
+        mode=plan.mode.value,
+        model=plan.model,
+        settings=job_record_settings(spec),
+        source_document=spec.source_document,
+        inputs=_history_inputs(prepared),
+        references=[(ref.name, ref.data) for ref in spec.references],
+        api_size=str(plan.api_size),
+        canvas=list(plan.canvas),
+        crop=list(plan.crop),
+        plan=plan.to_dict(),
+        estimate_usd=prepared.estimate_usd,
+        estimate=prepared.estimate.breakdown if prepared.estimate else None,
+        endpoint="edits" if request.image is not None or request.references else "generations",
+        selection_origin=list(plan.selection.origin) if plan.selection is not None else None,
+        rerun_of=prepared.rerun_of,
+    )
+
+
 def run_job(
     prepared: PreparedJob,
     settings: Settings,
@@ -401,24 +423,13 @@ def run_job(
         client = ImageClient(settings.connection(), custom_models=settings.custom_models)
     request = build_request(prepared)
     spec, plan = prepared.spec, prepared.plan
-    record = history.create(
-        prompt=spec.prompt,
-        mode=plan.mode.value,
-        model=plan.model,
-        settings=job_record_settings(spec),
-        source_document=spec.source_document,
-        inputs=_history_inputs(prepared),
-        references=[(ref.name, ref.data) for ref in spec.references],
-        api_size=str(plan.api_size),
-        canvas=list(plan.canvas),
-        crop=list(plan.crop),
-        plan=plan.to_dict(),
-        estimate_usd=prepared.estimate_usd,
-        estimate=prepared.estimate.breakdown if prepared.estimate else None,
-        endpoint="edits" if request.image is not None or request.references else "generations",
-        selection_origin=list(plan.selection.origin) if plan.selection is not None else None,
-        rerun_of=prepared.rerun_of,
-    )
+    try:
+        record = _create_record(history, prepared, request)
+    except OSError as exc:  # nothing has been sent or paid yet: refuse to start
+        raise InputError(
+            f"Cannot write the history folder {history.root}: {exc.strerror or exc}",
+            hint="Results are kept there before they are shown; free space or fix permissions.",
+        ) from None
     run = _Run(prepared, history, record.id, on_event)
     run.status(f"Sending {plan.mode.value} request ({plan.api_size}, {spec.quality})")
     try:
@@ -440,8 +451,13 @@ def run_job(
         raise
     for index, data in enumerate(result.images):
         run.store(index, data)  # any the client did not hand over one by one
-    cost = actual_cost(result.usage, plan.model)
-    done = {"request_id": result.request_id, "usage": result.usage, "cost_usd": cost}
+    done: dict[str, Any] = {"request_id": result.request_id, "usage": result.usage}
+    try:
+        done["cost_usd"] = actual_cost(result.usage, plan.model)
+    except BaseException as exc:  # a bug here must still close the record (images are safe)
+        run.close("failed", ApiUnavailable(f"Unexpected error: {type(exc).__name__}"), **done)
+        raise
+    cost = done["cost_usd"]
     try:
         images = [decode_image(data) for data in result.images]
         patches = [build_layer(plan, image) for image in images]

@@ -346,3 +346,27 @@ def test_the_key_never_appears_anywhere(env, standin, capsys):
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET in (env / "cfg" / "api_key").read_text()  # the one place it belongs
+
+
+def test_unwritable_history_refuses_before_sending(env, capsys, standin, monkeypatch):
+    blocker = env / "data-file"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(blocker))
+    rc, _report, err = generate(capsys, env)
+    assert rc == 2 and "history" in err.lower()
+    assert standin.image_requests() == []
+
+
+def test_an_internal_bug_is_one_line_exit_4_and_logged(env, capsys, standin, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("pricing bug " + SECRET)
+
+    monkeypatch.setattr("core.jobs.actual_cost", broken)
+    rc, report, err = generate(capsys, env)
+    assert rc == 4 and err.count("\n") == 1 and "Internal error: ZeroDivisionError" in err
+    assert SECRET not in err and SECRET not in json.dumps(report)
+    log_text = (env / "data" / "logs" / "cli.log").read_text()
+    assert "Traceback" in log_text and SECRET not in log_text
+    (job,) = jobs(env)
+    assert job["files"] == ["result-1.png"]  # the paid image is kept even so
+    assert job["status"] == "failed" and job["request_id"]
