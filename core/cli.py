@@ -701,6 +701,8 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     from .jobs import prepare_job
     from .pipeline import composite
 
+    if args.aspect:
+        raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
     canvas_pixels, selection, mode, had_alpha = _edit_canvas(args)
     spec = _job_spec(args, settings, mode, source=Path(args.image).name)
     prepared = prepare_job(

@@ -262,6 +262,10 @@ def test_non_ascii_prompts_and_outputs(env, capsys, standin):
         ),
         (["generate", "--prompt", "  ", "-o", "o.png"], "prompt is empty"),
         (["generate", "--prompt", "x", "--aspect", "wide", "-o", "o.png"], "Unknown aspect"),
+        (
+            ["edit", "--image", "{img}", "--aspect", "1:1", "--prompt", "x", "-o", "o.png"],
+            "--aspect",
+        ),
     ],
 )
 def test_bad_input_exits_2_before_anything_is_sent(env, capsys, standin, monkeypatch, argv, words):
