@@ -370,3 +370,13 @@ def test_an_internal_bug_is_one_line_exit_4_and_logged(env, capsys, standin, mon
     (job,) = jobs(env)
     assert job["files"] == ["result-1.png"]  # the paid image is kept even so
     assert job["status"] == "failed" and job["request_id"]
+
+
+def test_rate_limit_that_never_clears_exits_3_after_bounded_retries(env, capsys, standin):
+    standin.queue_faults([{"kind": "rate_limit", "retry_after": 0}] * 5)
+    rc, report, err = generate(capsys, env)
+    assert rc == 3 and "rate limit" in err.lower()
+    assert report["error"]["code"] == "rate_limit_exceeded"
+    stats = standin.stats()
+    assert stats["image_requests"] == 3 and stats["generated"] == 0  # 1 + max_retries (2)
+    assert jobs(env)[0]["status"] == "failed"
