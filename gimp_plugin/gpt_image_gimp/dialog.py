@@ -141,7 +141,7 @@ class ProgressWindow:
         self.picture.set_size_request(PREVIEW_PX, PREVIEW_PX)
         self.label = Gtk.Label(label=prompt[:80], xalign=0.0)
         self.status = Gtk.Label(label="Starting…", xalign=0.0)
-        button = Gtk.Button(label="_Cancel", use_underline=True)
+        button = self.cancel_button = Gtk.Button(label="_Cancel", use_underline=True)
         button.connect("clicked", self._cancel)
         self.window.connect("delete-event", lambda *_: self._cancel() or True)
         for widget in (self.picture, self.label, self.status, button):

@@ -408,19 +408,112 @@ def case_no_key(name, s):
     standard_exports(name, image, layer, s)
 
 
+def _plugin_modules():
+    """Import the installed plug-in's own modules into this (python-eval) process."""
+    import sys
+
+    plug = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-ins", "gpt-image")
+    for path in (os.path.join(plug, "vendor"), plug):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("GimpUi", "3.0")
+    from gpt_image_gimp import dialog, session
+
+    return dialog, session
+
+
+def _answer_later(kind, s, fill=None, delay_ms=300):
+    """Press OK in the first visible window of ``kind`` once it shows (a person's click)."""
+    from gi.repository import GLib, Gtk
+
+    def labels(widget, found):
+        if isinstance(widget, Gtk.Label):
+            found.append(widget.get_text())
+        if isinstance(widget, Gtk.Container):
+            for child in widget.get_children():
+                labels(child, found)
+        return found
+
+    def check():
+        for window in Gtk.Window.list_toplevels():
+            if isinstance(window, kind) and window.get_visible():
+                s.setdefault("dialog_labels", {})[kind.__name__] = labels(window, [])
+                if fill:
+                    fill(window)
+                window.response(Gtk.ResponseType.OK)
+                return False
+        return True
+
+    GLib.timeout_add(delay_ms, check)
+
+
+def _interactive_run(name, s, prompt, during=None):
+    """Run the plug-in's own session as GIMP does for a menu click (INTERACTIVE), in this
+    process: dialog answered OK by a timer, the job on a worker, results into the image."""
+    from gi.repository import GimpUi
+
+    dialog, session = _plugin_modules()
+    dialog.init()
+    windows = []
+    original_init, original_show = dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image
+
+    def init(self, *args):
+        original_init(self, *args)
+        windows.append(self)
+        if during:
+            during(self)
+
+    def show_image(self, image):
+        s["previews_shown"] = s.get("previews_shown", 0) + 1
+        original_show(self, image)
+
+    dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image = init, show_image
+    try:
+        image, active = new_image()
+        select_ellipse(image)
+        before(name, image, s)
+        proc = Gimp.get_pdb().lookup_procedure(EDIT)
+        config = proc.create_config()
+        config.set_property("prompt", prompt)
+        _answer_later(GimpUi.ProcedureDialog, s)
+        result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [active], config)
+    finally:
+        dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image = (
+            original_init,
+            original_show,
+        )
+    status = result.index(0)
+    s["status"] = status.value_nick
+    s["progress_windows"] = len(windows)
+    layer = result.index(1) if status == Gimp.PDBStatusType.SUCCESS else None
+    if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+        s["message"] = result.index(1)
+    standard_exports(name, image, layer, s)
+
+
+def case_interactive(name, s):
+    _interactive_run(name, s, f"{name}: a blue bird")
+
+
+def case_interactive_cancel(name, s):
+    from gi.repository import GLib
+
+    def click_cancel_later(window):
+        GLib.timeout_add(1500, lambda: window.cancel_button.clicked() and False)
+
+    started = time.monotonic()
+    _interactive_run(name, s, f"{name}: [[fault:slow:30]] slow", during=click_cancel_later)
+    s["elapsed_s"] = round(time.monotonic() - started, 2)
+
+
 def case_ui_smoke(name, s):
     """The interactive pieces under Xvfb: cost estimate, procedure dialog (answered OK by a
     timer), progress window with a preview, and the API key prompt (typed by a timer)."""
     import stat
-    import sys
 
-    gi.require_version("Gtk", "3.0")
-    gi.require_version("GimpUi", "3.0")
-    from gi.repository import GimpUi, GLib, Gtk
-
-    plug = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-ins", "gpt-image")
-    sys.path[:0] = [plug, os.path.join(plug, "vendor")]
-    from gpt_image_gimp import dialog
+    dialog, _session = _plugin_modules()
+    from gi.repository import GimpUi, Gtk
     from PIL import Image
 
     from core import settings as core_settings
@@ -444,28 +537,7 @@ def case_ui_smoke(name, s):
     s["progress_cancelled"] = win.cancelled
     win.close()
 
-    def labels(widget, found):
-        if isinstance(widget, Gtk.Label):
-            found.append(widget.get_text())
-        if isinstance(widget, Gtk.Container):
-            for child in widget.get_children():
-                labels(child, found)
-        return found
-
-    def answer(kind, fill=None):
-        def check():
-            for window in Gtk.Window.list_toplevels():
-                if isinstance(window, kind) and window.get_visible():
-                    s.setdefault("dialog_labels", {})[kind.__name__] = labels(window, [])
-                    if fill:
-                        fill(window)
-                    window.response(Gtk.ResponseType.OK)
-                    return False
-            return True
-
-        GLib.timeout_add(300, check)
-
-    answer(GimpUi.ProcedureDialog)
+    _answer_later(GimpUi.ProcedureDialog, s)
     s["dialog_ok"] = dialog.run_dialog(proc, config, image, [active], settings)
 
     def type_key(window):
@@ -478,7 +550,7 @@ def case_ui_smoke(name, s):
 
         next(entries(window)).set_text("sk-ui-smoke-key-0123456789")
 
-    answer(GimpUi.Dialog, type_key)
+    _answer_later(GimpUi.Dialog, s, type_key)
     keyless = type("Keyless", (), {"api_key": None, "provider": "openai"})()
     s["key_prompt_result"] = dialog.ensure_api_key(keyless) is not None
     key_file = core_settings.key_path()
@@ -506,6 +578,8 @@ CASES = {
     "f32": case_f32,
     "last_values": case_last_values,
     "ui_smoke": case_ui_smoke,
+    "interactive": case_interactive,
+    "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.

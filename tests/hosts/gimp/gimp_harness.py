@@ -173,8 +173,8 @@ def _fetch_json(url: str):
 
 @contextlib.contextmanager
 def cancel_when_seen(base_url: str, marker: str, cancel_file: Path) -> Iterator[dict]:
-    """Create ``cancel_file`` as soon as the stand-in receives a request whose prompt has
-    ``marker``: a cancel from outside GIMP while the plug-in's request is in flight."""
+    """Create ``cancel_file`` as soon as the stand-in receives a request whose prompt starts
+    with ``marker``: a cancel from outside GIMP while the plug-in's request is in flight."""
     seen: dict = {}
     stop = threading.Event()
     url = base_url.rsplit("/v1", 1)[0] + "/_standin/requests"
@@ -185,7 +185,8 @@ def cancel_when_seen(base_url: str, marker: str, cancel_file: Path) -> Iterator[
                 requests = _fetch_json(url)
             except OSError:
                 continue
-            if any(marker in str((r.get("params") or {}).get("prompt", "")) for r in requests):
+            prompts = [str((r.get("params") or {}).get("prompt", "")) for r in requests]
+            if any(prompt.startswith(marker) for prompt in prompts):
                 cancel_file.parent.mkdir(parents=True, exist_ok=True)
                 cancel_file.touch()
                 seen["at"] = time.time()

@@ -359,3 +359,26 @@ def test_missing_key_is_explained(run_without_key):
     assert "GPT Image → Edit…" in entry["message"]
     assert_untouched(run_without_key, name, entry)
     assert run_without_key.requests_for(name) == []
+
+
+def test_interactive_run_with_dialog_progress_and_previews(run):
+    """The menu path (INTERACTIVE) in real GIMP under Xvfb: dialog (OK pressed by a timer),
+    progress window showing the streamed partial preview, result layer with its mask."""
+    name = "interactive"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["progress_windows"] == 1 and entry["previews_shown"] >= 1
+    labels = entry["dialog_labels"]["ProcedureDialog"]
+    assert any(text.startswith("Estimated cost: about $") for text in labels)
+    assert_above_active(entry, "GPT: interactive: a blue bird")
+    assert_masked_result(run, name, entry, feather=8)
+
+
+def test_interactive_cancel_button(run):
+    name = "interactive_cancel"
+    entry = case(run, name)
+    assert entry["status"] == "cancel"
+    assert entry["elapsed_s"] < 15
+    assert_untouched(run, name, entry)
+    log_text = (run.data_dir / "logs" / "gimp-plugin.log").read_text()
+    assert "Cancelled by the user." in log_text
