@@ -121,6 +121,8 @@ class JobRecord:
         names = self.data.get("inputs") or {}
         out: dict[str, Any] = {}
         for role, name in names.items():
+            if role.endswith("_names"):  # the original file names, not files of this folder
+                continue
             if isinstance(name, list):
                 out[role] = [self.path / n for n in name]
             elif name:

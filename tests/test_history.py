@@ -48,6 +48,7 @@ def test_create_writes_inputs_and_a_running_record(history):
     assert data["inputs"]["reference_names"] == ["style.jpg"]
     assert (job.path / "reference-1.jpeg").read_bytes() == JPEG
     assert job.inputs["mask"].read_bytes() == PNG
+    assert set(job.inputs) == {"image", "mask", "references"}
     assert not [p for p in history.root.iterdir() if p.name.startswith(".")]
 
 
