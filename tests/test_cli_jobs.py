@@ -230,6 +230,9 @@ def test_improve_prints_the_rewrite(env, capsys, standin):
     code, out, _ = run(capsys, "improve", "--prompt", "cat", "--model", "gpt-5", "--edit")
     assert code == 0 and out.strip()
     assert standin.requests[-1]["params"]["model"] == "gpt-5"
+    assert "edit of an existing image" in standin.requests[-1]["params"]["input"]
+    code, out, err = run(capsys, "improve", "--prompt", "cat", "--model", "gpt-image-2")
+    assert code == 3 and "not supported" in err and out == ""
 
 
 def test_non_ascii_prompts_and_outputs(env, capsys, standin):
