@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,7 +43,7 @@ FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
 #: A "running" job older than this is from a process that died; it may be pruned.
 STALE_RUNNING_S = 24 * 3600
-STATUSES = ("running", "done", "failed", "cancelled")
+STATUSES = ("running", "done", "failed", "cancelled")  # + "interrupted", "unreadable" when read
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4,16}$")
 _RESULT_RE = re.compile(r"^result-(\d+)\.(png|jpe?g|webp)$")
 
@@ -87,7 +88,11 @@ class JobRecord:
 
     @property
     def status(self) -> str:
-        return str(self.data.get("status", "unreadable"))
+        """job.json's status; "interrupted" for a "running" job whose process is gone."""
+        status = str(self.data.get("status", "unreadable"))
+        if status == "running" and _died(self.data):
+            return "interrupted"
+        return status
 
     @property
     def prompt(self) -> str:
@@ -102,7 +107,7 @@ class JobRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status not in ("running",)
+        return self.status != "running"
 
     @property
     def images(self) -> list[Path]:
@@ -141,6 +146,23 @@ class JobRecord:
             "path": str(self.path),
             "image_paths": [str(p) for p in self.images],
         }
+
+
+def _died(data: Mapping[str, Any]) -> bool:
+    """True when the process that wrote a "running" job is known to be gone (same machine, POSIX).
+
+    Elsewhere it is unknown, and the job stays "running" until it is a day old (see prune).
+    """
+    pid, host = data.get("pid"), data.get("host")
+    if os.name != "posix" or not isinstance(pid, int) or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def _result_index(name: str) -> int:
@@ -226,6 +248,7 @@ class History:
                 "error": None,
                 "timings": {"started": _now_iso(created)},
                 "pid": os.getpid(),
+                "host": socket.gethostname(),
                 **fields,
             }
             self._write_record(staging, record)

@@ -201,7 +201,10 @@ def test_a_kill_mid_job_leaves_a_readable_history(tmp_path):
     proc.wait()
     history = History(root, max_bytes=None)
     (record,) = history.list()
-    assert record.id == job_id and record.status == "running"
+    assert record.id == job_id and record.data["status"] == "running"
+    assert record.status == "interrupted"  # its process is gone
     assert json.loads((record.path / "job.json").read_text())["prompt"] == "killed"
     for image in record.images:
         assert image.stat().st_size == 2_000_008
+    # an interrupted job is finished business: the size cap may prune it
+    assert history.prune() == [] and History(root, max_bytes=1).prune() == [job_id]
