@@ -9,7 +9,6 @@ import argparse
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from . import deploy, hosts, vendor
@@ -106,36 +105,25 @@ def _no_host_hint() -> str:
 
 
 class VendorCache:
-    """Runs pip once per (Python version, platforms) and copies the result to each target."""
+    """Runs pip once per (Python version, platforms): straight into the first target's staging
+    folder (no copy), then later targets copy that target's installed vendor/."""
 
     def __init__(self, requirements: Path, wheels: Path | None) -> None:
         self.requirements = requirements
         self.wheels = wheels
         self.built: dict[tuple[str, tuple[str, ...]], Path] = {}
-        self.tmp = Path(tempfile.mkdtemp(prefix="gpt-image-vendor-"))
+
+    @staticmethod
+    def _key(target: hosts.Target) -> tuple[str, tuple[str, ...]]:
+        return (target.python_version, tuple(target.platforms))
 
     def filler(self, target: hosts.Target):
         def fill(dest: Path) -> list[str]:
-            key = (target.python_version, tuple(target.platforms))
-            if key not in self.built:
-                build = self.tmp / f"cp{target.python_version.replace('.', '')}-{len(self.built)}"
-                try:
-                    vendor.vendor(
-                        build,
-                        self.requirements,
-                        target.python_version,
-                        target.platforms,
-                        self.wheels,
-                    )
-                except InstallError as exc:
-                    if all(t.startswith("manylinux2014") for t in target.platforms):
-                        exc.hint = (exc.hint or "") + (
-                            " Recent numpy/pillow wheels are manylinux_2_28 only: omit --platform "
-                            "(the default covers manylinux_2_28 down to manylinux2014)."
-                        )
-                    raise
-                self.built[key] = build
-            shutil.copytree(self.built[key], dest)
+            done = self.built.get(self._key(target))
+            if done is not None and done.is_dir():
+                shutil.copytree(done, dest, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                self._build(target, dest)
             return sorted(
                 p.name[: -len(".dist-info")]
                 for p in dest.iterdir()
@@ -144,8 +132,22 @@ class VendorCache:
 
         return fill
 
-    def close(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def installed(self, target: hosts.Target, vendor_dir: Path) -> None:
+        """``vendor_dir`` now holds a finished vendor/ for ``target``'s Python and platforms."""
+        self.built[self._key(target)] = vendor_dir
+
+    def _build(self, target: hosts.Target, dest: Path) -> None:
+        try:
+            vendor.vendor(
+                dest, self.requirements, target.python_version, target.platforms, self.wheels
+            )
+        except InstallError as exc:
+            if all(t.startswith("manylinux2014") for t in target.platforms):
+                exc.hint = (exc.hint or "") + (
+                    " Recent numpy/pillow wheels are manylinux_2_28 only: omit --platform "
+                    "(the default covers manylinux_2_28 down to manylinux2014)."
+                )
+            raise
 
 
 def run(argv: list[str] | None = None, default_source: Path | None = None) -> int:
@@ -180,50 +182,52 @@ def run(argv: list[str] | None = None, default_source: Path | None = None) -> in
     )
     results: list[deploy.Result] = []
     failures: list[tuple[hosts.Target, InstallError]] = []
-    try:
-        for t in targets:
-            say(f"- {t.label}: {t.profile} (Python {t.python_version}: {t.python_source})")
-            try:
-                layout = deploy.layout_for(t, source)
-                if args.uninstall:
-                    res = deploy.uninstall(t, layout, dry_run=args.dry_run, say=say)
-                    if res is None:
-                        say("  nothing installed here")
-                        continue
-                else:
-                    if args.dry_run and not args.no_deps:
-                        for cmd in vendor.pip_commands(
-                            Path("<tmp>/vendor"),
-                            source / "requirements.txt",
-                            t.python_version,
-                            t.platforms,
-                            args.wheels,
-                        ):
-                            say("  pip: " + " ".join(cmd))
-                    res = deploy.install(
-                        t,
-                        layout,
-                        version=version,
-                        vendor_into=cache.filler(t) if cache else None,
-                        dry_run=args.dry_run,
-                        say=say,
-                    )
+    for t in targets:
+        say(f"- {t.label}: {t.profile} (Python {t.python_version}: {t.python_source})")
+        try:
+            res = _one_target(t, args, source, version, cache, say)
+        except InstallError as exc:
+            failures.append((t, exc))
+            _error(exc, indent="  ")
+        except OSError as exc:
+            err = InstallError(
+                f"{exc}", hint="If the host is running, quit it and run install.py again."
+            )
+            failures.append((t, err))
+            _error(err, indent="  ")
+        else:
+            if res is not None:
                 results.append(res)
-            except InstallError as exc:
-                failures.append((t, exc))
-                _error(exc, indent="  ")
-            except OSError as exc:
-                err = InstallError(
-                    f"{exc}",
-                    hint="If the host is running, quit it and run install.py again.",
-                )
-                failures.append((t, err))
-                _error(err, indent="  ")
-    finally:
-        if cache:
-            cache.close()
     report(results, failures, args, say)
     return 1 if failures else 0
+
+
+def _one_target(t, args, source, version, cache, say) -> deploy.Result | None:
+    """Install into / uninstall from one target; None if there was nothing to uninstall."""
+    layout = deploy.layout_for(t, source)
+    if args.uninstall:
+        res = deploy.uninstall(t, layout, dry_run=args.dry_run, say=say)
+        if res is None:
+            say("  nothing installed here")
+        return res
+    if args.dry_run and not args.no_deps:
+        requirements = source / "requirements.txt"
+        for cmd in vendor.pip_commands(
+            Path("<tmp>/vendor"), requirements, t.python_version, t.platforms, args.wheels
+        ):
+            say("  pip: " + " ".join(cmd))
+        say(f"  (pip evaluates environment markers for Python {t.python_version})")
+    res = deploy.install(
+        t,
+        layout,
+        version=version,
+        vendor_into=cache.filler(t) if cache else None,
+        dry_run=args.dry_run,
+        say=say,
+    )
+    if cache:
+        cache.installed(t, res.folder / "vendor")
+    return res
 
 
 def _error(exc: InstallError, indent: str = "") -> None:
