@@ -18,6 +18,7 @@ gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
 from gi.repository import Babl, Gegl, Gimp  # noqa: E402
 
+from core.errors import InputError  # noqa: E402
 from core.geometry import Bounds, Extent  # noqa: E402
 from core.pipeline import LayerPatch  # noqa: E402
 from core.pixels import PixelFormat, from_host, to_host  # noqa: E402
@@ -103,7 +104,9 @@ def visible_projection(image: Gimp.Image) -> Iterator[Gimp.Drawable]:
         dup.undo_disable()
         layers = [layer for layer in dup.get_layers() if layer.get_visible()]
         if not layers:
-            raise ValueError("Nothing is visible: show at least one layer, or use source=layer.")
+            raise InputError(
+                "Nothing is visible to edit.", hint="Show at least one layer, or use source=layer."
+            )
         merged = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
         yield merged
     finally:

@@ -144,25 +144,9 @@ def execute(
     anchor = canvas.anchor_layer(drawables)
     selection = canvas.read_selection(image)
     references = collect_references(options, reference_drawables)
-    spec = jobs.JobSpec(
-        mode=Mode.GENERATE,
-        prompt=options.prompt,
-        model=options.model,
-        quality=options.quality,
-        resolution=options.resolution,
-        n=options.variants,
-        partial_images=settings.partial_images,
-        output_format="png",
-        background=None,
-        references=references,
-        blend=BlendOptions(
-            padding_px=options.padding, grow_px=settings.grow_px, feather_px=options.feather
-        ),
-        source_document=image_label(image),
-    )
     with _source(image, options, anchor, needed=proc_name == EDIT_PROC) as source:
         mode, selection = choose_mode(proc_name, options, selection, source)
-        spec = _with_mode(spec, mode)
+        spec = _spec(mode, options, references, settings, image_label(image))
         log.info(
             "%s: mode=%s model=%s quality=%s resolution=%s n=%d refs=%d selection=%s",
             proc_name,
@@ -206,12 +190,29 @@ def execute(
     return Outcome(layer, str(result.history_id or ""), result.cost_usd)
 
 
-def _with_mode(spec: Any, mode: Mode) -> Any:
-    import dataclasses
-
-    if dataclasses.is_dataclass(spec):
-        return dataclasses.replace(spec, mode=mode)
-    return spec._replace(mode=mode)
+def _spec(
+    mode: Mode,
+    options: JobOptions,
+    references: tuple[InputImage, ...],
+    settings: Any,
+    source_document: str,
+) -> jobs.JobSpec:
+    """The core job from the arguments; grow and partial previews come from the settings."""
+    return jobs.JobSpec(
+        mode=mode,
+        prompt=options.prompt,
+        model=options.model,
+        quality=options.quality,
+        resolution=options.resolution,
+        n=options.variants,
+        partial_images=settings.partial_images,
+        output_format="png",
+        references=references,
+        blend=BlendOptions(
+            padding_px=options.padding, grow_px=settings.grow_px, feather_px=options.feather
+        ),
+        source_document=source_document,
+    )
 
 
 def _write_results(
