@@ -39,7 +39,8 @@ SHOWN = 30
 def _thumbnail(path: Any) -> QIcon:
     try:
         with Image.open(path) as image:
-            image.thumbnail((THUMB_PX, THUMB_PX))
+            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at reduced size
+            image.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
             return QIcon(QPixmap.fromImage(pil_to_qimage(image.convert("RGBA"))))
     except OSError:
         return QIcon()
@@ -61,6 +62,7 @@ class HistoryPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.records: list[Any] = []
+        self._icons: dict[str, QIcon] = {}  # decoded once per job: refresh runs on the UI thread
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget()
@@ -99,7 +101,10 @@ class HistoryPanel(QWidget):
         self.records = records
         self.list.clear()
         for record in records:
-            item = QListWidgetItem(_thumbnail(record.images[0]), _label(record))
+            icon = self._icons.get(record.id)
+            if icon is None:
+                icon = self._icons[record.id] = _thumbnail(record.images[0])
+            item = QListWidgetItem(icon, _label(record))
             item.setToolTip(record.prompt)
             item.setData(Qt.ItemDataRole.UserRole, record.id)
             self.list.addItem(item)

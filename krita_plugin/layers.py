@@ -1,9 +1,16 @@
 """core → Krita: results become new layers (never writes into existing ones).
 
-One job is one undo step. In Krita 5 every ``Node.addChildNode`` is its own undo command, while
-``Node.setChildNodes`` adds without one. So the whole result (a layer with its transparency
-mask, or a group of variants) is built detached with ``setChildNodes`` and attached with a single
-``addChildNode``: one Ctrl+Z removes everything the job inserted.
+Undo: in Krita 5 every ``Node.addChildNode`` is its own undo command, while
+``Node.setChildNodes`` adds without one. So the whole result (a layer, or a group of variants)
+is built detached with ``setChildNodes`` and attached with a single ``addChildNode``.
+
+Transparency masks: Krita 5.2 has ``Document.createTransparencyMask`` + ``setSelection``, so the
+mask is part of the detached build and the job is exactly one undo step. Krita 5.1's Python API
+can create a transparency mask node but never gives it pixels (its selection stays null), so
+there each layer is inserted with the mask folded into its alpha (pixel-exact already) and then
+Krita's own "Split Alpha → Alpha into Mask" turns that alpha into a real transparency mask. That
+costs one more undo step per layer; the first Ctrl+Z then only folds the mask back (no visible
+change) and the next one removes the layer.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from typing import Any
 from .core.pipeline import LayerPatch
 from .core.pixels import mask_to_host, to_host
 from .document import MASK_TYPES, ColorInfo, find_node
-from .qt import QByteArray
+from .qt import QApplication, QByteArray
+
+SPLIT_ALPHA_ACTION = "split_alpha_into_mask"
 
 NAME_PREFIX = "GPT: "
 NAME_CHARS = 48
@@ -47,16 +56,79 @@ def _needs_mask(patch: LayerPatch) -> bool:
     return not (low == 255 and high == 255)
 
 
+def has_mask_api(doc: Any) -> bool:
+    """Krita 5.2+: transparency masks can be given pixels from Python."""
+    return hasattr(doc, "createTransparencyMask")
+
+
+def _mask_node(doc: Any, patch: LayerPatch) -> Any:
+    """Krita 5.2+: a detached transparency mask holding ``patch.mask``."""
+    from krita import Selection
+
+    selection = Selection()
+    selection.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
+    mask = doc.createTransparencyMask("Selection (feathered)")
+    mask.setSelection(selection)
+    return mask
+
+
 def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -> Any:
-    """A detached paint layer holding ``patch`` (+ a transparency mask when it has one)."""
+    """A detached paint layer holding ``patch``, masked by its blend mask when it has one.
+
+    With the 5.2 mask API the layer gets a transparency mask; on 5.1 the mask goes into the
+    layer's alpha (and ``split_alpha_masks`` turns it into a mask once the layer is in place).
+    """
     layer = doc.createNode(name, "paintlayer")
-    data = to_host(patch.image, color.fmt, linear=color.linear)
-    layer.setPixelData(QByteArray(data), *patch.bounds)
-    if _needs_mask(patch):
-        mask = doc.createNode("Selection (feathered)", "transparencyMask")
-        mask.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
-        layer.setChildNodes([mask])
+    masked = _needs_mask(patch)
+    native = masked and has_mask_api(doc)
+    image = patch.masked() if masked and not native else patch.image
+    layer.setPixelData(QByteArray(to_host(image, color.fmt, linear=color.linear)), *patch.bounds)
+    if native:
+        layer.setChildNodes([_mask_node(doc, patch)])
     return layer
+
+
+def _wait_active(doc: Any, node: Any, timeout_s: float = 2.0) -> bool:
+    """Make ``node`` active; Krita applies queued activations first, so wait until it sticks."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        doc.setActiveNode(node)
+        QApplication.processEvents()
+        active = doc.activeNode()
+        if active is not None and active.uniqueId() == node.uniqueId():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def split_alpha_masks(app: Any, doc: Any, layers_: Sequence[Any]) -> int:
+    """Krita 5.1: turn each layer's alpha into a transparency mask; returns how many worked.
+
+    Krita's action works on the active view's active layer, so this only runs when ``doc`` is
+    the active document (otherwise the layers keep the mask in their alpha: same pixels).
+    """
+    action = app.action(SPLIT_ALPHA_ACTION)
+    if action is None or app.activeDocument() != doc:
+        return 0
+    done = 0
+    for layer in layers_:
+        if not _wait_active(doc, layer):
+            break
+        action.trigger()
+        doc.waitForDone()
+        if any(c.type() == "transparencymask" for c in layer.childNodes()):
+            done += 1
+    return done
+
+
+class Inserted:
+    """What a job added: the top node, and how many undo steps remove it all."""
+
+    def __init__(self, node: Any, undo_steps: int) -> None:
+        self.node = node
+        self.undo_steps = undo_steps
 
 
 def insert_results(
@@ -65,13 +137,14 @@ def insert_results(
     prompt: str,
     color: ColorInfo,
     active_id: Any | None,
-) -> Any:
-    """Insert one layer, or a group with one layer per variant (first visible); returns it."""
+) -> Inserted:
+    """Insert one layer, or a group with one layer per variant (first visible)."""
     if not patches:
         raise ValueError("no results to insert")
     name = layer_name(prompt)
     if len(patches) == 1:
         top = build_layer_node(doc, patches[0], name, color)
+        variants = [top]
     else:
         top = doc.createGroupLayer(name)
         variants = []
@@ -83,5 +156,11 @@ def insert_results(
     parent, above = placement(doc, active_id)
     if not parent.addChildNode(top, above):
         raise RuntimeError("Krita refused to add the result layer")
+    doc.waitForDone()
+    steps = 1
+    if not has_mask_api(doc) and _needs_mask(patches[0]):
+        from krita import Krita
+
+        steps += split_alpha_masks(Krita.instance(), doc, variants)
     doc.refreshProjection()
-    return top
+    return Inserted(top, steps)

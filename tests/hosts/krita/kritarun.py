@@ -40,6 +40,7 @@ class KritaRun:
     elapsed_s: float
     result: dict = field(default_factory=dict)
     cases: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (outcome, text)
+    install: str = ""  # "install.py" or "copy"
 
     @property
     def out(self) -> Path:
@@ -264,7 +265,7 @@ def run_krita(
     t0 = time.monotonic()
     with open(out / "krita.stdout", "wb") as so, open(out / "krita.stderr", "wb") as se:
         proc = subprocess.run(cmd, env=env, stdout=so, stderr=se, cwd=root, check=False)
-    run = KritaRun(root, proc.returncode, time.monotonic() - t0)
+    run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how)
     result_file = out / "result.json"
     if result_file.exists():
         run.result = json.loads(result_file.read_text())

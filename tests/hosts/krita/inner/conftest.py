@@ -201,8 +201,8 @@ class Docs:
             layer.setPixelData(
                 QByteArray(host_bytes(doc, pattern(width, height, seed))), 0, 0, width, height
             )
-        doc.setActiveNode(layer)
         settle(doc)
+        activate(doc, layer)
         return doc
 
     def close_all(self) -> None:
@@ -257,6 +257,24 @@ def rect_selection(doc: Any, x: int, y: int, w: int, h: int) -> None:
     selection.select(x, y, w, h, 255)
     doc.setSelection(selection)
     settle(doc)
+
+
+def activate(doc: Any, node: Any) -> None:
+    """Make ``node`` the active layer (Krita applies queued activations first: wait for it)."""
+
+    seen: list[str] = []
+
+    def active() -> bool:
+        doc.setActiveNode(node)
+        QApplication.processEvents()
+        current = doc.activeNode()
+        seen.append(current.name() if current is not None else "None")
+        return current is not None and current.uniqueId() == node.uniqueId()
+
+    try:
+        wait_until(active, 5, f"{node.name()} to become active")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; active was {sorted(set(seen))}") from None
 
 
 def children(node: Any) -> list[Any]:

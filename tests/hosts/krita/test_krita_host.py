@@ -1,0 +1,72 @@
+"""The Krita plug-in in the real Krita: one Krita run per session, one outer test per inner test.
+
+A session fixture installs the plug-in into a throw-away profile (install.py, as a user would),
+starts the Images API stand-in, runs Krita under Xvfb with the harness plugin, which runs
+``inner/`` with pytest inside Krita; each inner test then becomes one test here.
+Needs ``tests/hosts/krita/setup.sh`` (run automatically; cached under .hostcache/krita).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kritarun
+
+pytestmark = [pytest.mark.krita, pytest.mark.slow]
+
+
+def inner_tests() -> list[str]:
+    """The inner suite's test functions, read from the source (it imports krita, so no import)."""
+    names = []
+    for path in sorted(kritarun.INNER.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names += [
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        ]
+    return names
+
+
+@pytest.fixture(scope="session")
+def krita_run(tmp_path_factory: pytest.TempPathFactory) -> kritarun.KritaRun:
+    root = tmp_path_factory.mktemp("krita")
+    standin, base_url = kritarun.start_standin(root)
+    try:
+        run = kritarun.run_krita(
+            root / "run", extra_env=kritarun.standin_env(root / "run", base_url), timeout_s=300
+        )
+    finally:
+        kritarun.stop_standin(standin)
+    print(
+        f"\nKrita run: rc={run.returncode}, {run.elapsed_s:.1f} s, install={run.install}, "
+        f"inner pytest rc={run.result.get('pytest_rc')}, logs in {run.out}"
+    )
+    return run
+
+
+def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> None:
+    assert krita_run.result, f"Krita produced no result.json:\n{krita_run.logs()}"
+    assert "pytest_rc" in krita_run.result and krita_run.result["pytest_rc"] in (0, 1), (
+        f"the inner suite did not run properly:\n{krita_run.result}\n{krita_run.logs()}"
+    )
+    assert krita_run.returncode == 0, (
+        f"Krita exited with {krita_run.returncode}\n{krita_run.logs()}"
+    )
+    assert krita_run.cases, "no inner test results"
+
+
+@pytest.mark.parametrize("name", inner_tests())
+def test_in_krita(krita_run: kritarun.KritaRun, name: str) -> None:
+    cases = {k: v for k, v in krita_run.cases.items() if k == name or k.startswith(name + "[")}
+    if not cases:
+        pytest.fail(f"{name} did not run inside Krita\n{krita_run.logs()}")
+    failed = {k: v for k, v in cases.items() if v[0] != "passed"}
+    assert not failed, "\n\n".join(
+        f"{case}: {outcome}\n{text}" for case, (outcome, text) in failed.items()
+    )
