@@ -85,7 +85,12 @@ def test_the_invalid_key_is_rejected_through_the_sdk(standin):
 
 
 def test_every_answer_has_a_request_id(standin):
-    for method, path in (("GET", "/v1/models"), ("GET", "/v1/nope"), ("GET", "/_standin/stats")):
+    for method, path in (
+        ("GET", "/v1/models"),
+        ("GET", "/v1/nope"),
+        ("DELETE", "/v1/models/x"),
+        ("GET", "/_standin/stats"),
+    ):
         _, headers, _ = call(standin, method, path, headers=auth())
         assert headers["x-request-id"].startswith("req_")
 

@@ -180,6 +180,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
     # plumbing ------------------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
         self.request_id = "req_" + uuid.uuid4().hex[:24]
