@@ -507,6 +507,15 @@ def case_interactive_cancel(name, s):
     s["elapsed_s"] = round(time.monotonic() - started, 2)
 
 
+def case_no_vendor(name, s):
+    """Run by a GIMP start whose plug-in was installed with --no-deps (no vendor/)."""
+    image, active = new_image()
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: anything")
+    s.update(res)
+    standard_exports(name, image, layer, s)
+
+
 def case_ui_smoke(name, s):
     """The interactive pieces under Xvfb: cost estimate, procedure dialog (answered OK by a
     timer), progress window with a preview, and the API key prompt (typed by a timer)."""
@@ -581,9 +590,10 @@ CASES = {
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,
+    "no_vendor": case_no_vendor,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
-SEPARATE = {"no_key"}
+SEPARATE = {"no_key", "no_vendor"}
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}
 for case_name, case in CASES.items():

@@ -88,8 +88,9 @@ def wheelhouse() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def install_plugin(profile: Path) -> None:
-    """Install exactly as a user would: install.py into the GIMP profile."""
+def install_plugin(profile: Path, with_deps: bool = True) -> None:
+    """Install exactly as a user would: install.py into the GIMP profile (``with_deps=False``:
+    ``--no-deps``, a plug-in without vendor/, to see how it explains that)."""
     cmd = [
         sys.executable,
         str(REPO / "install.py"),
@@ -100,7 +101,9 @@ def install_plugin(profile: Path) -> None:
         "--python-version",
         PYTHON_VERSION,
     ]
-    if os.environ.get("GPTIMG_WHEELHOUSE", "1") == "1":
+    if not with_deps:
+        cmd += ["--no-deps"]
+    elif os.environ.get("GPTIMG_WHEELHOUSE", "1") == "1":
         cmd += ["--wheels", str(wheelhouse())]
     for tag in PLATFORMS:
         cmd += ["--platform", tag]
@@ -202,7 +205,11 @@ def cancel_when_seen(base_url: str, marker: str, cancel_file: Path) -> Iterator[
 
 
 def run_gimp(
-    cases: list[str] | None = None, *, with_key: bool = True, profile_from: GimpRun | None = None
+    cases: list[str] | None = None,
+    *,
+    with_key: bool = True,
+    profile_from: GimpRun | None = None,
+    with_deps: bool = True,
 ) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
 
@@ -221,7 +228,7 @@ def run_gimp(
     t0 = time.monotonic()
     if profile_from is None:
         profile = work / "profile"
-        install_plugin(profile)
+        install_plugin(profile, with_deps)
     else:
         profile = profile_from.profile
     install_seconds = time.monotonic() - t0

@@ -382,3 +382,18 @@ def test_interactive_cancel_button(run):
     assert_untouched(run, name, entry)
     log_text = (run.data_dir / "logs" / "gimp-plugin.log").read_text()
     assert "Cancelled by the user." in log_text
+
+
+def test_missing_vendor_is_explained():
+    """A plug-in copied without vendor/ still registers; running it says what to do."""
+    other = gimp_harness.run_gimp(["no_vendor"], with_deps=False)
+    try:
+        assert other.returncode == 0, other.log[-5000:]
+        assert not (other.profile / "plug-ins" / "gpt-image" / "vendor").exists()
+        entry = case(other, "no_vendor")
+        assert entry["status"] == "execution-error"
+        assert "missing or broken packages" in entry["message"]
+        assert "install.py" in entry["message"]
+        assert_untouched(other, "no_vendor", entry)
+    finally:
+        gimp_harness.clean_up(other)
