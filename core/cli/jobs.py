@@ -1,0 +1,394 @@
+"""``generate``, ``edit``, ``estimate``, ``check`` and ``improve``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import logging.handlers
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import (
+    EXIT_OK,
+    InputError,
+)
+from ..geometry import Extent
+from ..history import image_extension
+from ..pipeline import Mode
+from ..selection import SelectionMask
+from ..settings import Settings, atomic_write
+from .options import (
+    add_blend_options,
+    add_model_options,
+    add_selection_options,
+    blend_from_args,
+    read_image_raw,
+    read_selection,
+)
+from .runtime import add_verbose, run_cancellable, say, say_json, with_settings
+
+log = logging.getLogger("core.cli")
+
+
+PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+MAX_REFERENCES = 15
+
+
+def _add_job_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
+    parser.add_argument("--prompt", required=True, help="what to make or change (any language)")
+    add_model_options(parser)
+    parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
+    parser.add_argument("--aspect", metavar="W:H", help="shape for text-to-image, e.g. 16:9")
+    parser.add_argument("-n", type=int, dest="n", metavar="N", help="number of images (1-10)")
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help=f"reference image (PNG/JPEG/WebP); repeat for more (up to {MAX_REFERENCES})",
+    )
+    parser.add_argument("--format", dest="output_format", choices=("png", "jpeg", "webp"))
+    parser.add_argument("--compression", type=int, metavar="0-100", help="jpeg/webp only")
+    parser.add_argument("--background", choices=("auto", "opaque", "transparent"))
+    parser.add_argument("--moderation", choices=("auto", "low"))
+    parser.add_argument(
+        "--partials",
+        type=int,
+        default=0,
+        metavar="K",
+        help="partial previews to stream, 0-3, each +100 output tokens (default 0)",
+    )
+    if output:
+        parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_verbose(parser)
+
+
+def add_generate_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "generate",
+        help="text to image (with --reference: guided by reference images)",
+        description="Make an image from a prompt and save it at the snapped API size "
+        "(-n N: OUT-1 ... OUT-N). --aspect W:H picks the shape, --resolution the size.",
+    )
+    _add_job_options(parser)
+    parser.set_defaults(handler=with_settings(cmd_generate))
+
+
+def add_edit_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "edit",
+        help="edit an image, or only a selection of it",
+        description="Edit IMG where the selection says (or all of it) and save the full-size "
+        "composite: outside the selection OUT is identical to IMG. -n N writes OUT-1 ... OUT-N.",
+    )
+    parser.add_argument("--image", type=Path, required=True, metavar="IMG")
+    add_selection_options(parser)
+    add_blend_options(parser)
+    _add_job_options(parser)
+    parser.set_defaults(handler=with_settings(cmd_edit))
+
+
+def add_estimate_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "estimate",
+        help="what a job would cost, without calling anything",
+        description="Price a generate job (or, with --image, an edit). No key, no network.",
+    )
+    parser.add_argument("--image", type=Path, metavar="IMG", help="estimate an edit of IMG")
+    add_selection_options(parser)
+    add_blend_options(parser)
+    _add_job_options(parser, output=False)
+    parser.set_defaults(handler=with_settings(cmd_estimate, lenient=True))
+
+
+def add_check_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("check", help="verify the API key and endpoint")
+    parser.add_argument("--json", action="store_true")
+    add_verbose(parser)
+    parser.set_defaults(handler=with_settings(cmd_check))
+
+
+def add_improve_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "improve",
+        help="rewrite a rough prompt with a text model (prints it; generates nothing)",
+    )
+    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--edit", action="store_true", help="the prompt is for an edit")
+    parser.add_argument("--model", help="text model (default: settings.improve_prompt_model)")
+    parser.add_argument("--json", action="store_true")
+    add_verbose(parser)
+    parser.set_defaults(handler=with_settings(cmd_improve))
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"Cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: str = "") -> Any:
+    from ..jobs import JobSpec, reference_from_bytes
+    from ..sizing import parse_resolution
+
+    if len(args.reference) > MAX_REFERENCES:
+        raise InputError(f"{len(args.reference)} references; at most {MAX_REFERENCES}.")
+    references = tuple(
+        reference_from_bytes(path.name, _read_bytes(path, "reference")) for path in args.reference
+    )
+    if args.resolution:
+        parse_resolution(args.resolution)  # InputError naming the value
+    base_blend = settings.blend()
+    blend = blend_from_args(args, base_blend) if hasattr(args, "padding") else base_blend
+    return JobSpec.from_settings(
+        settings,
+        mode,
+        args.prompt,
+        model=args.model,
+        quality=args.quality,
+        resolution=args.resolution,
+        n=args.n,
+        partial_images=args.partials,
+        output_format=args.output_format,
+        output_compression=args.compression,
+        background=args.background,
+        moderation=args.moderation,
+        references=references,
+        blend=blend,
+        source_document=source,
+        aspect=args.aspect,
+    )
+
+
+def _edit_canvas(args: argparse.Namespace) -> tuple[Image.Image, SelectionMask | None, str, bool]:
+    """IMG as RGBA, the selection, the mode, and whether IMG had alpha of its own."""
+    raw = read_image_raw(args.image)
+    had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
+    canvas_pixels = raw.convert("RGBA")
+    selection = read_selection(args, Extent(*canvas_pixels.size))
+    mode = Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE
+    return canvas_pixels, selection, mode.value, had_alpha
+
+
+def output_paths(out: Path, count: int, fmt: str = "png") -> list[Path]:
+    """OUT for one image, OUT-1 ... OUT-N for several; OUT without a suffix gets ``fmt``'s."""
+    path = Path(out)
+    if not path.suffix:
+        path = path.with_name(f"{path.name}.{'jpg' if fmt == 'jpeg' else fmt}")
+    if PIL_FORMATS.get(path.suffix.lower()) is None:
+        raise InputError(f"Unknown output type {path.suffix!r}; use .png, .jpg or .webp.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a file name.")
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+
+
+def encode(image: Image.Image, path: Path) -> bytes:
+    fmt = PIL_FORMATS[path.suffix.lower()]
+    if fmt == "JPEG" and image.mode != "RGB":
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    return buffer.getvalue()
+
+
+def result_files(outputs: list[Path], result: Any) -> list[tuple[Path, bytes]]:
+    """The API's own bytes where the file type matches OUT's, else re-encoded."""
+    files = []
+    # the API may send fewer images than asked for: write what came
+    for path, data, image in zip(outputs, result.encoded, result.images, strict=False):
+        same_type = PIL_FORMATS[path.suffix.lower()] == image_extension(data).upper()
+        files.append((path, data if same_type else encode(image, path)))
+    return files
+
+
+def save_outputs(files: list[tuple[Path, bytes]], history_id: str) -> None:
+    """Write the outputs; a failure says where the paid results are kept."""
+    for path, data in files:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write {path}: {exc.strerror or exc}",
+                hint=f"The results are kept in history {history_id} (history show {history_id}).",
+            ) from None
+
+
+def _image_client(settings: Settings) -> Any:
+    from ..client import ImageClient
+
+    return ImageClient(settings.connection(), custom_models=settings.custom_models)
+
+
+def run_api_job(settings: Settings, prepared: Any) -> Any:
+    from ..jobs import JobEvent, run_job
+
+    def on_event(event: JobEvent) -> None:
+        if event.kind == "status":
+            log.info("%s", event.message)
+        else:
+            log.info("%s %d after %.1f s", event.kind, event.index + 1, event.elapsed_s)
+
+    client = _image_client(settings)
+    return run_cancellable(
+        lambda cancel: run_job(prepared, settings, on_event=on_event, cancel=cancel, client=client)
+    )
+
+
+def job_report(result: Any, prepared: Any, outputs: list[Path]) -> dict[str, Any]:
+    return {
+        "outputs": [str(p) for p in outputs],
+        "api_size": str(prepared.plan.api_size),
+        "returned_size": result.size,
+        "model": prepared.plan.model,
+        "mode": prepared.plan.mode.value,
+        "quality": prepared.spec.quality,
+        "n": prepared.spec.n,
+        "request_id": result.request_id,
+        "usage": result.usage,
+        "cost_usd": result.cost_usd,
+        "estimate_usd": result.estimate_usd,
+        "history_id": result.history_id,
+        "history_files": [str(p) for p in result.paths],
+        "crop": list(prepared.plan.crop),
+        "elapsed_s": round(result.elapsed_s, 3),
+    }
+
+
+def print_job(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    if args.json:
+        say_json(args, report)
+        return
+    cost = report["cost_usd"]
+    cost_text = f"${cost:.4f}" if cost is not None else "unknown (no usage reported)"
+    for path in report["outputs"]:
+        say(args, f"saved {path}")
+    say(
+        args,
+        f"{report['model']} {report['mode']} {report['api_size']} {report['quality']}: "
+        f"cost {cost_text}, estimate ${report['estimate_usd']:.4f}, {report['elapsed_s']:.1f} s",
+    )
+    say(args, f"history {report['history_id']}  request {report['request_id']}")
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from ..jobs import prepare_job
+
+    spec = _job_spec(args, settings, Mode.GENERATE.value)
+    prepared = prepare_job(spec, None, None, None, settings)
+    outputs = output_paths(args.output, spec.n, spec.output_format)
+    result = run_api_job(settings, prepared)
+    files = result_files(outputs, result)
+    save_outputs(files, result.history_id)
+    print_job(args, job_report(result, prepared, [p for p, _ in files]))
+    return EXIT_OK
+
+
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from ..jobs import prepare_job
+    from ..pipeline import composite
+
+    if args.aspect:
+        raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
+    canvas_pixels, selection, mode, had_alpha = _edit_canvas(args)
+    spec = _job_spec(args, settings, mode, source=Path(args.image).name)
+    prepared = prepare_job(
+        spec,
+        Extent(*canvas_pixels.size),
+        selection,
+        lambda bounds: canvas_pixels.crop(bounds.box),
+        settings,
+    )
+    outputs = output_paths(args.output, spec.n)
+    result = run_api_job(settings, prepared)
+    files = []
+    for path, patch in zip(outputs, result.patches, strict=False):
+        full = flatten(composite(canvas_pixels, patch), had_alpha)
+        files.append((path, encode(full, path)))
+    save_outputs(files, result.history_id)
+    print_job(args, job_report(result, prepared, [p for p, _ in files]))
+    return EXIT_OK
+
+
+def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
+    from ..jobs import check_spec, estimate_for, plan_for
+
+    if args.image is not None:
+        canvas_pixels, selection, mode, _ = _edit_canvas(args)
+        canvas: Extent | None = Extent(*canvas_pixels.size)
+    else:
+        if args.selection or args.rect:
+            raise InputError("--selection and --rect need --image.")
+        canvas, selection, mode = None, None, Mode.GENERATE.value
+    spec = check_spec(_job_spec(args, settings, mode), settings)
+    plan = plan_for(spec, canvas, selection, settings)
+    estimate = estimate_for(spec, plan)
+    report = {
+        "estimate_usd": estimate.usd,
+        "api_size": str(plan.api_size),
+        "model": plan.model,
+        "mode": plan.mode.value,
+        "quality": spec.quality,
+        "n": spec.n,
+        "partial_images": spec.partial_images,
+        "references": len(spec.references),
+        "crop": list(plan.crop),
+        "breakdown": estimate.breakdown,
+    }
+    if args.json:
+        say_json(args, report)
+        return EXIT_OK
+    say(
+        args,
+        f"${estimate.usd:.4f} for {spec.n} x {plan.api_size} {spec.quality} "
+        f"({plan.model}, {plan.mode.value}; prices of {estimate.breakdown['prices_taken']})",
+    )
+    for note in estimate.breakdown["notes"]:
+        say(args, f"  note: {note}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    info = dict(_image_client(settings).check() or {})
+    report = {"key_source": settings.key_source, **info}
+    if args.json:
+        say_json(args, report)
+        return EXIT_OK
+    images = ", ".join(info.get("image_models") or []) or "none listed"
+    say(
+        args,
+        f"ok: {info.get('base_url')} accepted the key (from {settings.key_source}); "
+        f"image models: {images}",
+    )
+    return EXIT_OK
+
+
+def cmd_improve(args: argparse.Namespace, settings: Settings) -> int:
+    from ..jobs import improve
+
+    if args.model:
+        settings = settings.model_copy(update={"improve_prompt_model": args.model})
+    mode = Mode.EDIT_IMAGE.value if args.edit else Mode.GENERATE.value
+    rewritten = improve(args.prompt, settings, mode=mode, client=_image_client(settings))
+    if args.json:
+        say_json(
+            args,
+            {"prompt": rewritten, "original": args.prompt, "model": settings.improve_prompt_model},
+        )
+    else:
+        say(args, rewritten)
+    return EXIT_OK
+
+
+def flatten(image: Image.Image, keep_alpha: bool) -> Image.Image:
+    return image if keep_alpha else image.convert("RGB")
