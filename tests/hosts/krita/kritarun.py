@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -258,6 +259,7 @@ def run_krita(
         KRITA_TEST_SYSPATH=str(cache / "testvendor-cp311"),
         KRITA_TEST_WATCHDOG=str(int(timeout_s - 10)),
         KRITA_TEST_ARGS=pytest_args,
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
         GPT_IMAGE_TEST_INSTALL=how,
     )
     cmd = ["timeout", "-k", "10", str(int(timeout_s)), "xvfb-run", "-a", "-s",
@@ -279,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args(argv)
-    pytest_args = f"-k {args.k}" if args.k else ""
+    pytest_args = f"-k {shlex.quote(args.k)}" if args.k else ""
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
     standin, base_url = start_standin(root.parent)

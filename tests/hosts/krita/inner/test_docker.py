@@ -128,6 +128,9 @@ def test_plugin_installed_and_docker_built(driver):
     assert not missing, missing
     for action in ("gpt_image_generate", "gpt_image_cancel", "gpt_image_repeat_last"):
         assert Krita.instance().action(action) is not None, action
+    if os.environ.get("GPT_IMAGE_TEST_INSTALL") == "install.py":  # installed as a user would
+        manifest = os.path.join(os.path.dirname(gpt_image.__file__), ".install-manifest.json")
+        assert os.path.isfile(manifest)
 
 
 def test_live_estimate_follows_the_form(driver, docs):
@@ -488,3 +491,47 @@ def test_repeat_last_action(driver, docs):
     wait_until(lambda: not driver.docker.busy, 30)
     assert len(node_names(doc)) == len(names) + 1
     assert len(image_requests()) == 2
+
+
+def test_ctrl_enter_in_the_prompt_generates(driver, docs):
+    try:
+        from PyQt5.QtCore import QEvent, Qt
+        from PyQt5.QtGui import QKeyEvent
+        from PyQt5.QtWidgets import QApplication, QPlainTextEdit
+    except ImportError:  # Krita 6
+        from PyQt6.QtCore import QEvent, Qt
+        from PyQt6.QtGui import QKeyEvent
+        from PyQt6.QtWidgets import QApplication, QPlainTextEdit
+
+    doc = docs.new(120, 90)
+    rect_selection(doc, 20, 20, 40, 30)
+    count = len(node_names(doc))
+    driver.configure("by keyboard", mode="edit_selection")
+    box = driver.widget(QPlainTextEdit, "gptImagePrompt")
+    press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    QApplication.sendEvent(box, press)
+    wait_until(lambda: not driver.docker.busy, 30)
+    assert box.toPlainText() == "by keyboard"  # no newline typed
+    assert len(node_names(doc)) == count + 1
+    assert len(image_requests()) == 1
+
+
+def test_brief_and_improve_prompt_helpers(driver, docs):
+    docs.new(100, 80)
+    driver.choose("gptImageMode", "generate")
+    driver.click("gptImageBrief")
+    dialogs = [
+        w for w in driver.docker.findChildren(object, "gptImageBriefDialog") if w.isVisible()
+    ]
+    assert len(dialogs) == 1
+    dialog = dialogs[0]
+    dialog.fields["subject"].setText("a lighthouse")
+    dialog.fields["style"].setText("watercolour")
+    prompt = dialog.compose()
+    assert prompt and "lighthouse" in prompt and "watercolour" in prompt.lower()
+    assert driver.docker.form.values().prompt == prompt
+    driver.click("gptImageImprove")
+    wait_until(lambda: driver.docker._helper is None, 20, "the prompt helper")
+    improved = driver.docker.form.values().prompt
+    assert improved and improved != prompt, driver.status()
+    assert "improved" in driver.status()

@@ -12,6 +12,7 @@ Installed only into throw-away test profiles (never shipped). Environment:
 import faulthandler
 import json
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -91,7 +92,7 @@ def _run() -> None:
             "--junitxml",
             os.path.join(OUT, "junit.xml"),
         ]
-        args += os.environ.get("KRITA_TEST_ARGS", "").split()
+        args += shlex.split(os.environ.get("KRITA_TEST_ARGS", ""))
         RESULT["pytest_rc"] = int(pytest.main(args))
     except BaseException:
         RESULT["harness_error"] = traceback.format_exc()
