@@ -121,7 +121,7 @@ def install_py_usable() -> bool:
     return proc.returncode == 0 and "--krita-dir" in proc.stdout
 
 
-def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, env: dict[str, str]) -> str:
+def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, host: Host) -> str:
     """Install the plug-in into the profile; returns how it was done (for the report)."""
     if install_py_usable():
         cmd = [
@@ -134,50 +134,129 @@ def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, env: dict[str, s
             "--kritarc",
             str(kritarc),
             "--python-version",
-            "3.11",
+            host.python,
             "--wheels",
-            str(cache / "wheels-cp311"),
+            str(cache / f"wheels-{host.tag}"),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"install.py failed:\n{proc.stdout}\n{proc.stderr}")
         return "install.py"
+    if host.chroot is not None:
+        raise RuntimeError("installing into a chroot Krita needs install.py")
     install_plugin_by_hand(krita_dir, kritarc, cache / "vendor-cp311")
     return "copy"
 
 
-def prepare_profile(root: Path, cache: Path) -> dict[str, str]:
-    """A fresh HOME from the warmed template, with the harness enabled; returns the env."""
+@dataclass(frozen=True)
+class Host:
+    """Where Krita runs: this system (bookworm, 5.1) or a chroot (trixie, 5.2)."""
+
+    name: str
+    python: str  # the embedded Python's X.Y
+    chroot: Path | None = None
+
+    @property
+    def tag(self) -> str:
+        return "cp" + self.python.replace(".", "")
+
+    def inside(self, path: Path) -> str:
+        """``path`` as Krita sees it (inside the chroot, if any)."""
+        if self.chroot is None:
+            return str(path)
+        return "/" + str(path.resolve().relative_to(self.chroot.resolve()))
+
+
+BOOKWORM = Host("bookworm", "3.11")
+
+
+def trixie_host() -> Host:
+    """Build (or reuse) the trixie chroot with Krita 5.2; see setup_trixie.sh."""
+    proc = subprocess.run(
+        ["bash", str(HERE / "setup_trixie.sh")], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"setup_trixie.sh failed:\n{proc.stdout}\n{proc.stderr}")
+    root = Path(proc.stdout.strip().splitlines()[-1])
+    version = subprocess.run(
+        ["chroot", str(root), "/usr/bin/python3", "-c",
+         "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    return Host("trixie", version, root)
+
+
+def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
+    """A fresh HOME (from the warmed template on bookworm) with the harness enabled.
+
+    Returns the environment Krita gets, with paths as Krita sees them.
+    """
     shutil.rmtree(root, ignore_errors=True)
     for sub in ("tmp", "xdg-runtime", "out"):
         (root / sub).mkdir(parents=True)
     (root / "xdg-runtime").chmod(0o700)
     home = root / "home"
-    shutil.copytree(cache / "home-template", home, symlinks=True)
-    env = dict(os.environ)
+    if host.chroot is None:
+        shutil.copytree(cache / "home-template", home, symlinks=True)
+    else:  # no template: the first start builds the resource database (~20 s)
+        (home / ".config").mkdir(parents=True)
+    if host.chroot is None:
+        env = dict(os.environ)
+        for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QT_QPA_PLATFORM", "PYENV_VERSION"):
+            env.pop(var, None)
+        # Krita's embedded CPython finds its prefix through PATH: a pyenv/venv python3.x found
+        # first would replace Debian's (and its PyQt5) with its own.
+        env["PATH"] = os.pathsep.join(
+            p
+            for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+            if not any(tag in p for tag in ("pyenv", "venv", "conda", "/.local/bin"))
+        )
+    else:
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    inside = host.inside
     env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_RUNTIME_DIR=str(root / "xdg-runtime"),
-        TMPDIR=str(root / "tmp"),
+        HOME=inside(home),
+        XDG_CONFIG_HOME=inside(home / ".config"),
+        XDG_DATA_HOME=inside(home / ".local" / "share"),
+        XDG_CACHE_HOME=inside(home / ".cache"),
+        XDG_RUNTIME_DIR=inside(root / "xdg-runtime"),
+        TMPDIR=inside(root / "tmp"),
         KRITA_NO_ASSERT_MSG="1",
-    )
-    for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QT_QPA_PLATFORM", "PYENV_VERSION"):
-        env.pop(var, None)
-    # Krita's embedded CPython finds its prefix through PATH: a pyenv/venv python3.x found first
-    # would replace Debian's (and its PyQt5) with its own.
-    env["PATH"] = os.pathsep.join(
-        p
-        for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
-        if not any(tag in p for tag in ("pyenv", "venv", "conda", "/.local/bin"))
+        GPT_IMAGE_CONFIG_DIR=inside(root / "gpt-config"),
+        GPT_IMAGE_DATA_DIR=inside(root / "gpt-data"),
     )
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
     pykrita.mkdir(parents=True, exist_ok=True)
     shutil.copytree(HARNESS, pykrita, dirs_exist_ok=True)
     set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
     return env
+
+
+class _Mounts:
+    """proc, a new devpts and a tmpfs /dev/shm inside a chroot while Krita runs there."""
+
+    def __init__(self, chroot: Path | None) -> None:
+        self.chroot = chroot
+        self.done: list[Path] = []
+
+    def __enter__(self) -> _Mounts:
+        if self.chroot is None:
+            return self
+        for target, args in (
+            ("proc", ["-t", "proc", "proc"]),
+            ("dev/pts", ["-t", "devpts", "devpts", "-o", "newinstance,ptmxmode=0666"]),
+            ("dev/shm", ["-t", "tmpfs", "shm", "-o", "mode=1777,size=512m"]),
+        ):
+            path = self.chroot / target
+            path.mkdir(parents=True, exist_ok=True)
+            if subprocess.run(["mountpoint", "-q", str(path)], check=False).returncode != 0:
+                subprocess.run(["mount", *args, str(path)], check=True)
+                self.done.append(path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for path in reversed(self.done):
+            subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def parse_junit(path: Path) -> dict[str, tuple[str, str]]:
@@ -226,13 +305,11 @@ def stop_standin(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def standin_env(root: Path, base_url: str) -> dict[str, str]:
-    """Point the plug-in (core.settings) at the stand-in and at this run's own folders."""
+def standin_env(base_url: str) -> dict[str, str]:
+    """Point the plug-in (core.settings) at the stand-in; a fake key it accepts."""
     return {
         "OPENAI_BASE_URL": base_url,
         "OPENAI_API_KEY": "sk-krita-test-0123456789abcdef",
-        "GPT_IMAGE_CONFIG_DIR": str(root / "gpt-config"),
-        "GPT_IMAGE_DATA_DIR": str(root / "gpt-data"),
         "GPT_IMAGE_TEST_STANDIN_ROOT": base_url.rsplit("/v1", 1)[0],
     }
 
@@ -240,32 +317,52 @@ def standin_env(root: Path, base_url: str) -> dict[str, str]:
 def run_krita(
     root: Path,
     *,
+    host: Host = BOOKWORM,
     extra_env: dict[str, str] | None = None,
     pytest_args: str = "",
     timeout_s: float = 300,
 ) -> KritaRun:
-    """Install, start Krita once, run the inner suite, collect the results."""
+    """Install, start Krita once, run the inner suite, collect the results.
+
+    For a chroot host, ``root`` is replaced by a folder inside the chroot (Krita can't see out).
+    """
     cache = run_setup()
-    env = prepare_profile(root, cache)
-    home = Path(env["HOME"])
+    if host.chroot is not None:
+        root = host.chroot / "tmp" / f"gpt-image-{root.name}"
+    env = prepare_profile(root, cache, host)
+    home = root / "home"
     how = install_plugin(
-        home / ".local" / "share" / "krita", home / ".config" / "kritarc", cache, env
+        home / ".local" / "share" / "krita", home / ".config" / "kritarc", cache, host
     )
     out = root / "out"
+    testvendor = cache / f"testvendor-{host.tag}"
+    inner = INNER
+    if host.chroot is not None:  # Krita in a chroot only sees what is copied in
+        testvendor = Path(shutil.copytree(testvendor, root / "testvendor"))
+        inner = Path(
+            shutil.copytree(INNER, root / "inner", ignore=shutil.ignore_patterns("__pycache__"))
+        )
     env.update(extra_env or {})
     env.update(
-        KRITA_TEST_OUT=str(out),
-        KRITA_TEST_DIR=str(INNER),
-        KRITA_TEST_SYSPATH=str(cache / "testvendor-cp311"),
+        KRITA_TEST_OUT=host.inside(out),
+        KRITA_TEST_DIR=host.inside(inner),
+        KRITA_TEST_SYSPATH=host.inside(testvendor),
         KRITA_TEST_WATCHDOG=str(int(timeout_s - 10)),
         KRITA_TEST_ARGS=pytest_args,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
         GPT_IMAGE_TEST_INSTALL=how,
     )
-    cmd = ["timeout", "-k", "10", str(int(timeout_s)), "xvfb-run", "-a", "-s",
-           "-screen 0 1920x1080x24", "krita", "--nosplash"]  # fmt: skip
+    krita = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", "krita", "--nosplash"]
+    if host.chroot is not None:
+        krita = ["chroot", str(host.chroot), "/usr/bin/env", "-i",
+                 *[f"{k}={v}" for k, v in env.items()], *krita]  # fmt: skip
+    cmd = ["timeout", "-k", "10", str(int(timeout_s)), *krita]
     t0 = time.monotonic()
-    with open(out / "krita.stdout", "wb") as so, open(out / "krita.stderr", "wb") as se:
+    with (
+        _Mounts(host.chroot),
+        open(out / "krita.stdout", "wb") as so,
+        open(out / "krita.stderr", "wb") as se,
+    ):
         proc = subprocess.run(cmd, env=env, stdout=so, stderr=se, cwd=root, check=False)
     run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how)
     result_file = out / "result.json"
@@ -280,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default="/tmp/gpt-image-krita-run")
     parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--host", choices=("bookworm", "trixie"), default="bookworm")
     args = parser.parse_args(argv)
+    host = trixie_host() if args.host == "trixie" else BOOKWORM
     pytest_args = f"-k {shlex.quote(args.k)}" if args.k else ""
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
@@ -288,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = run_krita(
             root,
-            extra_env=standin_env(root, base_url),
+            host=host,
+            extra_env=standin_env(base_url),
             pytest_args=pytest_args,
             timeout_s=args.timeout,
         )

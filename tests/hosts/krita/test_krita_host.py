@@ -9,6 +9,7 @@ Needs ``tests/hosts/krita/setup.sh`` (run automatically; cached under .hostcache
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -33,19 +34,26 @@ def inner_tests() -> list[str]:
     return names
 
 
-@pytest.fixture(scope="session")
-def krita_run(tmp_path_factory: pytest.TempPathFactory) -> kritarun.KritaRun:
-    root = tmp_path_factory.mktemp("krita")
+#: Debian 12's Krita 5.1 always; trixie's Krita 5.2 (a chroot, ~3 GB, minutes to build) on demand.
+HOSTS = ["bookworm", *(["trixie"] if os.environ.get("KRITA_TRIXIE") == "1" else [])]
+
+
+@pytest.fixture(scope="session", params=HOSTS)
+def krita_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> kritarun.KritaRun:
+    host = kritarun.trixie_host() if request.param == "trixie" else kritarun.BOOKWORM
+    root = tmp_path_factory.mktemp(f"krita-{host.name}")
     standin, base_url = kritarun.start_standin(root)
     try:
         run = kritarun.run_krita(
-            root / "run", extra_env=kritarun.standin_env(root / "run", base_url), timeout_s=300
+            root / "run", host=host, extra_env=kritarun.standin_env(base_url), timeout_s=300
         )
     finally:
         kritarun.stop_standin(standin)
     print(
-        f"\nKrita run: rc={run.returncode}, {run.elapsed_s:.1f} s, install={run.install}, "
-        f"inner pytest rc={run.result.get('pytest_rc')}, logs in {run.out}"
+        f"\nKrita ({host.name}) run: rc={run.returncode}, {run.elapsed_s:.1f} s, "
+        f"install={run.install}, inner pytest rc={run.result.get('pytest_rc')}, logs in {run.out}"
     )
     return run
 

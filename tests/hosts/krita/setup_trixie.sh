@@ -1,0 +1,82 @@
+#!/bin/bash
+# setup_trixie.sh - optional second host: Debian trixie's Krita 5.2 (Python 3.13) in a chroot.
+#
+# Only used when KRITA_TRIXIE=1 (tools/setup.sh does not need it). Idempotent: an existing
+# chroot with krita is reused. Needs root (debootstrap, chroot, mount). Touches neither the host's
+# apt sources nor /dev: proc, a new devpts instance and a tmpfs /dev/shm are mounted only while
+# apt runs (kritarun.py mounts them again while Krita runs).
+#
+#   KRITA_TRIXIE_ROOT  chroot location (default: <repo>/.hostcache/krita/trixie-root)
+#   DEBIAN_MIRROR      default http://deb.debian.org/debian
+#
+# Also fetches cp313 wheels and pytest for the chroot's Python. Prints the chroot path last.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+CACHE=${KRITA_HOSTCACHE:-$REPO/.hostcache/krita}
+ROOT=${KRITA_TRIXIE_ROOT:-$CACHE/trixie-root}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+PY=${PYTHON:-python3}
+T0=$(date +%s)
+log() { echo "[krita trixie +$(( $(date +%s) - T0 ))s] $*" >&2; }
+
+inroot() {
+  chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+mount_root() {
+  mountpoint -q "$ROOT/proc"    || mount -t proc proc "$ROOT/proc"
+  mkdir -p "$ROOT/dev/pts" "$ROOT/dev/shm"
+  mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts" -o newinstance,ptmxmode=0666
+  mountpoint -q "$ROOT/dev/shm" || mount -t tmpfs shm "$ROOT/dev/shm" -o mode=1777,size=512m
+  cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+}
+umount_root() {
+  for d in dev/shm dev/pts proc; do
+    if mountpoint -q "$ROOT/$d"; then umount -l "$ROOT/$d"; fi
+  done
+  true
+}
+
+if [ ! -f "$ROOT/.gpt-image-ready" ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "setup_trixie.sh needs root" >&2; exit 1; }
+  trap umount_root EXIT
+  if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
+    command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
+    log "debootstrap trixie -> $ROOT"
+    umount_root
+    rm -rf --one-file-system "$ROOT"
+    debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >"$CACHE/trixie-debootstrap.log" 2>&1 \
+      || { tail -30 "$CACHE/trixie-debootstrap.log" >&2; exit 1; }
+    touch "$ROOT/.debootstrap-done"
+  fi
+  printf 'deb %s trixie main\ndeb %s trixie-updates main\n' "$MIRROR" "$MIRROR" > "$ROOT/etc/apt/sources.list"
+  printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
+  chmod +x "$ROOT/usr/sbin/policy-rc.d"
+  mount_root
+  log "chroot: apt-get install krita"
+  inroot apt-get update -q >"$CACHE/trixie-apt.log" 2>&1 || { tail -30 "$CACHE/trixie-apt.log" >&2; exit 1; }
+  inroot apt-get install -y -q --no-install-recommends krita xvfb xauth python3-pyqt5 \
+    >>"$CACHE/trixie-apt.log" 2>&1 || { tail -30 "$CACHE/trixie-apt.log" >&2; exit 1; }
+  inroot apt-get clean
+  touch "$ROOT/.gpt-image-ready"
+fi
+
+KPYVER=$(chroot "$ROOT" /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+TAG=cp${KPYVER/./}
+PIPX=(--disable-pip-version-check --only-binary=:all: --python-version "$KPYVER"
+      --implementation cp --platform manylinux2014_x86_64)
+if [ ! -f "$CACHE/wheels-$TAG/.ok" ]; then
+  log "downloading $TAG wheels"
+  rm -rf "$CACHE/wheels-$TAG"; mkdir -p "$CACHE/wheels-$TAG"
+  "$PY" -m pip download -q "${PIPX[@]}" -d "$CACHE/wheels-$TAG" -r "$REPO/requirements.txt"
+  touch "$CACHE/wheels-$TAG/.ok"
+fi
+if [ ! -f "$CACHE/testvendor-$TAG/.ok" ]; then
+  log "installing pytest for $TAG"
+  rm -rf "$CACHE/testvendor-$TAG"; mkdir -p "$CACHE/testvendor-$TAG"
+  "$PY" -m pip install -q --no-compile --no-warn-conflicts "${PIPX[@]}" --target "$CACHE/testvendor-$TAG" "pytest>=8"
+  touch "$CACHE/testvendor-$TAG/.ok"
+fi
+log "ready (Python $KPYVER)"
+echo "$ROOT"
