@@ -139,6 +139,12 @@ class GptImageDocker(DockWidget):
         self._estimate_timer.setSingleShot(True)
         self._estimate_timer.setInterval(250)
         self._estimate_timer.timeout.connect(self.update_estimate)
+        # Krita has no "selection changed" signal for Python: re-estimate now and then (cheap:
+        # only the selection's bounding box is read).
+        self._estimate_poll = QTimer(self)
+        self._estimate_poll.setInterval(2000)
+        self._estimate_poll.timeout.connect(self._poll_estimate)
+        self._estimate_poll.start()
 
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel)
@@ -220,6 +226,10 @@ class GptImageDocker(DockWidget):
         return document.layer_reference(doc, node, color)
 
     # --- estimate ---
+
+    def _poll_estimate(self) -> None:
+        if self.isVisible() and not self.busy:
+            self.update_estimate()
 
     def update_estimate(self) -> None:
         """The live estimate next to Generate (no pixels read, selection box only)."""

@@ -6,6 +6,9 @@ when Krita finds it, else from ``DEFAULT_SHORTCUTS``; users rebind them in Krita
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import logging.handlers
 from typing import Any
 
 from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
@@ -59,9 +62,35 @@ class GptImageExtension(Extension):
             getattr(docker, method)()
 
 
+LOG_FILE = "krita-plugin.log"
+
+
+def setup_log() -> str | None:
+    """A log file in the plug-in's data folder (the key is redacted); returns its path."""
+    from .core.settings import RedactingFilter, data_dir, load_settings
+
+    try:
+        folder = data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_FILE
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    with contextlib.suppress(Exception):  # broken settings are reported by the docker
+        handler.addFilter(RedactingFilter(load_settings().api_key))
+    logger = logging.getLogger(__package__)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return str(path)
+
+
 def register() -> None:
     from .docker import DOCKER_ID, GptImageDocker
 
+    setup_log()
     app = Krita.instance()
     app.addExtension(GptImageExtension(app))
     app.addDockWidgetFactory(

@@ -454,6 +454,10 @@ def test_settings_dialog_test_connection(driver):
     kritarc = os.path.join(os.environ["XDG_CONFIG_HOME"], "kritarc")
     with open(kritarc, encoding="utf-8") as handle:
         assert key not in handle.read()
+    log_file = os.path.join(os.environ["GPT_IMAGE_DATA_DIR"], "krita-plugin.log")
+    with open(log_file, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "Done in" in text and key not in text
     dialog.close()
 
 
