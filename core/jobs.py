@@ -297,6 +297,7 @@ def job_record_settings(spec: JobSpec) -> dict[str, Any]:
             "padding_px": spec.blend.padding_px,
             "grow_px": spec.blend.grow_px,
             "feather_px": spec.blend.feather_px,
+            "match_colour": spec.blend.match_colour,
         },
     }
 
@@ -460,7 +461,8 @@ def run_job(
     cost = done["cost_usd"]
     try:
         images = [decode_image(data) for data in result.images]
-        patches = [build_layer(plan, image) for image in images]
+        sent = decode_image(prepared.upload.image_png) if prepared.upload.image_png else None
+        patches = [build_layer(plan, image, sent) for image in images]
     except Exception as exc:
         error = ApiUnavailable(
             "The API returned an image that could not be read.",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
 from .errors import InputError
 from .geometry import Bounds, Extent
@@ -50,6 +50,9 @@ class BlendOptions:
     padding_px: int = 48
     grow_px: int = 6
     feather_px: int = 8
+    #: Correct the result's overall colour drift, measured where the model was told to keep the
+    #: picture, so the blended edge shows no seam.
+    match_colour: bool = True
 
     def __post_init__(self) -> None:
         for name in ("padding_px", "grow_px", "feather_px"):
@@ -101,6 +104,7 @@ class Plan:
                 "padding_px": self.blend.padding_px,
                 "grow_px": self.blend.grow_px,
                 "feather_px": self.blend.feather_px,
+                "match_colour": self.blend.match_colour,
             },
         }
 
@@ -255,9 +259,15 @@ def _running_max(image: Image.Image, radius: int, *, horizontal: bool) -> Image.
     return ImageChops.lighter(first, second)
 
 
-def build_layer(plan: Plan, result: Image.Image) -> LayerPatch:
-    """Map one API result back onto the canvas as a layer plus its blend mask."""
+def build_layer(plan: Plan, result: Image.Image, sent: Image.Image | None = None) -> LayerPatch:
+    """Map one API result back onto the canvas as a layer plus its blend mask.
+
+    ``sent`` is the image that was uploaded; with it, a masked edit's colour drift is corrected
+    (``BlendOptions.match_colour``) before blending.
+    """
     result = result if result.mode == "RGBA" else result.convert("RGBA")
+    if plan.masked and plan.blend.match_colour and sent is not None:
+        result = match_colour(result, sent, api_mask(plan).getchannel("A"))
     if plan.mode is Mode.GENERATE:
         image = ImageOps.fit(result, plan.crop.extent, RESAMPLE)
         return LayerPatch(plan.crop, image, blend_mask(plan, plan.crop))
@@ -266,6 +276,42 @@ def build_layer(plan: Plan, result: Image.Image) -> LayerPatch:
     if bounds != plan.crop:
         back = back.crop(bounds.relative_to(plan.crop.offset).box)
     return LayerPatch(bounds, back, blend_mask(plan, bounds))
+
+
+#: Largest correction match_colour applies: a drift, not an intended change of look.
+MAX_GAIN, MAX_OFFSET = 1.25, 32.0
+#: Fewer kept pixels than this give no reliable statistics.
+MIN_KEPT_PIXELS = 1024
+
+
+def match_colour(result: Image.Image, sent: Image.Image, keep: Image.Image) -> Image.Image:
+    """Shift and scale each colour channel of ``result`` so that, where ``keep`` is 255 (pixels
+    the model was asked to leave alone), its mean and spread match ``sent``.
+
+    Image models repaint the whole frame and often drift in brightness or white balance; blended
+    through a feathered mask, that drift shows as a halo. The correction is global and bounded, so
+    an intended change inside the selection survives.
+    """
+    size = result.size
+    sent = (
+        sent.convert("RGBA") if sent.size == size else sent.convert("RGBA").resize(size, RESAMPLE)
+    )
+    keep = keep if keep.size == size else keep.resize(size, Image.Resampling.NEAREST)
+    keep = ImageChops.multiply(keep.point(lambda v: 255 if v == 255 else 0), sent.getchannel("A"))
+    kept = ImageStat.Stat(keep).mean[0] / 255 * size[0] * size[1]
+    if kept < MIN_KEPT_PIXELS:
+        return result
+    want = ImageStat.Stat(sent.convert("RGB"), keep)
+    have = ImageStat.Stat(result.convert("RGB"), keep)
+    tables: list[int] = []
+    for channel in range(3):
+        spread = have.stddev[channel]
+        gain = want.stddev[channel] / spread if spread > 1.0 else 1.0
+        gain = min(max(gain, 1 / MAX_GAIN), MAX_GAIN)
+        offset = want.mean[channel] - gain * have.mean[channel]
+        offset = min(max(offset, -MAX_OFFSET), MAX_OFFSET)
+        tables += [min(255, max(0, round(v * gain + offset))) for v in range(256)]
+    return result.point([*tables, *range(256)])
 
 
 def composite(canvas_pixels: Image.Image, patch: LayerPatch) -> Image.Image:

@@ -239,6 +239,11 @@ class Settings(BaseModel):
         6, "Grow selection", "Pixels the selection is grown before blending.", ge=0
     )
     feather_px: int = _field(8, "Feather", "Soft edge of the blended result in pixels.", ge=0)
+    match_colour: bool = _field(
+        True,
+        "Match colour",
+        "Correct the result's overall colour drift so a masked edit shows no seam.",
+    )
     timeout_s: float = _field(
         300.0, "Timeout", "Seconds to wait for one request (high quality can take 200 s).", gt=0
     )
@@ -291,7 +296,10 @@ class Settings(BaseModel):
         from .pipeline import BlendOptions
 
         return BlendOptions(
-            padding_px=self.padding_px, grow_px=self.grow_px, feather_px=self.feather_px
+            padding_px=self.padding_px,
+            grow_px=self.grow_px,
+            feather_px=self.feather_px,
+            match_colour=self.match_colour,
         )
 
     def history_max_bytes(self) -> int | None:

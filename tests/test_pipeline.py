@@ -300,3 +300,42 @@ def test_wrong_pixel_size_is_refused() -> None:
 def test_negative_blend_options_are_refused() -> None:
     with pytest.raises(InputError, match="feather_px"):
         BlendOptions(feather_px=-1)
+
+
+def test_colour_drift_is_corrected_where_the_model_was_told_to_keep() -> None:
+    canvas = Extent(1100, 800)
+    pixels = canvas_image(canvas)
+    plan = plan_job(Mode.EDIT_SELECTION, canvas, ellipse(Bounds(401, 301, 300, 200)))
+    sent = decode(build_upload(plan, pixels.crop(plan.source_bounds.box)).image_png)
+    # The model's answer: the whole frame 20 levels too warm, the selection painted flat grey.
+    drifted = sent.convert("RGB").point(
+        [min(255, v + 20) for v in range(256)] + list(range(256)) * 2
+    )
+    edit_area = ImageOps.invert(api_mask(plan).getchannel("A"))
+    drifted.paste((128, 128, 128), mask=edit_area)
+    corrected = build_layer(plan, drifted, sent)
+    plain = build_layer(plan, drifted)
+    corner = (5, 5)  # kept area, far from the selection
+    assert abs(corrected.image.getpixel(corner)[0] - sent.getpixel(corner)[0]) <= 3
+    assert abs(plain.image.getpixel(corner)[0] - sent.getpixel(corner)[0]) >= 15
+    centre = (corrected.image.width // 2, corrected.image.height // 2)
+    assert abs(corrected.image.getpixel(centre)[1] - 128) <= 3, "the intended change survives"
+    off = plan_job(
+        Mode.EDIT_SELECTION,
+        canvas,
+        ellipse(Bounds(401, 301, 300, 200)),
+        blend=BlendOptions(match_colour=False),
+    )
+    assert build_layer(off, drifted, sent).image.tobytes() == plain.image.tobytes()
+
+
+def test_colour_match_leaves_an_undrifted_result_alone() -> None:
+    canvas = Extent(1100, 800)
+    pixels = canvas_image(canvas)
+    plan = plan_job(Mode.EDIT_SELECTION, canvas, ellipse(Bounds(401, 301, 300, 200)))
+    sent = decode(build_upload(plan, pixels.crop(plan.source_bounds.box)).image_png)
+    result = recolour(sent)
+    result.paste(sent, mask=api_mask(plan).getchannel("A"))
+    assert (
+        build_layer(plan, result, sent).image.tobytes() == build_layer(plan, result).image.tobytes()
+    )
