@@ -354,7 +354,8 @@ def run_krita(
     )
     krita = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", "krita", "--nosplash"]
     if host.chroot is not None:
-        krita = ["chroot", str(host.chroot), "/usr/bin/env", "-i",
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        krita = [chroot, str(host.chroot), "/usr/bin/env", "-i",
                  *[f"{k}={v}" for k, v in env.items()], *krita]  # fmt: skip
     cmd = ["timeout", "-k", "10", str(int(timeout_s)), *krita]
     t0 = time.monotonic()
@@ -363,7 +364,8 @@ def run_krita(
         open(out / "krita.stdout", "wb") as so,
         open(out / "krita.stderr", "wb") as se,
     ):
-        proc = subprocess.run(cmd, env=env, stdout=so, stderr=se, cwd=root, check=False)
+        outer_env = env if host.chroot is None else None  # chroot: env -i passes Krita's env
+        proc = subprocess.run(cmd, env=outer_env, stdout=so, stderr=se, cwd=root, check=False)
     run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how)
     result_file = out / "result.json"
     if result_file.exists():

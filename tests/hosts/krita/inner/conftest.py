@@ -147,6 +147,9 @@ def driver() -> Iterator[DockerDriver]:
 
     assert INSTANCES, "the GPT Image docker was not created"
     docker = INSTANCES[0]
+    if not docker.isVisible():  # a fresh profile may start with the docker hidden
+        docker.show()
+        spin(0.1)
     docker.cancel()
     docker.form.clear_references()
     docker.status.setText("")
@@ -202,7 +205,8 @@ class Docs:
                 QByteArray(host_bytes(doc, pattern(width, height, seed))), 0, 0, width, height
             )
         settle(doc)
-        activate(doc, layer)
+        if doc.activeNode() is not None:  # headless Krita 5.2 may have no active node at all
+            activate(doc, layer)
         return doc
 
     def close_all(self) -> None:
