@@ -77,7 +77,9 @@ if [ "$(cat "$TEMPLATE/.ok" 2>/dev/null)" != "$KVER" ]; then
   cp -r "$HERE/harness"/. "$H/.local/share/krita/pykrita/"
   printf '[python]\nenable_gpt_image_test_harness=true\n' > "$H/.config/kritarc"
   set +e
-  env HOME="$H" XDG_CONFIG_HOME="$H/.config" XDG_DATA_HOME="$H/.local/share" \
+  # A clean PATH: Krita's embedded Python locates its prefix through PATH, and a pyenv/venv
+  # python3.x found first would hide Debian's PyQt5.
+  env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$H" XDG_CONFIG_HOME="$H/.config" XDG_DATA_HOME="$H/.local/share" \
       XDG_CACHE_HOME="$H/.cache" XDG_RUNTIME_DIR="$WARM/xdg-runtime" TMPDIR="$WARM/tmp" \
       KRITA_NO_ASSERT_MSG=1 KRITA_TEST_OUT="$WARM/out" KRITA_TEST_WATCHDOG=120 \
       timeout -k 10 180 xvfb-run -a -s "-screen 0 1920x1080x24" krita --nosplash \
