@@ -1,7 +1,7 @@
 #!/bin/bash
-# setup_trixie.sh - optional second host: Debian trixie's Krita 5.2 (Python 3.13) in a chroot.
+# setup_trixie.sh - the second Krita host: Debian trixie's Krita 5.2 (Python 3.13) in a chroot.
 #
-# Only used when KRITA_TRIXIE=1 (tools/setup.sh does not need it). Idempotent: an existing
+# Called by tools/setup.sh (KRITA_TRIXIE=0 skips that host in the tests). Idempotent: an existing
 # chroot with krita is reused. Needs root (debootstrap, chroot, mount). Touches neither the host's
 # apt sources nor /dev: proc, a new devpts instance and a tmpfs /dev/shm are mounted only while
 # apt runs (kritarun.py mounts them again while Krita runs).
