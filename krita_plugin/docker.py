@@ -19,7 +19,7 @@ from krita import DockWidget, Krita
 from . import document, layers
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
-from .core.pipeline import BlendOptions, Mode
+from .core.pipeline import Mode
 from .core.settings import Settings, load_settings, save_settings
 from .form import Form, FormValues, Reference, form_from_record, form_from_settings, status_label
 from .history_panel import HistoryPanel
@@ -198,18 +198,16 @@ class GptImageDocker(DockWidget):
             }
         )
 
-    def _spec(self, values: FormValues, doc: Any, color: document.ColorInfo) -> jobs.JobSpec:
+    def _spec(
+        self, values: FormValues, settings: Settings, doc: Any, color: document.ColorInfo
+    ) -> jobs.JobSpec:
+        """The job from the form (merged into ``settings``), as GIMP and the CLI build theirs."""
         refs = tuple(self._load_reference(ref, doc, color) for ref in values.references)
-        return jobs.JobSpec(
-            mode=Mode(values.mode),
-            prompt=values.prompt,
-            model=values.model,
-            quality=values.quality,
-            resolution=values.resolution,
-            n=values.n,
-            partial_images=values.partial_images,
+        return jobs.JobSpec.from_settings(
+            settings,
+            values.mode,
+            values.prompt,
             references=refs,
-            blend=BlendOptions(values.padding_px, values.grow_px, values.feather_px),
             source_document=document.describe_document(doc),
         )
 
@@ -241,17 +239,8 @@ class GptImageDocker(DockWidget):
             self.estimate_label.setText("")
             return
         try:
-            spec = jobs.JobSpec(
-                mode=Mode(values.mode),
-                prompt=values.prompt or "x",
-                model=values.model,
-                quality=values.quality,
-                resolution=values.resolution,
-                n=values.n,
-                partial_images=values.partial_images,
-                blend=BlendOptions(values.padding_px, values.grow_px, values.feather_px),
-            )
             settings = self._settings(values)
+            spec = jobs.JobSpec.from_settings(settings, values.mode, values.prompt or "x")
             plan = jobs.plan_for(
                 spec, document.canvas_extent(doc), document.selection_box(doc), settings
             )
@@ -293,7 +282,7 @@ class GptImageDocker(DockWidget):
             selection = None
             if values.mode != Mode.EDIT_IMAGE.value:
                 selection = document.selection_mask(doc)
-            spec = self._spec(values, doc, color)
+            spec = self._spec(values, settings, doc, color)
             reader = document.crop_reader(doc, source, values.source, color)
             prepared = jobs.prepare_job(
                 spec, document.canvas_extent(doc), selection, reader, settings
