@@ -8,7 +8,9 @@ received into ``JobOptions``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 EDIT_PROC = "plug-in-gpt-image-edit"
@@ -17,6 +19,9 @@ GENERATE_PROC = "plug-in-gpt-image-generate"
 QUALITIES = ("auto", "low", "medium", "high")
 SOURCES = ("layer", "visible")
 RESOLUTION_RE = re.compile(r"^(?i:auto|[124]k|\d+x\d+)$")
+#: The edits endpoint takes 16 input images: the one being edited plus 15 references.
+MAX_REFERENCES = 15
+LAYER_ID_RE = re.compile(r"^(?:(?i:layer):\s*|#)(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,11 @@ ARGS: tuple[Arg, ...] = (
         procs=(EDIT_PROC,),
     ),
     Arg(
-        "reference-files",
+        "references",
         "string",
-        "Reference _files",
-        "Image files sent as references, separated by ';' or new lines.",
+        "Re_ferences",
+        "Reference images, separated by ';' or new lines: image files, layers of open images as "
+        "layer:<item id> or #<item id>, or <image name>/<layer name>. At most 15 in all.",
         "",
     ),
     Arg(
@@ -143,10 +149,101 @@ def args_for(proc_name: str) -> tuple[Arg, ...]:
     return tuple(arg for arg in ARGS if proc_name in arg.procs)
 
 
-def split_paths(text: str) -> tuple[str, ...]:
-    """Reference file paths from ``a.png; b.jpg`` or one path per line."""
-    parts = re.split(r"[;\n]", text or "")
+def split_entries(text: str) -> tuple[str, ...]:
+    """The entries of ``a.png; b.jpg`` or one entry per line, blanks dropped."""
+    parts = re.split(r"[;\r\n]", text or "")
     return tuple(part.strip() for part in parts if part.strip())
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """One entry of ``references`` as written; ``layer_id`` when it names an item id."""
+
+    text: str
+    layer_id: int | None = None
+
+
+def parse_references(text: str) -> tuple[RefEntry, ...]:
+    """Entries of the ``references`` argument; ``ValueError`` for a malformed ``layer:`` entry
+    or more than ``MAX_REFERENCES`` entries. Names and paths are resolved later, in GIMP."""
+    entries = []
+    for part in split_entries(text):
+        match = LAYER_ID_RE.match(part)
+        if match:
+            entries.append(RefEntry(part, int(match.group(1))))
+        elif part.lower().startswith("layer:"):
+            raise ValueError(
+                f"Reference {part!r}: a layer is given as layer:<item id>, e.g. layer:12."
+            )
+        else:
+            entries.append(RefEntry(part))
+    check_reference_count(len(entries))
+    return tuple(entries)
+
+
+def check_reference_count(count: int) -> None:
+    if count > MAX_REFERENCES:
+        raise ValueError(
+            f"{count} reference images given; at most {MAX_REFERENCES} can be sent "
+            "(the API takes 16 images in all)."
+        )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resolved entry: ``kind`` is ``layer`` (``value`` a drawable) or ``file`` (a path)."""
+
+    kind: str
+    value: Any
+    text: str
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).expanduser().is_file()
+
+
+def _named_layer(text: str, by_name: Callable[[str, str], Any]) -> Any:
+    """The layer ``<image name>/<layer name>`` names, trying each '/' as the separator (layer
+    names may hold a '/'), or None."""
+    for index, char in enumerate(text):
+        if char == "/" and 0 < index < len(text) - 1:
+            found = by_name(text[:index], text[index + 1 :])
+            if found is not None:
+                return found
+    return None
+
+
+def resolve_references(
+    entries: tuple[RefEntry, ...],
+    by_id: Callable[[int], Any],
+    by_name: Callable[[str, str], Any],
+    is_file: Callable[[str], bool] = _is_file,
+) -> tuple[Reference, ...]:
+    """Each entry as a layer or a file. ``by_id(id)`` and ``by_name(image, layer)`` return a
+    drawable or None (GIMP supplies them; tests pass plain functions). An existing layer wins
+    over a file of the same name. ``ValueError`` names the first entry that is neither."""
+    resolved = []
+    for entry in entries:
+        if entry.layer_id is not None:
+            drawable = by_id(entry.layer_id)
+            if drawable is None:
+                raise ValueError(
+                    f"Reference {entry.text!r}: no open image has a layer (drawable) with item "
+                    f"id {entry.layer_id}."
+                )
+            resolved.append(Reference("layer", drawable, entry.text))
+            continue
+        drawable = _named_layer(entry.text, by_name)
+        if drawable is not None:
+            resolved.append(Reference("layer", drawable, entry.text))
+        elif is_file(entry.text):
+            resolved.append(Reference("file", entry.text, entry.text))
+        else:
+            raise ValueError(
+                f"Reference {entry.text!r} is neither an existing image file nor a layer of an "
+                "open image (<image name>/<layer name>, layer:<item id> or #<item id>)."
+            )
+    return tuple(resolved)
 
 
 @dataclass(frozen=True)
@@ -159,7 +256,7 @@ class JobOptions:
     resolution: str
     variants: int
     source: str = "layer"
-    reference_files: tuple[str, ...] = ()
+    references: tuple[RefEntry, ...] = ()
     padding: int = 48
     feather: int = 8
     timeout_s: float = 0.0
@@ -191,7 +288,7 @@ def options_from_values(values: dict[str, Any]) -> JobOptions:
         resolution=resolution,
         variants=variants,
         source=source,
-        reference_files=split_paths(values.get("reference-files") or ""),
+        references=parse_references(values.get("references") or ""),
         padding=max(0, int(values.get("padding", 48))),
         feather=max(0, int(values.get("feather", 8))),
         timeout_s=max(0.0, float(values.get("timeout") or 0.0)),

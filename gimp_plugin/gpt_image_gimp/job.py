@@ -29,7 +29,14 @@ from core.pipeline import BlendOptions, Mode  # noqa: E402
 from core.selection import SelectionMask  # noqa: E402
 
 from . import canvas, logs, runner  # noqa: E402
-from .arguments import EDIT_PROC, JobOptions, layer_name  # noqa: E402
+from .arguments import (  # noqa: E402
+    EDIT_PROC,
+    JobOptions,
+    Reference,
+    check_reference_count,
+    layer_name,
+    resolve_references,
+)
 
 log = logs.get("job")
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -62,7 +69,7 @@ def reference_from_file(path: str) -> InputImage:
                 kind = "PNG"
     except FileNotFoundError:
         raise InputError(
-            f"Reference file not found: {path}", hint="Check the path in reference-files."
+            f"Reference file not found: {path}", hint="Check the path in references."
         ) from None
     except (OSError, UnidentifiedImageError) as exc:
         raise InputError(f"Reference file {path} is not a readable image ({exc}).") from None
@@ -76,17 +83,54 @@ def reference_from_drawable(drawable: Gimp.Drawable) -> InputImage:
     return InputImage(f"{safe or 'layer'}.png", canvas.png_bytes(image), "image/png")
 
 
+def drawable_by_id(item_id: int) -> Gimp.Drawable | None:
+    """The drawable (layer, mask, channel) with this item id in any open image, else None."""
+    if not 0 < item_id < 2**31:  # ids are positive gint32; larger ones would overflow
+        return None
+    item = Gimp.Item.get_by_id(item_id)
+    return item if isinstance(item, Gimp.Drawable) else None
+
+
+def layer_by_name(image_name: str, name: str) -> Gimp.Drawable | None:
+    """The layer ``name`` of the first open image called ``image_name`` that has one (the
+    image name is what GIMP shows: the file's name, or ``[Untitled]``)."""
+    for image in Gimp.get_images():
+        if image.get_name() == image_name:
+            layer = image.get_layer_by_name(name)
+            if layer is not None:
+                return layer
+    return None
+
+
+def resolve(options: JobOptions, drawables: Sequence[Gimp.Drawable]) -> tuple[Reference, ...]:
+    """The ``references`` entries, then the ``reference-layer*`` drawables, each drawable once.
+    ``InputError`` (→ CALLING_ERROR) before any pixel is read or written."""
+    extra = [d for d in drawables if d is not None]
+    try:
+        check_reference_count(len(options.references) + len(extra))
+        named = resolve_references(options.references, drawable_by_id, layer_by_name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    refs, seen = [], set()
+    for ref in (*named, *(Reference("layer", d, d.get_name()) for d in extra)):
+        if ref.kind == "layer":
+            if ref.value.get_id() in seen:
+                continue
+            seen.add(ref.value.get_id())
+        refs.append(ref)
+    return tuple(refs)
+
+
 def collect_references(
     options: JobOptions, drawables: Sequence[Gimp.Drawable]
 ) -> tuple[InputImage, ...]:
-    refs = [reference_from_file(path) for path in options.reference_files]
-    seen: set[int] = set()
-    for drawable in drawables:
-        if drawable is None or drawable.get_id() in seen:
-            continue
-        seen.add(drawable.get_id())
-        refs.append(reference_from_drawable(drawable))
-    return tuple(refs)
+    """Every reference as the API receives it: files as they are, layers exported as PNG."""
+    return tuple(
+        reference_from_drawable(ref.value)
+        if ref.kind == "layer"
+        else reference_from_file(ref.value)
+        for ref in resolve(options, drawables)
+    )
 
 
 def choose_mode(

@@ -287,24 +287,88 @@ def case_variants(name, s):
     standard_exports(name, image, layer, s)
 
 
+def named_image(path, layer_name, size):
+    """An open image whose ``get_name()`` is ``os.path.basename(path)``, with one layer."""
+    image = Gimp.Image.new(size[0], size[1], Gimp.ImageBaseType.RGB)
+    layer = Gimp.Layer.new(
+        image, layer_name, size[0], size[1], Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+    )
+    image.insert_layer(layer, None, 0)
+    fill_pattern(layer, 3)
+    image.set_file(Gio.File.new_for_path(path))
+    return image, layer
+
+
 def case_references(name, s):
+    """``references`` with a file, a layer of another open image by id and one by
+    ``<image name>/<layer name>`` (a '/' in the layer name too): three references, three sizes."""
     image, active = new_image()
-    other, other_layer = new_image(offset_layer=False)
+    other, other_layer = new_image()  # its 101x77 "offset layer" is sent by id
     ref_path = os.path.join(OUT, "reference-file.png")
-    export_png(other, ref_path)
+    export_png(other, ref_path)  # 160x120
+    styles, _ink = named_image(os.path.join(OUT, "styles.xcf"), "ink/pen", (64, 48))
+    s["styles_name"] = styles.get_name()
+    refs = f"{ref_path};layer:{other_layer.get_id()}\n{styles.get_name()}/ink/pen"
+    s["references"] = refs
     select_ellipse(image)
     before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: in this style", references=refs)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+    other.delete()
+    styles.delete()
+
+
+def case_reference_layer(name, s):
+    """The drawable argument ``reference-layer`` plus ``#<id>`` of the same layer (sent once)
+    and a second layer by id: two references, with generate."""
+    image, active = new_image()
+    other, other_layer = new_image()  # "offset layer" 101x77 over a 160x120 background
+    background = other.get_layer_by_name("background")
+    Gimp.Selection.none(image)
+    before(name, image, s)
     res, layer = call(
-        EDIT,
+        GENERATE,
         image,
         [active],
-        prompt=f"{name}: in this style",
-        reference_files=ref_path,
+        prompt=f"{name}: a collage",
+        references=f"#{other_layer.get_id()}; #{background.get_id()}",
         reference_layer=other_layer,
     )
     s.update(res)
     standard_exports(name, image, layer, s)
     other.delete()
+
+
+def case_bad_references(name, s):
+    """Unresolvable references are refused with CALLING_ERROR before any request; untouched."""
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    missing_id = max(layer.get_id() for layer in image.get_layers()) + 100000
+    tries = {
+        "unknown_id": f"layer:{missing_id}",
+        "huge_id": "#99999999999999",
+        "missing_file": os.path.join(OUT, "no-such-reference.png"),
+        "unknown_name": "[Untitled]/no such layer",
+        "too_many": ";".join([f"#{active.get_id()}"] * 16),
+    }
+    s["tries"] = {}
+    for key, refs in tries.items():
+        res, _layer = call(EDIT, image, [active], prompt=f"{name}: {key}", references=refs)
+        s["tries"][key] = res
+    # and 15 in references + 1 reference-layer is one too many as well
+    res, _layer = call(
+        EDIT,
+        image,
+        [active],
+        prompt=f"{name}: too_many_with_layer",
+        references=";".join([f"#{active.get_id()}"] * 15),
+        reference_layer=active,
+    )
+    s["tries"]["too_many_with_layer"] = res
+    s["status"] = "calling-error"
+    standard_exports(name, image, None, s)
 
 
 def case_api_error(name, s):
@@ -577,6 +641,8 @@ CASES = {
     "generate_image": case_generate_image,
     "variants": case_variants,
     "references": case_references,
+    "reference_layer": case_reference_layer,
+    "bad_references": case_bad_references,
     "api_error": case_api_error,
     "cancel": case_cancel,
     "timeout": case_timeout,

@@ -198,15 +198,45 @@ def test_three_variants_make_a_group(run):
     assert int(request["params"].get("n", 1)) == 3
 
 
-def test_references_are_sent(run):
+def test_references_argument_sends_file_layer_id_and_named_layer(run):
     name = "references"
     entry = case(run, name)
+    assert entry["styles_name"] == "styles.xcf"
     assert_masked_result(run, name, entry, feather=8)
     [request] = run.requests_for(name)
     assert request["endpoint"] == "edits"
-    assert len(request["images"]) == 3, request["images"]  # the crop + a file + a layer
+    assert len(request["images"]) == 4, request["images"]  # the crop + file + id + name
     sizes = [tuple(img["size"]) for img in request["images"][1:]]
-    assert (160, 120) in sizes
+    # references keep their order: the file (160x120), layer:<id> (101x77), styles.xcf/ink/pen
+    assert sizes == [(160, 120), (101, 77), (64, 48)], sizes
+
+
+def test_reference_layer_argument_with_generate(run):
+    name = "reference_layer"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
+    [request] = run.requests_for(name)
+    assert request["endpoint"] == "edits"  # text-to-image with references
+    sizes = [tuple(img["size"]) for img in request["images"]]
+    assert sizes == [(101, 77), (160, 120)], sizes  # the layer given twice is sent once
+
+
+def test_unresolvable_references_are_calling_errors(run):
+    name = "bad_references"
+    entry = case(run, name)
+    tries = entry["tries"]
+    for key, res in tries.items():
+        assert res["status"] == "calling-error", (key, res)
+    assert "no open image has a layer" in tries["unknown_id"]["message"]
+    assert "item id 99999999999999" in tries["huge_id"]["message"]
+    assert "no-such-reference.png" in tries["missing_file"]["message"]
+    assert "neither an existing image file" in tries["missing_file"]["message"]
+    assert "[Untitled]/no such layer" in tries["unknown_name"]["message"]
+    assert "16 reference images given; at most 15" in tries["too_many"]["message"]
+    assert "16 reference images given" in tries["too_many_with_layer"]["message"]
+    assert_untouched(run, name, entry)
+    assert run.requests_for(name) == []
 
 
 def assert_untouched(run, name: str, entry: dict) -> None:
@@ -287,7 +317,7 @@ def test_interactive_pieces_under_xvfb(run):
     entry = case(run, "ui_smoke")
     assert entry["estimate"].startswith("Estimated cost: about $") and "2 ×" in entry["estimate"]
     labels = entry["dialog_labels"]["ProcedureDialog"]
-    for label in ("Prompt", "Model", "Quality", "Variants", "Source", "Reference files"):
+    for label in ("Prompt", "Model", "Quality", "Variants", "Source", "References"):
         assert label in labels
     assert entry["estimate"] in labels
     assert any(text.startswith("Provider:") and "OPENAI_API_KEY" in text for text in labels)

@@ -30,8 +30,19 @@ def test_each_procedure_has_its_arguments():
     assert {"prompt", "model", "quality", "resolution", "variants", "source", "padding"} <= set(
         edit
     )
-    assert {"reference-files", "reference-layer", "feather", "timeout"} <= set(edit) & set(gen)
+    assert {"references", "reference-layer", "feather", "timeout"} <= set(edit) & set(gen)
+    assert "reference-files" not in edit
     assert "source" not in gen and "padding" not in gen
+
+
+def test_contract_argument_names():
+    """The names the issue fixes as the scripting contract, with their kinds."""
+    kinds = {a.name: a.kind for a in arguments.args_for(arguments.EDIT_PROC)}
+    for name in ("prompt", "model", "resolution", "references"):
+        assert kinds[name] == "string", name
+    for name in ("variants", "padding", "feather"):
+        assert kinds[name] == "int", name
+    assert kinds["quality"] == kinds["source"] == "choice"
 
 
 def test_readme_lists_every_argument():
@@ -58,10 +69,114 @@ def values(**over):
 
 def test_options_from_values():
     opts = arguments.options_from_values(
-        values(**{"reference-files": "a.png; b.jpg\nc.webp ;", "variants": 3, "timeout": 2.5})
+        values(
+            **{"references": "a.png; layer:12\n#7 ;\r\nImg/Layer", "variants": 3, "timeout": 2.5}
+        )
     )
-    assert opts.reference_files == ("a.png", "b.jpg", "c.webp")
+    assert opts.references == (
+        arguments.RefEntry("a.png"),
+        arguments.RefEntry("layer:12", 12),
+        arguments.RefEntry("#7", 7),
+        arguments.RefEntry("Img/Layer"),
+    )
     assert (opts.variants, opts.timeout_s, opts.quality) == (3, 2.5, "high")
+    assert arguments.options_from_values(values()).references == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "layer_id"),
+    [("layer:5", 5), ("LAYER: 42", 42), ("#0", 0), ("#abc", None), ("notes#3", None)],
+)
+def test_layer_id_forms(text, layer_id):
+    [entry] = arguments.parse_references(text)
+    assert entry == arguments.RefEntry(text, layer_id)
+
+
+def test_malformed_layer_id_is_refused():
+    with pytest.raises(ValueError, match="layer:<item id>"):
+        arguments.parse_references("a.png;layer:twelve")
+
+
+def test_at_most_fifteen_references():
+    assert len(arguments.parse_references(";".join(f"#{i}" for i in range(15)))) == 15
+    with pytest.raises(ValueError, match="16 reference images given; at most 15"):
+        arguments.parse_references("\n".join(f"#{i}" for i in range(16)))
+    with pytest.raises(ValueError, match="at most 15"):
+        arguments.options_from_values(values(references=";".join(["x.png"] * 16)))
+
+
+class FakeGimp:
+    """Open images as {image name: {layer name: layer}} and item ids as {id: layer}."""
+
+    def __init__(self, images, ids, files=()):
+        self.images, self.ids, self.files = images, ids, set(files)
+        self.name_calls = []
+
+    def by_id(self, item_id):
+        return self.ids.get(item_id)
+
+    def by_name(self, image_name, layer_name):
+        self.name_calls.append((image_name, layer_name))
+        return self.images.get(image_name, {}).get(layer_name)
+
+    def resolve(self, text):
+        entries = arguments.parse_references(text)
+        refs = arguments.resolve_references(
+            entries, self.by_id, self.by_name, self.files.__contains__
+        )
+        return [(ref.kind, ref.value) for ref in refs]
+
+
+def test_resolve_files_ids_and_names():
+    fake = FakeGimp(
+        {"[Untitled]": {"bg": "L-bg", "sky/clouds": "L-sky"}, "photo.png": {"photo.png": "L-p"}},
+        {3: "L-three"},
+        files={"/refs/a.png", "refs/b.png"},
+    )
+    got = fake.resolve(
+        "/refs/a.png; layer:3\n#3;[Untitled]/bg;[Untitled]/sky/clouds;photo.png/photo.png;refs/b.png"
+    )
+    assert got == [
+        ("file", "/refs/a.png"),
+        ("layer", "L-three"),
+        ("layer", "L-three"),
+        ("layer", "L-bg"),
+        ("layer", "L-sky"),
+        ("layer", "L-p"),
+        ("file", "refs/b.png"),
+    ]
+    assert ("refs", "b.png") in fake.name_calls  # a relative path is tried as a name first
+    assert ("", "refs/a.png") not in fake.name_calls  # never an empty image name
+
+
+def test_an_open_layer_wins_over_a_file_of_the_same_name():
+    fake = FakeGimp({"refs": {"b.png": "L-b"}}, {}, files={"refs/b.png"})
+    assert fake.resolve("refs/b.png") == [("layer", "L-b")]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("layer:99", "no open image has a layer .*item id 99"),
+        ("#4", "item id 4"),
+        ("/no/such/file.png", "'/no/such/file.png' is neither an existing image file"),
+        ("[Untitled]/missing layer", "neither an existing image file nor a layer"),
+    ],
+)
+def test_unresolvable_references_name_the_entry(text, words):
+    fake = FakeGimp({"[Untitled]": {"bg": "L-bg"}}, {1: "L-one"})
+    with pytest.raises(ValueError, match=words):
+        fake.resolve(f"layer:1;{text}")
+
+
+def test_real_files_are_found(tmp_path):
+    ref = tmp_path / "ref.png"
+    ref.write_bytes(b"not checked here")
+    entries = arguments.parse_references(f"{ref};{tmp_path / 'missing.png'}")
+    with pytest.raises(ValueError, match=r"missing\.png"):
+        arguments.resolve_references(entries, lambda _id: None, lambda _i, _l: None)
+    [found] = arguments.resolve_references(entries[:1], lambda _id: None, lambda _i, _l: None)
+    assert (found.kind, found.value) == ("file", str(ref))
 
 
 @pytest.mark.parametrize(
