@@ -11,7 +11,7 @@ import contextlib
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from core import settings as core_settings  # noqa: E402
 from core.client import InputImage  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.geometry import Bounds  # noqa: E402
-from core.pipeline import BlendOptions, Mode  # noqa: E402
+from core.pipeline import Mode  # noqa: E402
 from core.selection import SelectionMask  # noqa: E402
 
 from . import canvas, logs, runner  # noqa: E402
@@ -241,20 +241,19 @@ def _spec(
     settings: Any,
     source_document: str,
 ) -> jobs.JobSpec:
-    """The core job from the arguments; grow and partial previews come from the settings."""
-    return jobs.JobSpec(
-        mode=mode,
-        prompt=options.prompt,
+    """The core job from the arguments over the shared settings, as Krita and the CLI build it
+    (grow, partial previews, output format, moderation come from the settings)."""
+    blend = replace(settings.blend(), padding_px=options.padding, feather_px=options.feather)
+    return jobs.JobSpec.from_settings(
+        settings,
+        mode,
+        options.prompt,
         model=options.model,
         quality=options.quality,
         resolution=options.resolution,
         n=options.variants,
-        partial_images=settings.partial_images,
-        output_format="png",
         references=references,
-        blend=BlendOptions(
-            padding_px=options.padding, grow_px=settings.grow_px, feather_px=options.feather
-        ),
+        blend=blend,
         source_document=source_document,
     )
 
