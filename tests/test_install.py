@@ -1,7 +1,7 @@
 """install.py end to end: real subprocess runs into throw-away profiles, no host programs needed.
 
-Dependencies come from a local wheelhouse (tools/wheelhouse.py, cached in .hostcache/), so each
-run is offline. Runs with dependencies take ~5 s each; most tests use --no-deps because the
+Dependencies come from a local wheelhouse (tools/wheelhouse.py, cached in
+~/.cache/gpt-image-tests/), so each run is offline. Runs with dependencies take ~5 s each; most tests use --no-deps because the
 logic under test (layout, manifest, kritarc, ownership) does not depend on vendor/.
 """
 
@@ -598,9 +598,10 @@ def test_installs_the_real_project_tree(home, wheels311, tmp_path):
 def test_vendor_for_trixie_python_313_imports_in_the_gimp_chroot(home, wheels313):
     """install.py on this 3.11 machine -> a profile inside the trixie chroot; the chroot's own
     /usr/bin/python3 (3.13, the one GIMP runs plug-ins with) imports vendor/ and core/."""
-    root = Path(os.environ.get("GIMP3_ROOT", ROOT / ".hostcache/gimp3root"))
-    if not (root / "usr/bin/python3.13").exists():
-        pytest.skip(f"GIMP chroot not built at {root} (bash tests/hosts/gimp/setup.sh)")
+    from tools.wheelhouse import hostcache_root
+
+    root = Path(os.environ.get("GIMP3_ROOT", hostcache_root() / "gimp3root"))
+    assert (root / "usr/bin/python3.13").exists(), f"no GIMP chroot at {root}: run tools/setup.sh"
     inside = f"/tmp/install-test-{os.getpid()}"
     profile = root / inside.lstrip("/") / "GIMP/3.0"
     try:

@@ -2,7 +2,7 @@
 """Build (once) a local wheelhouse of the plug-ins' dependencies for one host Python.
 
 Why: tests and the host suites install with ``install.py --wheels DIR`` so that every run is
-offline, fast and reproducible. The wheelhouse is cached under ``.hostcache/wheels-cpXY`` (git
+offline, fast and reproducible. The wheelhouse is cached under ``~/.cache/gpt-image-tests/wheels-cpXY`` (
 ignored) and rebuilt only when requirements.txt or the platform tags change.
 
     python tools/wheelhouse.py 3.11            # prints the wheelhouse directory
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,9 +34,19 @@ sys.path.insert(0, str(ROOT))
 from installer.vendor import default_platforms, for_host  # noqa: E402
 
 
+def hostcache_root() -> Path:
+    """Where the test hosts and wheelhouses are cached: outside the checkout, so a fresh clone
+    on the same machine (CI) finds them warm. ``GPT_IMAGE_HOSTCACHE`` overrides."""
+    env = os.environ.get("GPT_IMAGE_HOSTCACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gpt-image-tests"
+
+
 def wheelhouse_dir(python_version: str, cache: Path | None = None) -> Path:
     """Where the wheelhouse for ``python_version`` ("3.13") lives."""
-    base = cache or ROOT / ".hostcache"
+    base = cache or hostcache_root()
     return base / f"wheels-cp{python_version.replace('.', '')}"
 
 
@@ -82,7 +93,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("python_version", help="host Python X.Y, e.g. 3.13")
     parser.add_argument("--platform", action="append", help="wheel platform tag (repeatable)")
-    parser.add_argument("--cache", type=Path, help="cache root (default: .hostcache/)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="cache root (default: ~/.cache/gpt-image-tests, or $GPT_IMAGE_HOSTCACHE)",
+    )
     args = parser.parse_args()
     print(build_wheelhouse(args.python_version, args.platform, cache=args.cache))
     return 0

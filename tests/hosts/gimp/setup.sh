@@ -6,7 +6,8 @@
 # Needs root (debootstrap, chroot, mount). Touches neither the host's apt sources nor /dev:
 # only a proc, a new devpts instance and a tmpfs /dev/shm are mounted, and only while apt runs.
 #
-#   GIMP3_ROOT    chroot location (default: <repo>/.hostcache/gimp3root, gitignored)
+#   GIMP3_ROOT    chroot location (default: $GPT_IMAGE_HOSTCACHE/gimp3root, where
+#                 GPT_IMAGE_HOSTCACHE defaults to ~/.cache/gpt-image-tests: kept across clones)
 #   GIMP3_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #   PYTHON        interpreter for tools/wheelhouse.py (default python3)
 #
@@ -16,7 +17,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-ROOT=${GIMP3_ROOT:-$REPO/.hostcache/gimp3root}
+CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+ROOT=${GIMP3_ROOT:-$CACHE_ROOT/gimp3root}
 MIRROR=${GIMP3_MIRROR:-http://deb.debian.org/debian}
 LOGDIR=$(dirname "$ROOT")
 T0=$(date +%s)

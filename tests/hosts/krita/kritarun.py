@@ -58,7 +58,9 @@ class KritaRun:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("KRITA_HOSTCACHE", REPO / ".hostcache" / "krita"))
+    from tools.wheelhouse import hostcache_root
+
+    return Path(os.environ.get("KRITA_HOSTCACHE", hostcache_root() / "krita"))
 
 
 def run_setup() -> Path:

@@ -9,14 +9,16 @@
 #   3. $CACHE/home-template  a Krita HOME whose resource database is already built (a first start
 #      takes ~20 s; a copy of this template starts in 5-8 s)
 #
-#   KRITA_HOSTCACHE  cache dir (default <repo>/.hostcache/krita, gitignored)
+#   KRITA_HOSTCACHE  cache dir (default $GPT_IMAGE_HOSTCACHE/krita, where GPT_IMAGE_HOSTCACHE
+#                    defaults to ~/.cache/gpt-image-tests: kept across clones)
 #
 # Prints the cache dir on its last line.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-CACHE=${KRITA_HOSTCACHE:-$REPO/.hostcache/krita}
+CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 PY=${PYTHON:-python3}
 T0=$(date +%s)
 log() { echo "[krita setup +$(( $(date +%s) - T0 ))s] $*" >&2; }

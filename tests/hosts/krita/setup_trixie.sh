@@ -6,14 +6,15 @@
 # apt sources nor /dev: proc, a new devpts instance and a tmpfs /dev/shm are mounted only while
 # apt runs (kritarun.py mounts them again while Krita runs).
 #
-#   KRITA_TRIXIE_ROOT  chroot location (default: <repo>/.hostcache/krita/trixie-root)
+#   KRITA_TRIXIE_ROOT  chroot location (default: $GPT_IMAGE_HOSTCACHE/krita/trixie-root)
 #   DEBIAN_MIRROR      default http://deb.debian.org/debian
 #
 # Also fetches cp313 wheels and pytest for the chroot's Python. Prints the chroot path last.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-CACHE=${KRITA_HOSTCACHE:-$REPO/.hostcache/krita}
+CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 ROOT=${KRITA_TRIXIE_ROOT:-$CACHE/trixie-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PY=${PYTHON:-python3}

@@ -3,7 +3,7 @@
 A session fixture installs the plug-in into a throw-away profile (install.py, as a user would),
 starts the Images API stand-in, runs Krita under Xvfb with the harness plugin, which runs
 ``inner/`` with pytest inside Krita; each inner test then becomes one test here.
-Needs ``tests/hosts/krita/setup.sh`` (run automatically; cached under .hostcache/krita).
+Needs ``tests/hosts/krita/setup.sh`` (run automatically; cached under ~/.cache/gpt-image-tests/krita).
 """
 
 from __future__ import annotations
