@@ -40,6 +40,7 @@ EventKind = Literal["partial", "image", "status"]
 #: Input images the API accepts per request (the edited crop counts as one).
 MAX_INPUT_IMAGES = 16
 REFERENCE_MIMES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+#: Pillow names JPEG files "JPEG"; a few writers say "MPO" for the same bytes.
 
 
 @dataclass(frozen=True)
@@ -127,17 +128,17 @@ class JobResult:
 
 
 def reference_from_bytes(name: str, data: bytes) -> InputImage:
-    """An ``InputImage`` for a reference file; ``InputError`` when it is not PNG/JPEG/WebP."""
+    """An ``InputImage`` for a reference file: PNG, JPEG and WebP as they are, any other format
+    Pillow reads (TIFF, BMP, PSD…) converted to PNG; ``InputError`` when it is no image."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = (image.format or "").lower()
+            if kind not in REFERENCE_MIMES:
+                buffer = io.BytesIO()
+                image.convert("RGBA").save(buffer, "PNG")
+                data, kind = buffer.getvalue(), "png"
     except Exception:  # Pillow raises several types for "not an image"
         raise InputError(f"Reference {name} is not an image Pillow can read.") from None
-    kind = "jpeg" if kind == "jpg" else kind
-    if kind not in REFERENCE_MIMES:
-        raise InputError(
-            f"Reference {name} is {kind.upper() or 'unknown'}; the API takes PNG, JPEG or WebP."
-        )
     if len(data) > 50 * 1024 * 1024:
         raise InputError(f"Reference {name} is over the API's 50 MB limit.")
     return InputImage(name=Path(name).name, data=data, mime=REFERENCE_MIMES[kind])
@@ -500,6 +501,27 @@ def prepared_from_history(record: Any, settings: Settings) -> PreparedJob:
     Nothing is re-planned: the stored crop, API size and upload files are reused, so the new
     results map onto the same canvas area as the old ones.
     """
+    spec, plan, upload = _stored_job(record)
+    spec = check_spec(spec, settings)
+    est = estimate_for(spec, plan)
+    return PreparedJob(spec, plan, upload, est.usd, est, rerun_of=record.id)
+
+
+def patches_from_history(record: Any) -> list[LayerPatch]:
+    """A past job's results as layers again: at the place they were made for, through the same
+    feathered selection and colour correction as when they first arrived."""
+    if not record.images:
+        raise InputError("That history entry has no images.")
+    _, plan, upload = _stored_job(record)
+    sent = decode_image(upload.image_png) if upload.image_png else None
+    try:
+        return [build_layer(plan, decode_image(path.read_bytes()), sent) for path in record.images]
+    except OSError as exc:
+        raise InputError(f"History entry {record.id} has an unreadable image: {exc}") from None
+
+
+def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
+    """The spec, plan and upload files a history entry recorded."""
     data = record.data
     try:
         options = dict(data.get("settings") or {})
@@ -549,12 +571,10 @@ def prepared_from_history(record: Any, settings: Settings) -> PreparedJob:
         )
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise InputError(
-            f"History entry {record.id} cannot be run again: {exc!r}",
+            f"History entry {record.id} lacks what it needs: {exc!r}",
             hint="Entries from before a crash or by an older version may lack their inputs.",
         ) from None
-    spec = check_spec(spec, settings)
-    est = estimate_for(spec, plan)
-    return PreparedJob(spec, plan, upload, est.usd, est, rerun_of=record.id)
+    return spec, plan, upload
 
 
 def _mime_of(path: Path) -> str:
@@ -577,6 +597,7 @@ __all__: Sequence[str] = (
     "build_request",
     "estimate_for",
     "improve",
+    "patches_from_history",
     "plan_for",
     "prepare_job",
     "prepared_from_history",

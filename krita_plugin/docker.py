@@ -539,7 +539,7 @@ class GptImageDocker(DockWidget):
             return
         try:
             color = document.color_info(doc)
-            patches = self.history.patches_for(record, document.canvas_extent(doc))
+            patches = self.history.patches_for(record)
             active = doc.activeNode()
             self.last_inserted = layers.insert_results(
                 doc, patches, record.prompt, color, active.uniqueId() if active else None

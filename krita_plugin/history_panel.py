@@ -11,8 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from .core.errors import InputError
-from .core.geometry import Bounds, Extent
+from .core import jobs
 from .core.history import History
 from .core.pipeline import LayerPatch
 from .core.settings import load_settings
@@ -109,23 +108,6 @@ class HistoryPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, record.id)
             self.list.addItem(item)
 
-    def patches_for(self, record: Any, canvas: Extent) -> list[LayerPatch]:
-        """A past job's results as unmasked patches at its crop (clipped to this canvas)."""
-        paths = record.images
-        if not paths:
-            raise InputError("That history entry has no images.")
-        crop = record.data.get("crop") or [0, 0, canvas.width, canvas.height]
-        target = Bounds(*[int(v) for v in crop])
-        whole = Bounds.of_extent(canvas)
-        patches = []
-        for path in paths:
-            with Image.open(path) as image:
-                picture = image.convert("RGBA").resize(target.extent, Image.Resampling.LANCZOS)
-            bounds = target.intersect(whole)
-            if bounds.is_empty:
-                target, bounds = target.clamp_into(whole), target.clamp_into(whole)
-                picture = picture.crop((0, 0, bounds.width, bounds.height))
-            else:
-                picture = picture.crop(bounds.relative_to(target.offset).box)
-            patches.append(LayerPatch(bounds, picture, Image.new("L", bounds.extent, 255)))
-        return patches
+    def patches_for(self, record: Any) -> list[LayerPatch]:
+        """A past job's results as layers at the place they were made for (core decides)."""
+        return jobs.patches_from_history(record)

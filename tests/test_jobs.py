@@ -15,6 +15,7 @@ from core.history import History
 from core.jobs import (
     JobEvent,
     JobSpec,
+    patches_from_history,
     prepare_job,
     prepared_from_history,
     reference_from_bytes,
@@ -288,6 +289,20 @@ def test_prepare_rejects_empty_prompts_and_too_many_references(settings):
         reference_from_bytes("notes.txt", b"hello")
 
 
+def test_references_in_other_formats_are_sent_as_png() -> None:
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(buffer, "TIFF")
+    ref = reference_from_bytes("scan.tif", buffer.getvalue())
+    assert ref.mime == "image/png" and ref.name == "scan.tif"
+    with Image.open(io.BytesIO(ref.data)) as image:
+        assert image.format == "PNG" and image.getpixel((0, 0))[:3] == (1, 2, 3)
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, "JPEG")
+    assert reference_from_bytes("a.jpg", jpeg.getvalue()).data == jpeg.getvalue()
+
+
 def test_custom_models_from_settings(standin, history):
     settings = Settings(quality="low", custom_models={"gpt-image-9": "flexible"})
     prepared = prepared_generate(settings, model="gpt-image-9", resolution="1024x640")
@@ -324,6 +339,17 @@ def test_a_history_entry_runs_again_with_the_same_upload(standin, settings, hist
     assert history.get(second.history_id).data["rerun_of"] == first.history_id
 
 
+def test_history_results_insert_again_exactly_as_they_first_did(standin, settings, history):
+    prepared, _ = prepared_edit(settings, n=2)
+    first = run_job(prepared, settings, history=history, client=make_client(standin))
+    again = patches_from_history(history.get(first.history_id))
+    assert len(again) == 2
+    for old, new in zip(first.patches, again, strict=True):
+        assert new.bounds == old.bounds
+        assert new.mask.tobytes() == old.mask.tobytes()
+        assert new.image.tobytes() == old.image.tobytes()
+
+
 def test_rerun_of_a_generation(standin, settings, history):
     first = run_job(
         prepared_generate(settings, aspect="3:2"),
@@ -342,4 +368,4 @@ def test_rerun_of_a_broken_entry_is_an_input_error(settings, history):
     job = history.create(prompt="x", mode="edit_selection", model="gpt-image-2")
     with pytest.raises(InputError) as info:
         prepared_from_history(history.get(job.id), settings)
-    assert "cannot be run again" in str(info.value)
+    assert "lacks what it needs" in str(info.value)

@@ -8,7 +8,6 @@ before the results are in hand, so an error or a cancel leaves it as it was.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +38,6 @@ from .arguments import (  # noqa: E402
 )
 
 log = logs.get("job")
-_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 @dataclass
@@ -57,24 +55,16 @@ def image_label(image: Gimp.Image) -> str:
 
 
 def reference_from_file(path: str) -> InputImage:
-    """An image file as the API receives it (PNG, JPEG and WebP as they are, others as PNG)."""
-    from PIL import Image, UnidentifiedImageError
-
+    """An image file as the API receives it (core converts formats the API does not take)."""
     try:
         data = Path(path).expanduser().read_bytes()
-        with Image.open(io.BytesIO(data)) as img:
-            kind = img.format
-            if kind not in _MIME:
-                data = canvas.png_bytes(img.convert("RGBA"))
-                kind = "PNG"
     except FileNotFoundError:
         raise InputError(
             f"Reference file not found: {path}", hint="Check the path in references."
         ) from None
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"Reference file {path} is not a readable image ({exc}).") from None
-    name = os.path.splitext(os.path.basename(path))[0] + "." + kind.lower()
-    return InputImage(name, data, _MIME[kind])
+    except OSError as exc:
+        raise InputError(f"Reference file {path} cannot be read ({exc.strerror}).") from None
+    return jobs.reference_from_bytes(os.path.basename(path), data)
 
 
 def reference_from_drawable(drawable: Gimp.Drawable) -> InputImage:
