@@ -17,29 +17,13 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, umount_root
 ROOT=${GIMP3_ROOT:-$CACHE_ROOT/gimp3root}
 MIRROR=${GIMP3_MIRROR:-http://deb.debian.org/debian}
 LOGDIR=$(dirname "$ROOT")
 T0=$(date +%s)
 log() { echo "[gimp setup +$(( $(date +%s) - T0 ))s] $*" >&2; }
 
-inroot() {
-  chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
-mount_root() {
-  mountpoint -q "$ROOT/proc"    || mount -t proc proc "$ROOT/proc"
-  mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts" -o newinstance,ptmxmode=0666
-  mountpoint -q "$ROOT/dev/shm" || mount -t tmpfs shm "$ROOT/dev/shm" -o mode=1777,size=512m
-  cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
-}
-umount_root() {
-  for d in dev/shm dev/pts proc; do
-    if mountpoint -q "$ROOT/$d"; then umount -l "$ROOT/$d"; fi
-  done
-  true
-}
 
 # The plug-in's dependencies as cp313 wheels (GIMP's Python 3.13), so test installs are offline.
 "${PYTHON:-python3}" "$REPO/tools/wheelhouse.py" 3.13 \

@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+source "$HERE/../chroot.sh"  # CACHE_ROOT
 CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 PY=${PYTHON:-python3}
 T0=$(date +%s)

@@ -13,7 +13,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, umount_root
 CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 ROOT=${KRITA_TRIXIE_ROOT:-$CACHE/trixie-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -21,23 +21,6 @@ PY=${PYTHON:-python3}
 T0=$(date +%s)
 log() { echo "[krita trixie +$(( $(date +%s) - T0 ))s] $*" >&2; }
 
-inroot() {
-  chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
-mount_root() {
-  mountpoint -q "$ROOT/proc"    || mount -t proc proc "$ROOT/proc"
-  mkdir -p "$ROOT/dev/pts" "$ROOT/dev/shm"
-  mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts" -o newinstance,ptmxmode=0666
-  mountpoint -q "$ROOT/dev/shm" || mount -t tmpfs shm "$ROOT/dev/shm" -o mode=1777,size=512m
-  cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
-}
-umount_root() {
-  for d in dev/shm dev/pts proc; do
-    if mountpoint -q "$ROOT/$d"; then umount -l "$ROOT/$d"; fi
-  done
-  true
-}
 
 if [ ! -f "$ROOT/.gpt-image-ready" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "setup_trixie.sh needs root" >&2; exit 1; }
