@@ -18,6 +18,7 @@ from .core.settings import load_settings
 from .qt import (
     QHBoxLayout,
     QIcon,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPixmap,
@@ -64,13 +65,14 @@ class HistoryPanel(QWidget):
         self._icons: dict[str, QIcon] = {}  # decoded once per job: refresh runs on the UI thread
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("History"))
         self.list = QListWidget()
         self.list.setObjectName("gptImageHistoryList")
         self.list.setIconSize(QSize(THUMB_PX, THUMB_PX))
         self.list.setMinimumHeight(120)
         layout.addWidget(self.list)
         row = QHBoxLayout()
-        self.insert_button = QPushButton("Insert")
+        self.insert_button = QPushButton("Insert again")
         self.insert_button.setObjectName("gptImageHistoryInsert")
         self.reuse_button = QPushButton("Reuse prompt")
         self.reuse_button.setObjectName("gptImageHistoryReuse")
