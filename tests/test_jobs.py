@@ -173,13 +173,13 @@ def test_failures_are_recorded_and_raised(standin, settings, history, fault, err
     assert standin.stats()["image_requests"] == 1  # never retried
 
 
-def test_images_received_before_a_cancel_stay_in_history(standin, settings, history):
-    prepared = prepared_generate(settings, n=3)
+def run_cancelled_on(kind, prepared, settings, history, standin):
+    """Run a job that the person cancels at its first event of ``kind``; it must raise."""
     cancel = CancelToken()
 
     def on_event(event):
-        if event.kind == "image":
-            cancel.cancel()  # the person cancels right after the first image arrived
+        if event.kind == kind:
+            cancel.cancel()
 
     with pytest.raises(Cancelled):
         run_job(
@@ -190,6 +190,11 @@ def test_images_received_before_a_cancel_stay_in_history(standin, settings, hist
             history=history,
             client=make_client(standin),
         )
+
+
+def test_images_received_before_a_cancel_stay_in_history(standin, settings, history):
+    # The person cancels right after the first image arrived.
+    run_cancelled_on("image", prepared_generate(settings, n=3), settings, history, standin)
     (job,) = history.list()
     assert job.status == "cancelled"
     assert [p.name for p in job.images] == ["result-1.png"]  # paid for, so kept
@@ -218,21 +223,7 @@ def test_cut_stream_is_not_retried_and_nothing_is_charged_twice(standin, setting
 def test_cancel_records_cancelled_and_keeps_nothing_half_written(standin, settings, history):
     standin.event_delay = 1.0
     prepared = prepared_generate(settings, partial_images=3)
-    cancel = CancelToken()
-
-    def on_event(event):
-        if event.kind == "partial":
-            cancel.cancel()
-
-    with pytest.raises(Cancelled):
-        run_job(
-            prepared,
-            settings,
-            on_event=on_event,
-            cancel=cancel,
-            history=history,
-            client=make_client(standin),
-        )
+    run_cancelled_on("partial", prepared, settings, history, standin)
     (job,) = history.list()
     assert job.status == "cancelled" and job.data["error"]["type"] == "Cancelled"
     assert job.images == []
