@@ -25,3 +25,30 @@ umount_root() {
   done
   true
 }
+
+# A minimal Debian trixie in $ROOT (once: a finished one is kept), its apt sources inside the
+# chroot only, and no services started by package scripts. $1 = mirror, $2 = log file.
+bootstrap_trixie() {
+  local mirror=$1 logfile=$2
+  if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
+    command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
+    umount_root
+    rm -rf --one-file-system "$ROOT"
+    debootstrap --variant=minbase trixie "$ROOT" "$mirror" >"$logfile" 2>&1 \
+      || { tail -30 "$logfile" >&2; return 1; }
+    touch "$ROOT/.debootstrap-done"
+  fi
+  printf 'deb %s trixie main\ndeb %s trixie-updates main\n' "$mirror" "$mirror" \
+    > "$ROOT/etc/apt/sources.list"
+  echo "deb http://deb.debian.org/debian-security trixie-security main" >> "$ROOT/etc/apt/sources.list"
+  printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
+  chmod +x "$ROOT/usr/sbin/policy-rc.d"
+}
+
+# apt-get install PACKAGES inside the chroot, output to $APT_LOG (its tail on failure).
+inroot_install() {
+  inroot apt-get update -q >"$APT_LOG" 2>&1 || { tail -30 "$APT_LOG" >&2; return 1; }
+  inroot apt-get install -y -q --no-install-recommends "$@" >>"$APT_LOG" 2>&1 \
+    || { tail -30 "$APT_LOG" >&2; return 1; }
+  inroot apt-get clean
+}

@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, umount_root
+source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, bootstrap_trixie, inroot_install
 ROOT=${GIMP3_ROOT:-$CACHE_ROOT/gimp3root}
 MIRROR=${GIMP3_MIRROR:-http://deb.debian.org/debian}
 LOGDIR=$(dirname "$ROOT")
@@ -39,30 +39,12 @@ fi
 trap umount_root EXIT
 mkdir -p "$LOGDIR"
 
-if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
-  command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
-  log "debootstrap trixie -> $ROOT"
-  umount_root
-  rm -rf --one-file-system "$ROOT"
-  debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >"$LOGDIR/gimp3-debootstrap.log" 2>&1 \
-    || { tail -30 "$LOGDIR/gimp3-debootstrap.log" >&2; exit 1; }
-  touch "$ROOT/.debootstrap-done"
-fi
-
-cat > "$ROOT/etc/apt/sources.list" <<SRC
-deb $MIRROR trixie main
-deb $MIRROR trixie-updates main
-deb http://deb.debian.org/debian-security trixie-security main
-SRC
-printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
-chmod +x "$ROOT/usr/sbin/policy-rc.d"
+log "debootstrap trixie -> $ROOT (once)"
+bootstrap_trixie "$MIRROR" "$LOGDIR/gimp3-debootstrap.log"
 mount_root
 log "chroot: apt-get install gimp"
-inroot apt-get update -q >"$LOGDIR/gimp3-apt.log" 2>&1 || { tail -30 "$LOGDIR/gimp3-apt.log" >&2; exit 1; }
-inroot apt-get install -y -q --no-install-recommends \
-  gimp python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4 gir1.2-babl-0.1 xvfb xauth \
-  >>"$LOGDIR/gimp3-apt.log" 2>&1 || { tail -30 "$LOGDIR/gimp3-apt.log" >&2; exit 1; }
-inroot apt-get clean
+APT_LOG="$LOGDIR/gimp3-apt.log" inroot_install \
+  gimp python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4 gir1.2-babl-0.1 xvfb xauth
 inroot gimp-console-3.0 --version >&2
 touch "$ROOT/.gpt-image-ready"
 log "done"

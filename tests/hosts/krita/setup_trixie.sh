@@ -13,7 +13,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, umount_root
+source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, bootstrap_trixie, inroot_install
 CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 ROOT=${KRITA_TRIXIE_ROOT:-$CACHE/trixie-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -25,24 +25,11 @@ log() { echo "[krita trixie +$(( $(date +%s) - T0 ))s] $*" >&2; }
 if [ ! -f "$ROOT/.gpt-image-ready" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "setup_trixie.sh needs root" >&2; exit 1; }
   trap umount_root EXIT
-  if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
-    command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
-    log "debootstrap trixie -> $ROOT"
-    umount_root
-    rm -rf --one-file-system "$ROOT"
-    debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >"$CACHE/trixie-debootstrap.log" 2>&1 \
-      || { tail -30 "$CACHE/trixie-debootstrap.log" >&2; exit 1; }
-    touch "$ROOT/.debootstrap-done"
-  fi
-  printf 'deb %s trixie main\ndeb %s trixie-updates main\n' "$MIRROR" "$MIRROR" > "$ROOT/etc/apt/sources.list"
-  printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
-  chmod +x "$ROOT/usr/sbin/policy-rc.d"
+  log "debootstrap trixie -> $ROOT (once)"
+  bootstrap_trixie "$MIRROR" "$CACHE/trixie-debootstrap.log"
   mount_root
   log "chroot: apt-get install krita"
-  inroot apt-get update -q >"$CACHE/trixie-apt.log" 2>&1 || { tail -30 "$CACHE/trixie-apt.log" >&2; exit 1; }
-  inroot apt-get install -y -q --no-install-recommends krita xvfb xauth python3-pyqt5 \
-    >>"$CACHE/trixie-apt.log" 2>&1 || { tail -30 "$CACHE/trixie-apt.log" >&2; exit 1; }
-  inroot apt-get clean
+  APT_LOG="$CACHE/trixie-apt.log" inroot_install krita xvfb xauth python3-pyqt5
   touch "$ROOT/.gpt-image-ready"
 fi
 
