@@ -1,29 +1,31 @@
 """core → Krita: results become new layers (never writes into existing ones).
 
 Undo: in Krita 5 every ``Node.addChildNode`` is its own undo command, while
-``Node.setChildNodes`` adds without one. So the whole result (a layer, or a group of variants)
-is built detached with ``setChildNodes`` and attached with a single ``addChildNode``.
+``Node.setChildNodes`` adds without one. So the whole result (a layer with its transparency
+mask, or a group of variants) is built detached with ``setChildNodes`` and attached with a
+single ``addChildNode``: one job, one undo step.
 
-Transparency masks: Krita 5.2 has ``Document.createTransparencyMask`` + ``setSelection``, so the
-mask is part of the detached build and the job is exactly one undo step. Krita 5.1's Python API
-can create a transparency mask node but never gives it pixels (its selection stays null), so
-there each layer is inserted with the mask folded into its alpha (pixel-exact already) and then
-Krita's own "Split Alpha → Alpha into Mask" turns that alpha into a real transparency mask. That
-costs one more undo step per layer; the first Ctrl+Z then only folds the mask back (no visible
-change) and the next one removes the layer.
+Transparency masks: Krita 5.2 has ``Document.createTransparencyMask`` + ``setSelection``. Krita
+5.1's API can't give a mask pixels, so there the mask is copied from a loaded template document
+(see ``mask_template``). Should that ever fail, the mask is folded into the layer's alpha: the
+same pixels on the canvas, only not editable as a mask.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from .core.pipeline import LayerPatch
 from .core.pixels import mask_to_host, to_host
 from .document import MASK_TYPES, ColorInfo, find_node
-from .qt import QApplication, QByteArray
+from .mask_template import empty_transparency_mask
+from .qt import QByteArray
 
-SPLIT_ALPHA_ACTION = "split_alpha_into_mask"
+log = logging.getLogger(__name__)
+
+MASK_NAME = "Selection (feathered)"
 
 NAME_PREFIX = "GPT: "
 NAME_CHARS = 48
@@ -61,74 +63,36 @@ def has_mask_api(doc: Any) -> bool:
     return hasattr(doc, "createTransparencyMask")
 
 
-def _mask_node(doc: Any, patch: LayerPatch) -> Any:
-    """Krita 5.2+: a detached transparency mask holding ``patch.mask``."""
-    from krita import Selection
+def _mask_node(doc: Any, patch: LayerPatch) -> Any | None:
+    """A detached transparency mask holding ``patch.mask``; None when Krita can't make one."""
+    if has_mask_api(doc):
+        from krita import Selection
 
-    selection = Selection()
-    selection.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
-    mask = doc.createTransparencyMask("Selection (feathered)")
-    mask.setSelection(selection)
+        selection = Selection()
+        selection.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
+        mask = doc.createTransparencyMask(MASK_NAME)
+        mask.setSelection(selection)
+        return mask
+    from krita import Krita
+
+    mask = empty_transparency_mask(Krita.instance())
+    if mask is None:
+        log.warning("Krita 5.1 could not load the mask template: the mask goes into the alpha")
+        return None
+    mask.setName(MASK_NAME)
+    mask.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
     return mask
 
 
 def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -> Any:
-    """A detached paint layer holding ``patch``, masked by its blend mask when it has one.
-
-    With the 5.2 mask API the layer gets a transparency mask; on 5.1 the mask goes into the
-    layer's alpha (and ``split_alpha_masks`` turns it into a mask once the layer is in place).
-    """
+    """A detached paint layer holding ``patch``, with a transparency mask when it has one."""
     layer = doc.createNode(name, "paintlayer")
-    masked = _needs_mask(patch)
-    native = masked and has_mask_api(doc)
-    image = patch.masked() if masked and not native else patch.image
+    mask = _mask_node(doc, patch) if _needs_mask(patch) else None
+    image = patch.masked() if _needs_mask(patch) and mask is None else patch.image
     layer.setPixelData(QByteArray(to_host(image, color.fmt, linear=color.linear)), *patch.bounds)
-    if native:
-        layer.setChildNodes([_mask_node(doc, patch)])
+    if mask is not None:
+        layer.setChildNodes([mask])
     return layer
-
-
-def _wait_active(doc: Any, node: Any, timeout_s: float = 2.0) -> bool:
-    """Make ``node`` active; Krita applies queued activations first, so wait until it sticks."""
-    import time
-
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        doc.setActiveNode(node)
-        QApplication.processEvents()
-        active = doc.activeNode()
-        if active is not None and active.uniqueId() == node.uniqueId():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def split_alpha_masks(app: Any, doc: Any, layers_: Sequence[Any]) -> int:
-    """Krita 5.1: turn each layer's alpha into a transparency mask; returns how many worked.
-
-    Krita's action works on the active view's active layer, so this only runs when ``doc`` is
-    the active document (otherwise the layers keep the mask in their alpha: same pixels).
-    """
-    action = app.action(SPLIT_ALPHA_ACTION)
-    if action is None or app.activeDocument() != doc:
-        return 0
-    done = 0
-    for layer in layers_:
-        if not _wait_active(doc, layer):
-            break
-        action.trigger()
-        doc.waitForDone()
-        if any(c.type() == "transparencymask" for c in layer.childNodes()):
-            done += 1
-    return done
-
-
-class Inserted:
-    """What a job added: the top node, and how many undo steps remove it all."""
-
-    def __init__(self, node: Any, undo_steps: int) -> None:
-        self.node = node
-        self.undo_steps = undo_steps
 
 
 def insert_results(
@@ -137,14 +101,16 @@ def insert_results(
     prompt: str,
     color: ColorInfo,
     active_id: Any | None,
-) -> Inserted:
-    """Insert one layer, or a group with one layer per variant (first visible)."""
+) -> Any:
+    """Insert one layer, or a group with one layer per variant (first visible); returns it.
+
+    One undo step removes it all.
+    """
     if not patches:
         raise ValueError("no results to insert")
     name = layer_name(prompt)
     if len(patches) == 1:
         top = build_layer_node(doc, patches[0], name, color)
-        variants = [top]
     else:
         top = doc.createGroupLayer(name)
         variants = []
@@ -157,10 +123,5 @@ def insert_results(
     if not parent.addChildNode(top, above):
         raise RuntimeError("Krita refused to add the result layer")
     doc.waitForDone()
-    steps = 1
-    if not has_mask_api(doc) and _needs_mask(patches[0]):
-        from krita import Krita
-
-        steps += split_alpha_masks(Krita.instance(), doc, variants)
     doc.refreshProjection()
-    return Inserted(top, steps)
+    return top
