@@ -85,8 +85,8 @@ def _open_quietly(app: Any, path: str) -> Any | None:
         app.setBatchmode(was_batch)
 
 
-def empty_transparency_mask(app: Any) -> Any | None:
-    """A detached transparency mask with a selection (all 0), or None if Krita can't load one."""
+def _load_prototype(app: Any) -> Any | None:
+    """The template's mask, copied out of the (then closed) template document."""
     with tempfile.TemporaryDirectory(prefix="gpt-image-") as folder:
         path = os.path.join(folder, "mask.kra")
         with open(path, "wb") as file:
@@ -102,3 +102,18 @@ def empty_transparency_mask(app: Any) -> Any | None:
         return None
     finally:
         doc.close()
+
+
+_prototype: Any | None = None
+
+
+def empty_transparency_mask(app: Any) -> Any | None:
+    """A detached transparency mask with a selection (all 0), or None if Krita can't make one.
+
+    The template is loaded once per session (loading runs a nested event loop); every later
+    mask is a copy of the first.
+    """
+    global _prototype
+    if _prototype is None:
+        _prototype = _load_prototype(app)
+    return None if _prototype is None else _prototype.duplicate()

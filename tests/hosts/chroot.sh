@@ -52,3 +52,21 @@ inroot_install() {
     || { tail -30 "$APT_LOG" >&2; return 1; }
   inroot apt-get clean
 }
+
+# What the inner Krita suite imports besides the plug-in: pytest, and greenlet so that a test can
+# hand control back to Krita's top-level event loop while it waits (see the Krita harness).
+KRITA_TEST_PACKAGES=("pytest>=8" "greenlet>=3")
+
+# Install KRITA_TEST_PACKAGES for Python $2 (e.g. 3.11) into $1, once per package list.
+install_test_packages() {
+  local dest=$1 pyver=$2 want
+  want=$(printf '%s ' "${KRITA_TEST_PACKAGES[@]}")
+  [ "$(cat "$dest/.ok" 2>/dev/null)" = "$want" ] && return 0
+  rm -rf "$dest"; mkdir -p "$dest"
+  "${PY:-python3}" -m pip install -q --no-compile --no-warn-conflicts --disable-pip-version-check \
+    --root-user-action=ignore \
+    --only-binary=:all: --python-version "$pyver" --implementation cp \
+    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+    --target "$dest" "${KRITA_TEST_PACKAGES[@]}"
+  echo "$want" > "$dest/.ok"
+}

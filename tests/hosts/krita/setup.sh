@@ -5,7 +5,7 @@
 #   1. apt: krita xvfb xauth python3-pyqt5 (only the missing ones)
 #   2. $CACHE/wheels-cp311   cp311 manylinux wheels of requirements.txt (for install.py --wheels)
 #      $CACHE/vendor-cp311   the same, unpacked (pip --target), for installs without install.py
-#      $CACHE/testvendor-cp311  pytest for Krita's embedded Python (the inner suite)
+#      $CACHE/testvendor-cp311  pytest + greenlet for Krita's embedded Python (the inner suite)
 #   3. $CACHE/home-template  a Krita HOME whose resource database is already built (a first start
 #      takes ~20 s; a copy of this template starts in 5-8 s)
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-source "$HERE/../chroot.sh"  # CACHE_ROOT
+source "$HERE/../chroot.sh"  # CACHE_ROOT, install_test_packages
 CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 PY=${PYTHON:-python3}
 T0=$(date +%s)
@@ -59,13 +59,7 @@ if [ "$(cat "$VENDOR/.ok" 2>/dev/null)" != "$REQ_HASH" ]; then
       --target "$VENDOR" -r "$REPO/requirements.txt"
   echo "$REQ_HASH" > "$VENDOR/.ok"
 fi
-TESTVENDOR=$CACHE/testvendor-$TAG
-if [ ! -f "$TESTVENDOR/.ok" ]; then
-  log "installing pytest for Krita's Python"
-  rm -rf "$TESTVENDOR"; mkdir -p "$TESTVENDOR"
-  "$PY" -m pip install -q --no-compile --no-warn-conflicts "${PIPX[@]}" --target "$TESTVENDOR" "pytest>=8"
-  touch "$TESTVENDOR/.ok"
-fi
+install_test_packages "$CACHE/testvendor-$TAG" "$KPYVER"
 
 # 3) warmed HOME template -----------------------------------------------------------------------
 KVER=$(dpkg-query -W -f='${Version}' krita 2>/dev/null || echo unknown)

@@ -9,11 +9,12 @@
 #   KRITA_TRIXIE_ROOT  chroot location (default: $GPT_IMAGE_HOSTCACHE/krita/trixie-root)
 #   DEBIAN_MIRROR      default http://deb.debian.org/debian
 #
-# Also fetches cp313 wheels and pytest for the chroot's Python. Prints the chroot path last.
+# Also fetches cp313 wheels, and pytest + greenlet for the chroot's Python. Prints the chroot path last.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, bootstrap_trixie, inroot_install
+source "$HERE/../chroot.sh"  # CACHE_ROOT, inroot, mount_root, bootstrap_trixie, inroot_install,
+                              # install_test_packages
 CACHE=${KRITA_HOSTCACHE:-$CACHE_ROOT/krita}
 ROOT=${KRITA_TRIXIE_ROOT:-$CACHE/trixie-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -43,11 +44,6 @@ if [ ! -f "$CACHE/wheels-$TAG/.ok" ]; then
   "$PY" -m pip download -q "${PIPX[@]}" -d "$CACHE/wheels-$TAG" -r "$REPO/requirements.txt"
   touch "$CACHE/wheels-$TAG/.ok"
 fi
-if [ ! -f "$CACHE/testvendor-$TAG/.ok" ]; then
-  log "installing pytest for $TAG"
-  rm -rf "$CACHE/testvendor-$TAG"; mkdir -p "$CACHE/testvendor-$TAG"
-  "$PY" -m pip install -q --no-compile --no-warn-conflicts "${PIPX[@]}" --target "$CACHE/testvendor-$TAG" "pytest>=8"
-  touch "$CACHE/testvendor-$TAG/.ok"
-fi
+install_test_packages "$CACHE/testvendor-$TAG" "$KPYVER"
 log "ready (Python $KPYVER)"
 echo "$ROOT"

@@ -68,6 +68,10 @@ def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> N
         f"Krita exited with {krita_run.returncode}\n{krita_run.logs()}"
     )
     assert krita_run.cases, "no inner test results"
+    assert krita_run.result.get("top_level_loop"), (
+        "the inner tests waited in nested event loops (is greenlet in the test vendor dir?): "
+        "Krita then never updates its layer model, and tests see a Krita no user sees"
+    )
 
 
 @pytest.mark.parametrize("name", inner_tests())

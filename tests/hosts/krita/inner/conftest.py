@@ -14,14 +14,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from gpt_image_test_harness import pause
 from krita import Krita, Selection
 
 try:
     from PyQt5.QtCore import QByteArray
-    from PyQt5.QtWidgets import QApplication, QComboBox, QPlainTextEdit, QPushButton, QSpinBox
+    from PyQt5.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QSpinBox
 except ImportError:  # Krita 6
     from PyQt6.QtCore import QByteArray
-    from PyQt6.QtWidgets import QApplication, QComboBox, QPlainTextEdit, QPushButton, QSpinBox
+    from PyQt6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QSpinBox
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -33,20 +34,19 @@ STANDIN = os.environ.get("GPT_IMAGE_TEST_STANDIN_ROOT", "")
 
 
 def spin(seconds: float = 0.05) -> None:
+    """Let Krita run for ``seconds``, its top-level event loop included (see the harness)."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.002)
+        pause()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    """Turn the Qt event loop until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    """Let Krita run until ``predicate()`` holds; fail after ``timeout`` seconds."""
     end = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        QApplication.processEvents()
-        time.sleep(0.005)
+        pause()
 
 
 # --- the stand-in --------------------------------------------------------------------------------
@@ -205,8 +205,7 @@ class Docs:
                 QByteArray(host_bytes(doc, pattern(width, height, seed))), 0, 0, width, height
             )
         settle(doc)
-        if doc.activeNode() is not None:  # headless Krita 5.2 may have no active node at all
-            activate(doc, layer)
+        activate(doc, layer)
         return doc
 
     def close_all(self) -> None:
@@ -270,7 +269,7 @@ def activate(doc: Any, node: Any) -> None:
 
     def active() -> bool:
         doc.setActiveNode(node)
-        QApplication.processEvents()
+        pause()
         current = doc.activeNode()
         seen.append(current.name() if current is not None else "None")
         return current is not None and current.uniqueId() == node.uniqueId()

@@ -143,12 +143,10 @@ def test_masked_edit_on_odd_offset_ellipse(driver, docs, tmp_path):
     marker = doc.createNode("marker", "paintlayer")  # an earlier, separate undo step
     root.addChildNode(marker, None)
     settle(doc)
-    if doc.activeNode() is not None:
-        activate(doc, children(root)[0])
+    activate(doc, children(root)[0])  # the background: the result goes under the marker
     coverage = ellipse_selection(doc, (57, 41, 121, 83), feather=1.5)
     before_names = node_names(doc)
     before = projection(doc)
-    active = doc.activeNode()  # None: headless Krita 5.2 without an active layer → on top
 
     driver.configure("turn it into a pond", mode="edit_selection", feather=6, grow=4)
     driver.generate()
@@ -162,10 +160,7 @@ def test_masked_edit_on_odd_offset_ellipse(driver, docs, tmp_path):
     layer = new[0]
     assert layer.type() == "paintlayer" and layer.name().startswith("GPT: turn it into a pond")
     order = [c.name() for c in root.childNodes() if c.type() != "selectionmask"]
-    if active is not None:
-        assert order.index(layer.name()) == order.index(active.name()) + 1  # right above it
-    else:
-        assert order[-1] == layer.name()
+    assert order == ["Background", layer.name(), "marker"], order  # right above the active one
     assert_masked(doc, layer, patch)
     background = children(root)[0]
     assert background.childNodes() == [] or all(
@@ -280,9 +275,8 @@ def test_references_layer_and_file(driver, docs, tmp_path):
     ref_layer.setPixelData(QByteArray(host_bytes(doc, pattern(64, 48, seed=7))), 10, 10, 64, 48)
     root.addChildNode(ref_layer, None)
     settle(doc)
-    # The "+ Layer" button adds the active layer; headless Krita 5.1 does not let Python change
-    # the active layer, so pick it the way the button's handler does, by node.
-    assert driver.docker.add_layer_reference(ref_layer)
+    activate(doc, ref_layer)
+    driver.click("gptImageAddLayerReference")  # adds the active layer
     path = tmp_path / "ref.png"
     Image.new("RGB", (40, 30), (10, 200, 30)).save(path)
     assert driver.docker.add_file_reference(str(path))

@@ -7,6 +7,13 @@ Installed only into throw-away test profiles (never shipped). Environment:
   KRITA_TEST_SYSPATH   ':'-separated dirs prepended to sys.path (pytest for Krita's Python)
   KRITA_TEST_WATCHDOG  seconds before a hard exit with a Python stack dump (default 300)
   KRITA_TEST_ARGS      extra pytest args (space separated)
+
+The tests run in a greenlet, so that waiting (``pause()``) hands control back to Krita's
+top-level event loop, as a user's Krita has it between two clicks. That matters: Krita delivers
+its "synchronized" events (the layer model, the active layer, ...) only when no event handler is
+running, so tests that waited inside a nested ``processEvents()`` saw a Krita where new layers
+never reach the layer docker and can never be made active. Without greenlet (or when called
+outside the test greenlet) ``pause()`` falls back to ``processEvents()``.
 """
 
 import faulthandler
@@ -45,9 +52,18 @@ if OUT:
 from krita import Extension, Krita  # noqa: E402
 
 try:
-    from PyQt5.QtCore import QTimer
+    from PyQt5.QtCore import QThread, QTimer
+    from PyQt5.QtWidgets import QApplication
 except ImportError:  # Krita 6
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QThread, QTimer
+    from PyQt6.QtWidgets import QApplication
+
+try:
+    import greenlet
+except ImportError:  # the suite still runs, only with nested event loops
+    greenlet = None
+
+_tests = None  # the greenlet running pytest, while it runs
 
 RESULT: dict = {"python": sys.version, "krita": Krita.instance().version(), "t_import": T0}
 
@@ -63,13 +79,62 @@ def _finish() -> None:
     app.action("file_quit").trigger()  # clean exit (QApplication.quit() segfaults at exit)
 
 
+def pause(ms: int = 1) -> None:
+    """Let Krita's top-level event loop run for about ``ms`` ms, then carry on."""
+    if _tests is None or greenlet.getcurrent() is not _tests:
+        QApplication.processEvents()
+        return
+    QTimer.singleShot(ms, _resume)
+    _tests.parent.switch()
+
+
+def _at_top_level() -> bool:
+    """True when called straight from Krita's main event loop, not from inside a nested one.
+
+    A nested loop started from Python (``processEvents()`` in a slot, a file loading with
+    progress) leaves that slot's frame under ours; one started by Krita itself raises the loop level.
+    """
+    caller = sys._getframe(1).f_back  # whoever is under _resume
+    if caller is not None:
+        nested = RESULT.setdefault("nested_resumes", {})
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno} {caller.f_code.co_name}"
+        nested[where] = nested.get(where, 0) + 1
+        return False
+    return QThread.currentThread().loopLevel() <= 1
+
+
+def _resume() -> None:
+    """Timer slot: continue the tests where they paused; finish once pytest has returned.
+
+    Only from the top-level loop: a timer can also fire inside a nested event loop that Krita or
+    the plug-in runs (while a file loads, say), and the tests must not run in the middle of that.
+    """
+    if not _at_top_level():
+        QTimer.singleShot(1, _resume)
+        return
+    _tests.switch()
+    if _tests.dead:
+        _finish()
+
+
 def _run() -> None:
+    global _tests
     RESULT["t_window"] = time.time()
     if not os.environ.get("KRITA_TEST_DIR"):
         log("warm-up run: quitting")
         RESULT["pytest_rc"] = 0
         _finish()
         return
+    RESULT["top_level_loop"] = greenlet is not None
+    if greenlet is None:
+        _pytest_session()
+        _finish()
+        return
+    _tests = greenlet.greenlet(_pytest_session)
+    _resume()
+
+
+def _pytest_session() -> None:
     log("running tests")
     try:
         import pytest
@@ -99,7 +164,6 @@ def _run() -> None:
         RESULT["pytest_rc"] = 99
     RESULT["t_end_tests"] = time.time()
     log(f"tests done rc={RESULT['pytest_rc']}")
-    _finish()
 
 
 class _Harness(Extension):
