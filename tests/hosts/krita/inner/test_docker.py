@@ -241,6 +241,70 @@ def test_text_to_image_into_selection(driver, docs):
     assert len(reqs) == 1 and reqs[0]["endpoint"] == "generations"
 
 
+def test_generate_without_selection_fills_the_canvas(driver, docs):
+    doc = docs.new(256, 192)
+    before_names = node_names(doc)
+    driver.configure("a quiet harbour", mode="generate")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1 and new[0].type() == "paintlayer"
+    bounds = new[0].bounds()
+    assert (bounds.x(), bounds.y(), bounds.width(), bounds.height()) == (0, 0, 256, 192)
+    assert not new[0].childNodes(), "a whole-canvas result needs no mask"
+    reqs = image_requests()
+    assert len(reqs) == 1 and reqs[0]["endpoint"] == "generations"
+
+
+def special_layer(doc, kind: str, tmp_path) -> tuple:
+    """An active group, vector, file or clone layer, and what must never change about it."""
+    from PIL import Image
+
+    root = doc.rootNode()
+    background = children(root)[0]
+    if kind == "group":
+        node = doc.createGroupLayer("group")
+        inner = doc.createNode("inside", "paintlayer")
+        inner.setPixelData(background.pixelData(0, 0, 80, 60), 0, 0, 80, 60)
+        node.setChildNodes([inner])
+    elif kind == "vector":
+        node = doc.createVectorLayer("vector")
+    elif kind == "file":
+        path = tmp_path / "linked.png"
+        Image.new("RGBA", (90, 70), (200, 40, 40, 255)).save(path)
+        node = doc.createFileLayer("file", str(path), "None")
+    else:
+        node = doc.createCloneLayer("clone", background)
+    root.addChildNode(node, None)
+    settle(doc)
+
+    def state(n=node) -> tuple:
+        w, h = doc.width(), doc.height()
+        own = bytes(n.pixelData(0, 0, w, h)) if n.type() == "paintlayer" else b""
+        kids = tuple(state(c) for c in n.childNodes())
+        return n.name(), n.type(), own, kids
+
+    return node, state
+
+
+@pytest.mark.parametrize("kind", ["group", "vector", "file", "clone"])
+def test_special_layers_are_never_written(driver, docs, tmp_path, kind):
+    doc = docs.new(200, 150)
+    node, state = special_layer(doc, kind, tmp_path)
+    activate(doc, node)
+    rect_selection(doc, 30, 20, 70, 50)
+    before = state()
+    before_names = node_names(doc)
+    driver.configure(f"paint over the {kind} layer", mode="edit_selection")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    assert state() == before, f"the {kind} layer was changed"
+    new = result_nodes(doc, before_names)
+    assert len(new) == 1 and new[0].type() == "paintlayer"
+    order = [c.name() for c in doc.rootNode().childNodes() if c.type() != "selectionmask"]
+    assert order.index(new[0].name()) == order.index(node.name()) + 1  # a new layer above it
+
+
 def test_three_variants_make_one_group(driver, docs):
     doc = docs.new(200, 160)
     rect_selection(doc, 20, 20, 90, 70)
