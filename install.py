@@ -31,7 +31,9 @@ always wins):
 |-------------------------------------|--------|------------------------------------------------------|
 | Krita, Linux distribution package   | system | libpython3.X named in kritaplugins/kritapykrita.so    |
 |                                     |        | (bookworm Krita 5.1.5: 3.11; trixie 5.2: 3.13)        |
-| Krita 5.2 AppImage / self-built     | 3.10   | assumed (AppImage is not inspected)                  |
+| Krita AppImage                      | its own| libpython3.X extracted by the AppImage itself        |
+|                                     |        | (--appimage-extract; see below where it is looked for)|
+| Krita self-built, nothing found     | 3.10   | assumed                                              |
 | Krita 5.2 Windows installer         | 3.10   | python3XX.dll in <Program Files>/Krita (x64)/bin      |
 | Krita 5.2 macOS bundle              | 3.10   | Python.framework/Versions/3.X in krita.app            |
 |   (Krita 5.3 / 6 builds bundle 3.13: found by the same inspection)                        |
@@ -44,10 +46,12 @@ always wins):
 | GIMP 3.2 Flatpak (GNOME 49 rt)      | 3.13   | same                                                 |
 | GIMP 3 Snap                         | 3.12   | /snap/gimp/current/usr/lib/python3.X                  |
 
-Flatpak: "lib/python3.X" is looked up under $FLATPAK_USER_DIR (~/.local/share/flatpak) and
-$FLATPAK_SYSTEM_DIR (/var/lib/flatpak). An AppImage Krita shares ~/.local/share/krita with a
-distro Krita; if both exist the distro's Python is used: pass --python-version 3.10 for the
-AppImage. Wheels: manylinux_2_28 down to manylinux2014 for this CPU (capped at this machine's
+AppImages: the one `krita` on PATH runs, else krita*.AppImage in ~/Applications, ~/AppImages,
+~/Downloads, ~/Desktop, ~/.local/bin, ~/bin and /opt (newest first). Flatpak: "lib/python3.X"
+is looked up under $FLATPAK_USER_DIR (~/.local/share/flatpak) and $FLATPAK_SYSTEM_DIR
+(/var/lib/flatpak). An AppImage Krita shares ~/.local/share/krita with a
+distro Krita; if both exist the distro's Python is used: pass --python-version for the
+AppImage's. Wheels: manylinux_2_28 down to manylinux2014 for this CPU (capped at this machine's
 glibc), win_amd64, macosx_11_0_{arm64,x86_64}; --platform replaces them. musl Linux is not
 supported. pip resolves with the host's Python for Requires-Python *and* environment markers
 (installer/vendor.py), so e.g. Krita 5.2's 3.10 gets exceptiongroup even from a 3.12 installer.

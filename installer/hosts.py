@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ class Context:
     which: Callable[[str], str | None] = shutil.which
     lib_dirs: tuple[Path, ...] = (Path("/usr/lib"), Path("/usr/lib64"), Path("/usr/local/lib"))
     run_python: Callable[[str], str | None] | None = None
+    #: where AppImages are kept besides the home folder's usual places (see ``krita_appimages``)
+    system_app_dirs: tuple[Path, ...] = (Path("/opt"),)
 
     @classmethod
     def current(cls) -> Context:
@@ -176,7 +179,70 @@ def _krita_linux_python(ctx: Context) -> tuple[str, str]:
                 v = _libpython_in_binary(so)
                 if v:
                     return v, f"libpython{v} linked by {so}"
+    for image in krita_appimages(ctx):
+        v = appimage_python(image)
+        if v:
+            return v, f"libpython{v} inside {image}"
     return KRITA_DEFAULT_PY, "assumed: Krita 5.2 AppImage/bundle Python (no distro Krita found)"
+
+
+APPIMAGE_HOME_DIRS = ("Applications", "AppImages", "Downloads", "Desktop", ".local/bin", "bin")
+_APPIMAGE_MAGIC = b"AI\x02"  # bytes 8-10 of a type-2 AppImage
+
+
+def _is_appimage(path: Path) -> bool:
+    if path.name.lower().endswith(".appimage"):
+        return path.is_file()
+    try:
+        with open(path, "rb") as file:
+            head = file.read(11)
+    except OSError:
+        return False
+    return head[:4] == b"\x7fELF" and head[8:11] == _APPIMAGE_MAGIC
+
+
+def krita_appimages(ctx: Context) -> list[Path]:
+    """Krita AppImages on this machine, the one ``krita`` runs first, then newest first.
+
+    Looked for where people keep them: ~/Applications (AppImageLauncher), ~/AppImages,
+    ~/Downloads, ~/Desktop, ~/.local/bin, ~/bin and /opt (one level down too).
+    """
+    found: list[Path] = []
+    exe = ctx.which("krita")
+    if exe and _is_appimage(Path(exe).resolve()):
+        found.append(Path(exe).resolve())
+    dirs = [ctx.home / d for d in APPIMAGE_HOME_DIRS]
+    for top in ctx.system_app_dirs:
+        dirs += [top, *_subdirs(top)]
+    named = [
+        d / name
+        for d in dirs
+        for name in _listdir(d)
+        if name.lower().startswith("krita") and name.lower().endswith(".appimage")
+    ]
+    named.sort(key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True)
+    found += [p for p in named if p.is_file() and p not in found]
+    return found
+
+
+def appimage_python(image: Path, timeout_s: float = 120) -> str | None:
+    """3.X of the libpython inside an AppImage, or None.
+
+    The AppImage runtime itself extracts just ``usr/lib/libpython3*`` (a few MB) into a
+    temporary folder: no FUSE, no squashfs reader here, and Krita is never started.
+    """
+    with tempfile.TemporaryDirectory(prefix="gpt-image-appimage-") as folder:
+        try:
+            subprocess.run(
+                [str(image), "--appimage-extract", "usr/lib/libpython3*"],
+                cwd=folder,
+                capture_output=True,
+                timeout=timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return _version_from_names(_listdir(Path(folder) / "squashfs-root" / "usr" / "lib"))
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -208,7 +274,7 @@ def krita_candidates(ctx: Context) -> list[tuple[Target, bool]]:
     else:
         prof = _xdg(ctx, "XDG_DATA_HOME", ".local/share") / "krita"
         rc = _xdg(ctx, "XDG_CONFIG_HOME", ".config") / "kritarc"
-        present = prof.is_dir() or bool(ctx.which("krita"))
+        present = prof.is_dir() or bool(ctx.which("krita")) or bool(krita_appimages(ctx))
         if present:
             v, why = _krita_linux_python(ctx)
         else:

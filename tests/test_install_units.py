@@ -96,6 +96,7 @@ def ctx_for(tmp_path: Path, system: str, env=None, which=(), lib_dirs=(), versio
         which=lambda name: f"/usr/bin/{name}" if name in which else None,
         lib_dirs=tuple(lib_dirs),
         run_python=lambda exe: (versions or {}).get(exe),
+        system_app_dirs=(tmp_path / "opt",),
     )
 
 
@@ -121,6 +122,43 @@ def test_linux_krita_without_distro_package_assumes_appimage_python(tmp_path):
     [t] = hosts.discover(ctx, "krita")
     assert t.python_version == "3.10" and "assumed" in t.python_source
     assert t.profile == tmp_path / "data/krita"
+
+
+def fake_appimage(path: Path, python: str) -> Path:
+    """An executable that answers ``--appimage-extract PATTERN`` like an AppImage runtime."""
+    script = f"""#!/bin/sh
+[ "$1" = --appimage-extract ] && [ "$2" = 'usr/lib/libpython3*' ] || exit 2
+mkdir -p squashfs-root/usr/lib && : > squashfs-root/usr/lib/libpython{python}.so.1.0
+"""
+    mk(path, script.encode()).chmod(0o755)
+    return path
+
+
+def test_linux_krita_appimage_python_is_read_from_the_appimage(tmp_path):
+    ctx = ctx_for(tmp_path, "Linux")
+    image = fake_appimage(ctx.home / "Applications/krita-5.1.5-x86_64.appimage", "3.8")
+    [t] = hosts.discover(ctx, "krita")  # no profile yet: the AppImage alone makes Krita present
+    assert t.python_version == "3.8"
+    assert t.python_source == f"libpython3.8 inside {image}"
+    assert t.profile == ctx.home / ".local/share/krita"
+
+
+def test_linux_krita_appimage_on_path_wins_over_other_copies(tmp_path):
+    older = fake_appimage(tmp_path / "apps/Krita-6.0.1-x86_64.AppImage", "3.13")
+    fake_appimage(tmp_path / "opt/krita/krita-5.2.9-x86_64.appimage", "3.10")
+    ctx = ctx_for(tmp_path, "Linux")
+    ctx.which = lambda name: str(older) if name == "krita" else None
+    [t] = hosts.discover(ctx, "krita")
+    assert t.python_version == "3.13" and str(older) in t.python_source
+    ctx.which = lambda name: None
+    [t] = hosts.discover(ctx, "krita")  # /opt, one level down
+    assert t.python_version == "3.10"
+
+
+def test_appimage_recognised_by_its_magic_bytes_too(tmp_path):
+    elf = mk(tmp_path / "krita", b"\x7fELF\x02\x01\x01\x00AI\x02" + bytes(40))
+    other = mk(tmp_path / "not-krita", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00" + bytes(40))
+    assert hosts._is_appimage(elf) and not hosts._is_appimage(other)
 
 
 def test_linux_flatpak_krita_python_from_app_files(tmp_path):
