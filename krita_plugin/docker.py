@@ -21,20 +21,11 @@ from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
 from .core.settings import Settings, load_settings, save_settings
-from .form import Form, FormValues, Reference, form_from_record, form_from_settings, status_label
+from .form import Form, FormValues, Reference, form_from_record, form_from_settings
+from .form_job import settings_for, spec_for
 from .history_panel import HistoryPanel
-from .qt import (
-    QHBoxLayout,
-    QLabel,
-    QPixmap,
-    QProgressBar,
-    QPushButton,
-    Qt,
-    QTimer,
-    QVBoxLayout,
-    QWidget,
-    pil_to_qimage,
-)
+from .job_panel import JobPanel, money
+from .qt import QHBoxLayout, QPushButton, QTimer, QVBoxLayout, QWidget
 from .worker import CallWorker
 
 log = logging.getLogger(__name__)
@@ -61,12 +52,6 @@ class JobContext:
     cancelled: bool = False
 
 
-def _money(usd: float | None) -> str:
-    if usd is None:
-        return "?"
-    return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
-
-
 class GptImageDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -87,39 +72,17 @@ class GptImageDocker(DockWidget):
         self.form = Form()
         layout.addWidget(self.form)
 
-        row = QHBoxLayout()
-        self.generate_button = QPushButton("Generate")
-        self.generate_button.setObjectName("gptImageGenerate")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("gptImageCancel")
-        self.cancel_button.setEnabled(False)
-        self.estimate_label = QLabel("")
-        self.estimate_label.setObjectName("gptImageEstimate")
-        self.estimate_label.setToolTip("Estimated cost of this request")
-        row.addWidget(self.generate_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.estimate_label)
-        layout.addLayout(row)
-
-        self.progress = QProgressBar()
-        self.progress.setObjectName("gptImageProgress")
-        self.progress.setVisible(False)
-        layout.addWidget(self.progress)
-        info = QHBoxLayout()
-        self.elapsed_label = QLabel("")
-        self.elapsed_label.setObjectName("gptImageElapsed")
-        self.cost_label = QLabel("")
-        self.cost_label.setObjectName("gptImageCost")
-        info.addWidget(self.elapsed_label)
-        info.addWidget(self.cost_label)
-        layout.addLayout(info)
-        self.status = status_label("gptImageStatus")
-        layout.addWidget(self.status)
-        self.preview = QLabel()
-        self.preview.setObjectName("gptImagePreview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setVisible(False)
-        layout.addWidget(self.preview)
+        self.panel = JobPanel()
+        layout.addWidget(self.panel)
+        # the panel's widgets, under the names scripts and tests know
+        self.generate_button = self.panel.generate_button
+        self.cancel_button = self.panel.cancel_button
+        self.estimate_label = self.panel.estimate_label
+        self.elapsed_label = self.panel.elapsed_label
+        self.cost_label = self.panel.cost_label
+        self.progress = self.panel.progress
+        self.preview = self.panel.preview
+        self.status = self.panel.status
 
         self.history = HistoryPanel(self)
         layout.addWidget(self.history)
@@ -132,9 +95,6 @@ class GptImageDocker(DockWidget):
         layout.addStretch(1)
         self.setWidget(root)
 
-        self._tick = QTimer(self)
-        self._tick.setInterval(100)
-        self._tick.timeout.connect(self._update_elapsed)
         self._estimate_timer = QTimer(self)
         self._estimate_timer.setSingleShot(True)
         self._estimate_timer.setInterval(250)
@@ -177,51 +137,7 @@ class GptImageDocker(DockWidget):
         return self._job is not None
 
     def show_message(self, text: str, *, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #c0392b;" if error else "")
-        self.status.setText(text)
-        (log.warning if error else log.info)("%s", text)
-
-    def _settings(self, values: FormValues | None = None) -> Settings:
-        settings = load_settings()
-        if values is None:
-            return settings
-        return settings.model_copy(
-            update={
-                "model": values.model,
-                "quality": values.quality,
-                "resolution": values.resolution,
-                "n": values.n,
-                "partial_images": values.partial_images,
-                "padding_px": values.padding_px,
-                "grow_px": values.grow_px,
-                "feather_px": values.feather_px,
-            }
-        )
-
-    def _spec(
-        self, values: FormValues, settings: Settings, doc: Any, color: document.ColorInfo
-    ) -> jobs.JobSpec:
-        """The job from the form (merged into ``settings``), as GIMP and the CLI build theirs."""
-        refs = tuple(self._load_reference(ref, doc, color) for ref in values.references)
-        return jobs.JobSpec.from_settings(
-            settings,
-            values.mode,
-            values.prompt,
-            references=refs,
-            source_document=document.describe_document(doc),
-        )
-
-    def _load_reference(self, ref: Reference, doc: Any, color: document.ColorInfo) -> Any:
-        if ref.kind == "file":
-            path = Path(ref.key)
-            try:
-                return jobs.reference_from_bytes(path.name, path.read_bytes())
-            except OSError as exc:
-                raise InputError(f"Reference file {path} can't be read: {exc.strerror}.") from None
-        node = document.find_node(doc, ref.key)
-        if node is None:
-            raise InputError(f"Reference layer {ref.label!r} is not in this document any more.")
-        return document.layer_reference(doc, node, color)
+        self.panel.show_message(text, error=error)
 
     # --- estimate ---
 
@@ -236,21 +152,21 @@ class GptImageDocker(DockWidget):
         doc = Krita.instance().activeDocument()
         values = self.form.values()
         if doc is None:
-            self.estimate_label.setText("")
+            self.panel.set_estimate("", "")
             return
         try:
-            settings = self._settings(values)
+            settings = settings_for(values)
             spec = jobs.JobSpec.from_settings(settings, values.mode, values.prompt or "x")
             plan = jobs.plan_for(
                 spec, document.canvas_extent(doc), document.selection_box(doc), settings
             )
             est = jobs.estimate_for(spec, plan)
         except (GptImageError, ValueError) as error:
-            self.estimate_label.setText("—")
-            self.estimate_label.setToolTip(str(error))
+            self.panel.set_estimate("—", str(error))
             return
-        self.estimate_label.setText(f"≈ {_money(est.usd)}")
-        self.estimate_label.setToolTip(f"Estimated cost at {plan.api_size} ({values.quality})")
+        self.panel.set_estimate(
+            f"≈ {money(est.usd)}", f"Estimated cost at {plan.api_size} ({values.quality})"
+        )
 
     # --- generate ---
 
@@ -274,7 +190,7 @@ class GptImageDocker(DockWidget):
         try:
             if doc is None:
                 raise InputError("Open or create a document first.")
-            settings = self._settings(values)
+            settings = settings_for(values)
             settings.connection()  # no key: explain instead of failing later
             color = document.color_info(doc)
             active = doc.activeNode()
@@ -282,7 +198,7 @@ class GptImageDocker(DockWidget):
             selection = None
             if values.mode != Mode.EDIT_IMAGE.value:
                 selection = document.selection_mask(doc)
-            spec = self._spec(values, settings, doc, color)
+            spec = spec_for(values, settings, doc, color)
             reader = document.crop_reader(doc, source, values.source, color)
             prepared = jobs.prepare_job(
                 spec, document.canvas_extent(doc), selection, reader, settings
@@ -315,9 +231,9 @@ class GptImageDocker(DockWidget):
         worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
         _LIVE_WORKERS.add(worker)
         self._worker = worker
-        self._set_running(True)
+        self.panel.set_running(self._job.started)
         self.show_message(f"Sending to {prepared.plan.model} ({prepared.plan.api_size})…")
-        self.cost_label.setText(f"estimate {_money(prepared.estimate_usd)}")
+        self.cost_label.setText(f"estimate {money(prepared.estimate_usd)}")
         worker.start()
         return True
 
@@ -351,59 +267,30 @@ class GptImageDocker(DockWidget):
         self._finish_ui()
         self.show_message("Cancelled. Nothing was added to the document.")
 
-    def _set_running(self, running: bool) -> None:
-        self.generate_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.progress.setVisible(running)
-        if running:
-            self.progress.setRange(0, 0)
-            self.preview.clear()
-            self.preview.setVisible(False)
-            self._tick.start()
-        else:
-            self._tick.stop()
-
     def _finish_ui(self) -> None:
         self._job = None
         self._worker = None
-        self._set_running(False)
+        self.panel.set_running(None)
 
     def _current(self, serial: int) -> JobContext | None:
         job = self._job
         return job if job is not None and job.serial == serial and not job.cancelled else None
-
-    def _update_elapsed(self) -> None:
-        if self._job is not None:
-            self.elapsed_label.setText(f"{time.monotonic() - self._job.started:.1f} s")
 
     def _on_event(self, serial: int, event: Any) -> None:
         job = self._current(serial)
         if job is None:
             return
         if event.kind == "partial" and event.image is not None:
-            self._show_preview(event.image)
+            self.panel.show_preview(event.image)
             self.show_message(f"Preview {event.index + 1} of image…")
         elif event.kind == "image":
             n = job.prepared.spec.n
-            self.progress.setRange(0, n)
-            self.progress.setValue(min(n, event.index + 1))
+            self.panel.show_received(event.index + 1, n)
             if event.image is not None:
-                self._show_preview(event.image)
+                self.panel.show_preview(event.image)
             self.show_message(f"Image {event.index + 1} of {n} received")
         elif event.kind == "status" and event.message:
             self.show_message(event.message)
-
-    def _show_preview(self, image: Any) -> None:
-        pixmap = QPixmap.fromImage(pil_to_qimage(image))
-        self.preview.setPixmap(
-            pixmap.scaled(
-                240,
-                240,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-        self.preview.setVisible(True)
 
     def _on_failed(self, serial: int, error: Any) -> None:
         if self._current(serial) is None:
@@ -418,7 +305,7 @@ class GptImageDocker(DockWidget):
             return
         self._finish_ui()
         self.last_result = result
-        cost = f"cost {_money(result.cost_usd)} (estimate {_money(result.estimate_usd)})"
+        cost = f"cost {money(result.cost_usd)} (estimate {money(result.estimate_usd)})"
         self.cost_label.setText(cost)
         self.history.refresh()
         app = Krita.instance()
@@ -489,7 +376,7 @@ class GptImageDocker(DockWidget):
         if self._helper is not None:
             return False
         try:
-            settings = self._settings(values)
+            settings = settings_for(values)
             settings.connection()
         except ConfigError as error:
             self._explain_config(error)

@@ -1,0 +1,122 @@
+"""The docker's job area: Generate / Cancel and the estimate, then progress, elapsed time, cost,
+status and the streamed previews. Widgets only: the docker decides what happens when."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .form import status_label
+from .qt import (
+    QHBoxLayout,
+    QLabel,
+    QPixmap,
+    QProgressBar,
+    QPushButton,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    pil_to_qimage,
+)
+
+log = logging.getLogger(__name__)
+PREVIEW_PX = 240
+
+
+def money(usd: float | None) -> str:
+    if usd is None:
+        return "?"
+    return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
+
+
+class JobPanel(QWidget):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._started: float | None = None
+
+        row = QHBoxLayout()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("gptImageGenerate")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("gptImageCancel")
+        self.cancel_button.setEnabled(False)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setObjectName("gptImageEstimate")
+        self.estimate_label.setToolTip("Estimated cost of this request")
+        row.addWidget(self.generate_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.estimate_label)
+        layout.addLayout(row)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("gptImageProgress")
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        info = QHBoxLayout()
+        self.elapsed_label = QLabel("")
+        self.elapsed_label.setObjectName("gptImageElapsed")
+        self.cost_label = QLabel("")
+        self.cost_label.setObjectName("gptImageCost")
+        info.addWidget(self.elapsed_label)
+        info.addWidget(self.cost_label)
+        layout.addLayout(info)
+        self.status = status_label("gptImageStatus")
+        layout.addWidget(self.status)
+        self.preview = QLabel()
+        self.preview.setObjectName("gptImagePreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setVisible(False)
+        layout.addWidget(self.preview)
+
+        self._tick = QTimer(self)
+        self._tick.setInterval(100)
+        self._tick.timeout.connect(self._update_elapsed)
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        """The status line (errors in red); every message also goes to the plug-in's log."""
+        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        self.status.setText(text)
+        (log.warning if error else log.info)("%s", text)
+
+    def set_estimate(self, text: str, tooltip: str) -> None:
+        self.estimate_label.setText(text)
+        self.estimate_label.setToolTip(tooltip)
+
+    def set_running(self, started: float | None) -> None:
+        """``started`` (a ``time.monotonic()``) while a job runs, None once it is over."""
+        running = started is not None
+        self._started = started
+        self.generate_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setRange(0, 0)  # busy until the first image arrives
+            self.preview.clear()
+            self.preview.setVisible(False)
+            self._tick.start()
+        else:
+            self._tick.stop()
+
+    def show_received(self, count: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(total, count))
+
+    def show_preview(self, image: Any) -> None:
+        pixmap = QPixmap.fromImage(pil_to_qimage(image))
+        self.preview.setPixmap(
+            pixmap.scaled(
+                PREVIEW_PX,
+                PREVIEW_PX,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        self.preview.setVisible(True)
+
+    def _update_elapsed(self) -> None:
+        if self._started is not None:
+            self.elapsed_label.setText(f"{time.monotonic() - self._started:.1f} s")
