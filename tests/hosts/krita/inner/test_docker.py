@@ -389,6 +389,30 @@ def test_api_error_is_shown_and_document_untouched(driver, docs):
     assert projection(doc) == before
 
 
+def test_without_a_mask_the_alpha_carries_the_selection(driver, docs, monkeypatch):
+    """Should Krita give no transparency mask, the result still blends exactly as planned."""
+    import gpt_image.layers
+
+    monkeypatch.setattr(gpt_image.layers, "has_mask_api", lambda doc: False)
+    monkeypatch.setattr(gpt_image.layers, "empty_transparency_mask", lambda app: None)
+    doc = docs.new(180, 140)
+    ellipse_selection(doc, (31, 27, 91, 61), feather=2)
+    before_names = node_names(doc)
+    before = projection(doc)
+    driver.configure("no mask this time", mode="edit_selection")
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    [layer] = result_nodes(doc, before_names)
+    assert not layer.childNodes()
+    patch = driver.docker.last_result.patches[0]
+    x, y, w, h = patch.bounds
+    data = np.frombuffer(bytes(layer.pixelData(x, y, w, h)), np.uint8).reshape(h, w, 4)
+    assert np.array_equal(data[..., 3], np.asarray(patch.mask)), "alpha is not the blend mask"
+    a, b = as_array(doc, before), as_array(doc, projection(doc))
+    outside = final_mask(doc, patch) == 0
+    assert np.array_equal(a[outside], b[outside])
+
+
 @pytest.mark.parametrize(("model", "depth"), [("RGBA", "U16"), ("RGBA", "F32"), ("GRAYA", "U8")])
 def test_other_depths_and_gray(driver, docs, model, depth):
     doc = docs.new(180, 140, model=model, depth=depth)
