@@ -131,7 +131,7 @@ def _run() -> None:
         _finish()
         return
     _tests = greenlet.greenlet(_pytest_session)
-    _resume()
+    QTimer.singleShot(0, _resume)  # from the top-level loop, not from inside this timer slot
 
 
 def _pytest_session() -> None:
