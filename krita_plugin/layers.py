@@ -87,8 +87,9 @@ def _mask_node(doc: Any, patch: LayerPatch) -> Any | None:
 def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -> Any:
     """A detached paint layer holding ``patch``, with a transparency mask when it has one."""
     layer = doc.createNode(name, "paintlayer")
-    mask = _mask_node(doc, patch) if _needs_mask(patch) else None
-    image = patch.masked() if _needs_mask(patch) and mask is None else patch.image
+    masked = _needs_mask(patch)
+    mask = _mask_node(doc, patch) if masked else None
+    image = patch.masked() if masked and mask is None else patch.image
     layer.setPixelData(QByteArray(to_host(image, color.fmt, linear=color.linear)), *patch.bounds)
     if mask is not None:
         layer.setChildNodes([mask])
