@@ -21,6 +21,7 @@ from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
 from .core.settings import Settings, load_settings, save_settings
+from .extension import DOCKER_ID
 from .form import Form, FormValues, Reference, form_from_record, form_from_settings
 from .form_job import settings_for, spec_for
 from .history_panel import HistoryPanel
@@ -29,7 +30,6 @@ from .qt import QHBoxLayout, QPushButton, QTimer, QVBoxLayout, QWidget
 from .worker import CallWorker
 
 log = logging.getLogger(__name__)
-DOCKER_ID = "gpt_image_docker"
 DOCKER_TITLE = "GPT Image"
 #: Dockers alive, one per main window (the extension's actions pick the active window's).
 INSTANCES: list[GptImageDocker] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import sys
 from typing import Any
 
 from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
@@ -87,14 +88,35 @@ def setup_log() -> str | None:
     return str(path)
 
 
-def register() -> None:
-    from .docker import DOCKER_ID, GptImageDocker
+DOCKER_ID = "gpt_image_docker"
+_LOG_READY: list[str | None] = []
 
-    setup_log()
+
+def create_docker() -> Any:
+    """Krita's docker factory: the docker module, core and their dependencies load only now,
+    when Krita builds the docker, not while it imports plug-ins at start-up. A dependency that
+    was found but fails to import turns into a docker that says so."""
+    try:
+        from .docker import GptImageDocker
+
+        if not _LOG_READY:
+            _LOG_READY.append(setup_log())
+    except ImportError as exc:
+        from . import dependency_message
+
+        message = dependency_message(f"a dependency failed to load ({exc.name or exc}: {exc})")
+        logging.getLogger(__package__).error("%s", message)
+        print(message, file=sys.stderr)
+        _BrokenDocker.message = message
+        return _BrokenDocker()
+    return GptImageDocker()
+
+
+def register() -> None:
     app = Krita.instance()
     app.addExtension(GptImageExtension(app))
     app.addDockWidgetFactory(
-        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight, GptImageDocker)
+        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight, create_docker)
     )
 
 
@@ -117,7 +139,5 @@ def register_broken(message: str) -> None:
     """A docker that only explains what is missing (so the failure is visible in the UI)."""
     _BrokenDocker.message = message
     Krita.instance().addDockWidgetFactory(
-        DockWidgetFactory(
-            "gpt_image_docker", DockWidgetFactoryBase.DockPosition.DockRight, _BrokenDocker
-        )
+        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight, _BrokenDocker)
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core.client import CancelToken
-from .core.errors import ApiUnavailable, GptImageError
+from .core.errors import ApiUnavailable, ConfigError, GptImageError
 from .qt import QThread, pyqtSignal
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,12 @@ class CallWorker(QThread):
             result = self._work(self.cancel_token, lambda ev: self.event.emit(self.serial, ev))
         except GptImageError as error:
             self.failed.emit(self.serial, error)
+        except ImportError as error:  # openai loads with the first job: a broken install shows here
+            from . import dependency_message
+
+            what = f"a dependency failed to load ({error.name or error}: {error})"
+            log.error("%s", dependency_message(what))
+            self.failed.emit(self.serial, ConfigError(dependency_message(what)))
         except Exception as error:  # a bug must reach the UI, not kill the thread silently
             log.exception("gpt-image worker failed")
             self.failed.emit(self.serial, ApiUnavailable(f"Unexpected error: {error!r}"))
