@@ -199,6 +199,23 @@ class Connection:
             raise ConfigError(f"Retries must be 0 or more, not {self.max_retries!r}.")
 
 
+def preload_sdk() -> threading.Thread:
+    """Start importing the SDK on a background thread and return at once.
+
+    ``import openai`` takes ~0.3 s (more on a busy machine); a caller that has other work first
+    (decoding its input) overlaps the two. A later import waits for this one instead of starting
+    over; if it fails, that later import raises the error where it can be reported.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            import openai  # noqa: F401
+
+    thread = threading.Thread(target=load, name="gpt-image-sdk-import", daemon=True)
+    thread.start()
+    return thread
+
+
 class _Malformed(Exception):
     """The API's answer could not be read (bad JSON, missing or broken base64)."""
 

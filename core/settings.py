@@ -27,9 +27,9 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
@@ -116,11 +116,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(
+    path: Path, data: bytes | Callable[[BinaryIO], object], *, mode: int = 0o644
+) -> None:
     """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one.
 
-    The temporary file sits in the same folder (``os.replace`` is only atomic within one file
-    system), is created with ``mode`` regardless of the umask, and is fsynced before the rename.
+    ``data`` may be a function that writes into the open file (an image encoder streaming a
+    large file, which then never has to sit in memory whole). The temporary file sits in the
+    same folder (``os.replace`` is only atomic within one file system), is created with ``mode``
+    regardless of the umask, and is fsynced before the rename.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -130,7 +134,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         with contextlib.suppress(AttributeError, NotImplementedError, OSError):
             os.fchmod(fd, mode)  # the umask may have removed bits we asked for (or added none)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         _replace(tmp, path)
