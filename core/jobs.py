@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +95,8 @@ class PreparedJob:
     estimate_usd: float
     estimate: Estimate | None = None
     rerun_of: str | None = None  # the history id this job repeats, if any
+    #: More job.json fields (a refine's parent_id, instruction, follow-up; a CLI source path).
+    record_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -403,6 +405,7 @@ def _create_record(history: History, prepared: PreparedJob, request: ImageReques
         endpoint="edits" if request.image is not None or request.references else "generations",
         selection_origin=list(plan.selection.origin) if plan.selection is not None else None,
         rerun_of=prepared.rerun_of,
+        **dict(prepared.record_fields),
     )
 
 
@@ -520,6 +523,24 @@ def patches_from_history(record: Any) -> list[LayerPatch]:
         raise InputError(f"History entry {record.id} has an unreadable image: {exc}") from None
 
 
+def patch_from_history(record: Any, index: int) -> LayerPatch:
+    """Image ``index`` (0-based) of a past job as a layer, decoding only that image."""
+    images = record.images
+    if not 0 <= index < len(images):
+        raise InputError(f"History entry {record.id} has no image {index + 1}.")
+    _, plan, upload = _stored_job(record)
+    sent = decode_image(upload.image_png) if upload.image_png else None
+    try:
+        return build_layer(plan, decode_image(images[index].read_bytes()), sent)
+    except OSError as exc:
+        raise InputError(f"History entry {record.id} has an unreadable image: {exc}") from None
+
+
+def stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
+    """The spec, plan and upload files a history entry recorded (``InputError`` if it can't)."""
+    return _stored_job(record)
+
+
 def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
     """The spec, plan and upload files a history entry recorded."""
     data = record.data
@@ -597,6 +618,7 @@ __all__: Sequence[str] = (
     "build_request",
     "estimate_for",
     "improve",
+    "patch_from_history",
     "patches_from_history",
     "plan_for",
     "prepare_job",

@@ -6,6 +6,7 @@ The library never prints; this package owns stdout/stderr and exit codes. Every 
 - ``plan``: the dry run (``plan.py``)
 - ``generate``, ``edit``, ``estimate``, ``check``, ``improve`` (``jobs.py``)
 - ``history`` (``history.py``)
+- ``refine`` (``refine.py``); ``--compare`` on ``generate`` / ``edit`` (``compare.py``)
 - what they share: ``options.py`` (inputs), ``runtime.py`` (settings, logging, errors), ``console.py``
 """
 
@@ -26,6 +27,7 @@ from .jobs import (
     output_paths,
 )
 from .plan import add_plan_command
+from .refine import add_refine_command
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,6 +39,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_check_command,
     add_history_command,
     add_improve_command,
+    add_refine_command,
 ]
 
 

@@ -6,6 +6,7 @@ import argparse
 import io
 import logging
 import logging.handlers
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..history import image_extension
 from ..pipeline import Mode
 from ..selection import SelectionMask
 from ..settings import Settings, atomic_write
+from .compare import add_compare_option, cmd_compare
 from .options import (
     add_blend_options,
     add_model_options,
@@ -78,6 +80,7 @@ def add_generate_command(commands: argparse._SubParsersAction) -> None:
         "(-n N: OUT-1 ... OUT-N). --aspect W:H picks the shape, --resolution the size.",
     )
     _add_job_options(parser)
+    add_compare_option(parser)
     parser.set_defaults(handler=with_settings(cmd_generate))
 
 
@@ -92,6 +95,7 @@ def add_edit_command(commands: argparse._SubParsersAction) -> None:
     add_selection_options(parser)
     add_blend_options(parser)
     _add_job_options(parser)
+    add_compare_option(parser)
     parser.set_defaults(handler=with_settings(cmd_edit))
 
 
@@ -284,6 +288,8 @@ def print_job(args: argparse.Namespace, report: dict[str, Any]) -> None:
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import prepare_job
 
+    if args.compare:
+        return cmd_compare(args, settings, Mode.GENERATE.value)
     spec = _job_spec(args, settings, Mode.GENERATE.value)
     prepared = prepare_job(spec, None, None, None, settings)
     outputs = output_paths(args.output, spec.n, spec.output_format)
@@ -298,6 +304,8 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import prepare_job
     from ..pipeline import composite
 
+    if args.compare:
+        return cmd_compare(args, settings, Mode.EDIT_IMAGE.value)
     if args.aspect:
         raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
     canvas_pixels, selection, mode, had_alpha = _edit_canvas(args)
@@ -309,6 +317,8 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
         lambda bounds: canvas_pixels.crop(bounds.box),
         settings,
     )
+    # where the image was read from, so `refine` can composite onto it later
+    prepared = replace(prepared, record_fields={"source_path": str(Path(args.image).resolve())})
     outputs = output_paths(args.output, spec.n)
     result = run_api_job(settings, prepared)
     files = []
