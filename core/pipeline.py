@@ -316,11 +316,26 @@ def match_colour(result: Image.Image, sent: Image.Image, keep: Image.Image) -> I
 
 def composite(canvas_pixels: Image.Image, patch: LayerPatch) -> Image.Image:
     """The flattened file output: the canvas with the patch blended in through its mask."""
-    base = canvas_pixels if canvas_pixels.mode == "RGBA" else canvas_pixels.convert("RGBA")
-    under = base.crop(patch.bounds.box)
-    out = base.copy()
-    out.paste(Image.composite(patch.image, under, patch.mask), patch.bounds.offset)
+    out = canvas_pixels.convert("RGBA")  # a copy, whatever the mode
+    composite_into(out, patch)
     return out
+
+
+def composite_into(
+    canvas: Image.Image, patch: LayerPatch, under: Image.Image | None = None
+) -> None:
+    """Blend ``patch`` into ``canvas`` (RGBA, or RGB for a file without alpha) in place.
+
+    ``under`` is what ``canvas`` held in ``patch.bounds`` before any result went in (needed
+    when several variants are blended into the same canvas one after the other); by default
+    the canvas's current pixels there. Only the patch's box is touched or copied.
+    """
+    if patch.mask.getextrema() == (255, 255):  # the result covers its whole box
+        canvas.paste(patch.image, patch.bounds.offset)  # RGB ← RGBA pastes without a copy
+        return
+    under = under if under is not None else canvas.crop(patch.bounds.box)
+    under = under if under.mode == "RGBA" else under.convert("RGBA")
+    canvas.paste(Image.composite(patch.image, under, patch.mask), patch.bounds.offset)
 
 
 # ---------------------------------------------------------------------------------- internals
