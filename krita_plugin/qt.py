@@ -7,17 +7,36 @@ enums (``Qt.AlignmentFlag.AlignLeft``), which both bindings accept.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-if "PyQt6.QtCore" in sys.modules:
-    QT_API = "PyQt6"
-else:
+
+def _binding() -> str:
+    """The binding of the Qt that Krita runs on: "PyQt5" (Krita 5) or "PyQt6" (Krita 6).
+
+    Krita's own ``krita`` module is built against one binding and loads it, so once it is
+    imported the answer is in ``sys.modules``. Trying ``import PyQt5`` first would be wrong on
+    Krita 6: its Python refuses PyQt5 ("This version of Krita is not compatible with PyQt5!"),
+    or, where a system PyQt5 is also installed, loads a second Qt into the process.
+    """
+    for name in ("PyQt6", "PyQt5"):
+        if f"{name}.QtCore" in sys.modules:
+            return name
+    # Outside Krita (unit tests, tools) this fails and whichever binding is installed is used.
+    with contextlib.suppress(Exception):
+        import krita  # noqa: F401  (loads Krita's binding)
+    for name in ("PyQt6", "PyQt5"):
+        if f"{name}.QtCore" in sys.modules:
+            return name
     try:
         import PyQt5.QtCore  # noqa: F401
+    except Exception:
+        return "PyQt6"
+    return "PyQt5"
 
-        QT_API = "PyQt5"
-    except ImportError:  # Krita 6 without anything loaded yet
-        QT_API = "PyQt6"
+
+QT_API = _binding()
+QT_MAJOR = 6 if QT_API == "PyQt6" else 5
 
 if QT_API == "PyQt5":
     from PyQt5.QtCore import (
@@ -33,7 +52,7 @@ if QT_API == "PyQt5":
         QTimer,
         pyqtSignal,
     )
-    from PyQt5.QtGui import QIcon, QImage, QKeySequence, QPixmap
+    from PyQt5.QtGui import QIcon, QImage, QKeyEvent, QKeySequence, QPixmap
     from PyQt5.QtWidgets import (
         QAbstractItemView,
         QAction,
@@ -77,6 +96,7 @@ else:  # pragma: no cover - Krita 6
         QAction,
         QIcon,
         QImage,
+        QKeyEvent,
         QKeySequence,
         QPixmap,
         QShortcut,
@@ -116,6 +136,7 @@ def pil_to_qimage(image) -> QImage:
 
 __all__ = [
     "QT_API",
+    "QT_MAJOR",
     "QAbstractItemView",
     "QAction",
     "QApplication",
@@ -134,6 +155,7 @@ __all__ = [
     "QIODevice",
     "QIcon",
     "QImage",
+    "QKeyEvent",
     "QKeySequence",
     "QLabel",
     "QLineEdit",

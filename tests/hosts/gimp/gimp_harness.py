@@ -52,6 +52,7 @@ class GimpRun:
     seconds: float
     install_seconds: float
     cancel_file: Path
+    gimp_version: str = ""  # what the chroot's Debian package says it is
     notes: dict = field(default_factory=dict)
 
     def case(self, name: str) -> dict:
@@ -75,6 +76,23 @@ def setup_chroot() -> Path:
     if proc.returncode != 0:
         raise RuntimeError(f"setup.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def console(root: Path) -> str:
+    """The chroot's ``gimp-console-3.x`` (3.0 and 3.2 each ship only their own)."""
+    found = sorted(p.name for p in (root / "usr" / "bin").glob("gimp-console-3.*"))
+    if not found:
+        raise RuntimeError(f"no gimp-console-3.x in {root}/usr/bin")
+    return found[-1]
+
+
+def packaged_version(root: Path) -> str:
+    """The chroot's GIMP version as Debian packaged it ("3.0.4" from "3.0.4-7")."""
+    proc = subprocess.run(
+        ["chroot", str(root), "dpkg-query", "-W", "-f", "${Version}", "gimp"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return proc.stdout.split(":")[-1].split("-")[0].split("+")[0]
 
 
 def wheelhouse() -> Path:
@@ -270,14 +288,14 @@ def run_gimp(
             "-a",
             "-s",
             "-screen 0 1280x800x24",
-            "gimp-console-3.0",
+            console(root),
             "-i",
             "--batch-interpreter=python-fu-eval",
             "-b",
             f'exec(open("{inside / "batch_cases.py"}").read())',
             "--quit",
         ]
-        log("running gimp-console-3.0")
+        log(f"running {console(root)}")
         t1 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.monotonic() - t1
@@ -299,6 +317,7 @@ def run_gimp(
         install_seconds=install_seconds,
         cancel_file=host_cancel_file,
         notes={"cancel_file_created_at": cancel_seen.get("at")},
+        gimp_version=packaged_version(root),
     )
 
 

@@ -73,6 +73,14 @@ def run_setup() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
+def install_harness(pykrita: Path) -> None:
+    """The test harness plugin, with the plug-in's own Qt shim beside it (one shim for both)."""
+    shutil.copytree(
+        HARNESS, pykrita, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy2(REPO / "krita_plugin" / "qt.py", pykrita / HARNESS_NAME / "qt.py")
+
+
 def set_ini_key(path: Path, section: str, key: str, value: str) -> None:
     """Set ``key=value`` in ``[section]`` of a KConfig file, keeping everything else as is."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -229,7 +237,7 @@ def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
     )
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
     pykrita.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(HARNESS, pykrita, dirs_exist_ok=True)
+    install_harness(pykrita)
     set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
     return env
 

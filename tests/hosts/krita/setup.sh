@@ -71,6 +71,7 @@ if [ "$(cat "$TEMPLATE/.ok" 2>/dev/null)" != "$KVER" ]; then
   H=$WARM/home
   mkdir -p "$H/.config" "$H/.local/share/krita/pykrita"
   cp -r "$HERE/harness"/. "$H/.local/share/krita/pykrita/"
+  cp "$REPO/krita_plugin/qt.py" "$H/.local/share/krita/pykrita/gpt_image_test_harness/qt.py"
   printf '[python]\nenable_gpt_image_test_harness=true\n' > "$H/.config/kritarc"
   set +e
   # A clean PATH: Krita's embedded Python locates its prefix through PATH, and a pyenv/venv

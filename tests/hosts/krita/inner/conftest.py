@@ -13,18 +13,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
+from gpt_image.qt import QByteArray, QComboBox, QPlainTextEdit, QPushButton, QSpinBox
 from gpt_image_test_harness import pause
 from krita import Krita, Selection
-
-try:
-    from PyQt5.QtCore import QByteArray
-    from PyQt5.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QSpinBox
-except ImportError:  # Krita 6
-    from PyQt6.QtCore import QByteArray
-    from PyQt6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QSpinBox
-
-import numpy as np
 from PIL import Image, ImageDraw
 
 STANDIN = os.environ.get("GPT_IMAGE_TEST_STANDIN_ROOT", "")

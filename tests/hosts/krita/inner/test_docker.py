@@ -19,12 +19,8 @@ from conftest import (
     spin,
     wait_until,
 )
+from gpt_image.qt import QTimer
 from krita import Krita
-
-try:
-    from PyQt5.QtCore import QTimer
-except ImportError:  # Krita 6
-    from PyQt6.QtCore import QTimer
 
 OBJECT_NAMES = (
     "gptImagePrompt",
@@ -334,7 +330,7 @@ def test_references_layer_and_file(driver, docs, tmp_path):
     root = doc.rootNode()
     ref_layer = doc.createNode("style ref", "paintlayer")
     from conftest import host_bytes, pattern
-    from PyQt5.QtCore import QByteArray
+    from gpt_image.qt import QByteArray
 
     ref_layer.setPixelData(QByteArray(host_bytes(doc, pattern(64, 48, seed=7))), 10, 10, 64, 48)
     root.addChildNode(ref_layer, None)
@@ -580,14 +576,7 @@ def test_repeat_last_action(driver, docs):
 
 
 def test_ctrl_enter_in_the_prompt_generates(driver, docs):
-    try:
-        from PyQt5.QtCore import QEvent, Qt
-        from PyQt5.QtGui import QKeyEvent
-        from PyQt5.QtWidgets import QApplication, QPlainTextEdit
-    except ImportError:  # Krita 6
-        from PyQt6.QtCore import QEvent, Qt
-        from PyQt6.QtGui import QKeyEvent
-        from PyQt6.QtWidgets import QApplication, QPlainTextEdit
+    from gpt_image.qt import QApplication, QEvent, QKeyEvent, QPlainTextEdit, Qt
 
     doc = docs.new(120, 90)
     rect_selection(doc, 20, 20, 40, 30)

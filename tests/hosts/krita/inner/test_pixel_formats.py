@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gpt_image.qt import QByteArray
 from krita import Krita
-
-try:
-    from PyQt5.QtCore import QByteArray
-except ImportError:  # Krita 6
-    from PyQt6.QtCore import QByteArray
 
 #: (R, G, B, A) 8-bit sRGB: primaries, a mid colour, a half-transparent one.
 COLOURS = [

@@ -51,12 +51,8 @@ if OUT:
 
 from krita import Extension, Krita  # noqa: E402
 
-try:
-    from PyQt5.QtCore import QThread, QTimer
-    from PyQt5.QtWidgets import QApplication
-except ImportError:  # Krita 6
-    from PyQt6.QtCore import QThread, QTimer
-    from PyQt6.QtWidgets import QApplication
+# The plug-in's own Qt shim (krita_plugin/qt.py), copied in beside this file by the runner.
+from .qt import QApplication, QThread, QTimer  # noqa: E402
 
 try:
     import greenlet
