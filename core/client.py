@@ -23,10 +23,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import client_errors as errs
 from .client_request import Call, build_call, lookup_caps
-from .client_transport import Tracker, Worker, make_sdk_client
+from .client_transport import Tracker, Worker, check_proxies, make_sdk_client, proxy_for
 from .errors import Cancelled, ConfigError, GptImageError, InputError
 from .retry import RetryPolicy, is_transient_status, parse_retry_after
 
@@ -193,6 +194,11 @@ class Connection:
                 "Azure OpenAI needs an endpoint and an api-version.",
                 hint="Set the Azure endpoint (https://NAME.openai.azure.com), deployment and api-version in settings.",
             )
+        if self.provider != "azure":
+            _check_url(self.resolved_base_url, "The base URL (base_url / OPENAI_BASE_URL)")
+        else:
+            _check_url(self.resolved_base_url, "The Azure endpoint (azure_endpoint)")
+        check_proxies()
         if not self.timeout_s or self.timeout_s <= 0:
             raise ConfigError(f"Timeout must be positive, not {self.timeout_s!r}.")
         if self.max_retries < 0:
@@ -214,6 +220,23 @@ def preload_sdk() -> threading.Thread:
     thread = threading.Thread(target=load, name="gpt-image-sdk-import", daemon=True)
     thread.start()
     return thread
+
+
+def _check_url(url: str, what: str) -> None:
+    """``ConfigError`` unless ``url`` is an http(s) URL with a host (checked before sending)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"{what} {url!r} is not a valid URL ({exc}).", code="invalid_base_url"
+        ) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{what} {url!r} is not an http:// or https:// URL.",
+            hint="Use e.g. https://api.openai.com/v1 or http://localhost:8080/v1.",
+            code="invalid_base_url",
+        )
 
 
 class _Malformed(Exception):
@@ -441,6 +464,7 @@ class ImageClient:
             request_sent=sent,
             timeout_s=self._connection.timeout_s,
             base_url=self._connection.resolved_base_url,
+            proxy=proxy_for(self._connection.resolved_base_url),
         )
 
     def _scrub(self, error: GptImageError) -> GptImageError:

@@ -92,6 +92,7 @@ class Context:
     request_sent: bool = True
     timeout_s: float = 300.0
     base_url: str = ""
+    proxy: str | None = None  # "http://host:port (HTTPS_PROXY)" when one is in the way
 
 
 def from_status(
@@ -204,6 +205,17 @@ def from_transport(exc: BaseException, *, timed_out: bool, ctx: Context) -> ApiU
     """A network failure: before the request went out (retried) or after (maybe billed)."""
     cause = _cause_text(exc)
     details = {"attempts": ctx.attempts, "cause": cause, "may_be_billed": ctx.request_sent}
+    if not ctx.request_sent and ctx.proxy:
+        verb = "timed out connecting to" if timed_out else "could not connect to"
+        return ApiUnavailable(
+            f"The plug-in {verb} the proxy {ctx.proxy} on the way to "
+            f"{ctx.base_url or 'the API'}, after {ctx.attempts} attempt(s) ({cause}). Nothing "
+            "was sent to the API.",
+            hint="Check that the proxy is running and reachable, or unset the proxy variable.",
+            code="proxy_error",
+            request_id=ctx.request_id,
+            details=details,
+        )
     if not ctx.request_sent:
         verb = "timed out connecting to" if timed_out else "could not connect to"
         return ApiUnavailable(

@@ -11,15 +11,90 @@ whether a failed attempt may be retried without risking a double charge.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import queue
 import socket
 import threading
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
 
 CONNECT_TIMEOUT_S = 10.0
-_CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout"})
+#: Failures before the request reached the API: a refused connect, or a proxy that refused the
+#: tunnel. Nothing was sent, nothing can be billed, a retry is safe.
+_CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "ProxyError"})
+#: The proxy variables httpx reads (lower case wins where both are set, as in urllib).
+PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _proxy_shown(value: str) -> str:
+    """A proxy URL without any user:password part, for messages."""
+    try:
+        parts = urlsplit(value if "://" in value else "http://" + value)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable)"
+    return f"{parts.scheme}://{host}{port}"
+
+
+def check_proxies(environ: Mapping[str, str] | None = None) -> None:
+    """``ConfigError`` naming the variable when a proxy setting can't work: not a URL, a scheme
+    httpx has no transport for, or SOCKS without the SOCKS extra. Checked before anything is sent
+    (the HTTP client would fail while being built, which looks like a network failure)."""
+    env = os.environ if environ is None else environ
+    for var in PROXY_VARS:
+        value = (env.get(var) or "").strip()
+        if not value:
+            continue
+        try:
+            parts = urlsplit(value if "://" in value else "http://" + value)
+            _ = parts.port  # raises for a port that is not a number in range
+        except ValueError as exc:
+            raise ConfigError(
+                f"The proxy setting {var} is not a valid URL ({exc}).",
+                hint=f"Fix {var} (e.g. http://proxy.example:3128) or unset it.",
+                code="invalid_proxy",
+            ) from None
+        scheme = parts.scheme.lower()
+        if scheme not in _PROXY_SCHEMES or not parts.hostname:
+            raise ConfigError(
+                f"The proxy setting {var} ({_proxy_shown(value)}) is not a proxy URL that can be "
+                "used: it needs http://, https:// or socks5:// and a host.",
+                hint=f"Fix {var} or unset it.",
+                code="invalid_proxy",
+            )
+        if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+            raise ConfigError(
+                f"The proxy setting {var} names a SOCKS proxy ({_proxy_shown(value)}), but SOCKS "
+                "support is not installed.",
+                hint=f"Install it (pip install 'httpx[socks]'), use an HTTP proxy, or unset {var}.",
+                code="socks_unavailable",
+            )
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """ "http://host:port (HTTPS_PROXY)" when a proxy stands between us and ``url``."""
+    env = os.environ if environ is None else environ
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = (parts.scheme or "https").lower()
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY")
+    bypass = urllib.request.proxy_bypass_environment
+    if no_proxy and parts.hostname and bypass(parts.hostname, {"no": no_proxy}):
+        return None
+    for var in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
+        value = (env.get(var) or "").strip()
+        if value:
+            return f"{_proxy_shown(value)} ({var})"
+    return None
 
 
 class Tracker:

@@ -295,10 +295,13 @@ class History:
         folder = self._folder(job_id)
         name = f"result-{index + 1}.{image_extension(data, output_format)}"
         atomic_write(folder / name, data)  # the image first: it is what was paid for
-        with self._lock:
-            record = self.get(job_id)
-            images = [n for n in record.data.get("images", []) if n != name] + [name]
-            self.update(job_id, images=sorted(images, key=_result_index))
+        try:
+            with self._lock:
+                record = self.get(job_id)
+                images = [n for n in record.data.get("images", []) if n != name] + [name]
+                self.update(job_id, images=sorted(images, key=_result_index))
+        except OSError as exc:  # the image is safe; listing finds it without job.json's word
+            log.warning("History entry %s: could not note %s in job.json: %s", job_id, name, exc)
         return folder / name
 
     def finish(

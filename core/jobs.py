@@ -24,14 +24,15 @@ from PIL import Image
 from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
 from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
 from .geometry import Bounds, Extent, Point
-from .history import History
+from .history import History, image_extension
 from .models import capabilities
 from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
 from .pipeline import plan_job as _plan_job
 from .pricing import Estimate, actual_cost, estimate
 from .prompting import check_prompt
+from .rescue import keep_elsewhere
 from .selection import SelectionMask
-from .settings import Settings
+from .settings import Settings, check_setting
 from .sizing import size_for_aspect
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class JobResult:
     plan: Plan | None = None
     size: str | None = None  # what the API reported (may differ from plan.api_size under auto)
     encoded: list[bytes] = field(default_factory=list, repr=False)  # the API's own file bytes
+    #: results history could not take (full or failing disk), kept in another file instead
+    rescued: dict[int, Path] = field(default_factory=dict)
 
 
 # --- prepare -----------------------------------------------------------------------------------
@@ -162,6 +165,8 @@ def check_spec(spec: JobSpec, settings: Settings) -> JobSpec:
         )
     if spec.output_format not in REFERENCE_MIMES:
         raise InputError(f"Output format must be png, jpeg or webp, not {spec.output_format!r}.")
+    if spec.output_compression is not None:
+        check_setting("output_compression", spec.output_compression, "Compression")
     if spec.quality not in ("auto", "low", "medium", "high"):
         raise InputError(f"Quality must be auto, low, medium or high, not {spec.quality!r}.")
     edited = 0 if Mode(spec.mode) is Mode.GENERATE else 1
@@ -327,6 +332,7 @@ class _Run:
         self.on_event = on_event
         self.started = time.monotonic()
         self.stored: dict[int, Path] = {}
+        self.rescued: dict[int, Path] = {}
         self.timings: dict[str, float] = {}
 
     def elapsed(self) -> float:
@@ -358,20 +364,41 @@ class _Run:
         try:
             image = decode_image(data)
         except Exception:
-            log.warning("Result image %d could not be decoded (kept in history)", index)
+            log.warning("Result image %d could not be decoded", index + 1)
             return
         self.emit(JobEvent("image", index, image, self.elapsed()))
 
     def store(self, index: int, data: bytes) -> None:
-        """Write result ``index`` to history once; a full disk is logged, not fatal, here."""
-        if index in self.stored:
+        """Write result ``index`` to history once; when history can't take it (full or failing
+        disk), to a file elsewhere (``rescued``), so a paid image is on disk somewhere named."""
+        if index in self.stored or index in self.rescued:
             return
         try:
             self.stored[index] = self.history.add_image(
                 self.job_id, index, data, self.prepared.spec.output_format
             )
+            return
         except OSError as exc:
-            log.error("Could not save result %d to history: %s", index + 1, exc)
+            reason = exc.strerror or str(exc)
+        kept = keep_elsewhere(data, "." + image_extension(data, self.prepared.spec.output_format))
+        if kept is not None:
+            self.rescued[index] = kept
+            log.error(
+                "Could not save result %d to history (%s); kept it as %s", index + 1, reason, kept
+            )
+        else:
+            log.error(
+                "Could not save result %d to history (%s), nor anywhere else", index + 1, reason
+            )
+
+    def where_kept(self) -> str:
+        """A true sentence on where the results that arrived are, for error messages."""
+        parts = []
+        if self.stored:
+            parts.append(f"{len(self.stored)} result(s) kept in history {self.job_id}")
+        if self.rescued:
+            parts.append("kept as " + ", ".join(str(p) for _, p in sorted(self.rescued.items())))
+        return "; ".join(parts)
 
     def close(self, status: str, error: GptImageError | None = None, **fields: Any) -> None:
         try:
@@ -468,9 +495,10 @@ def run_job(
         sent = decode_image(prepared.upload.image_png) if prepared.upload.image_png else None
         patches = [build_layer(plan, image, sent) for image in images]
     except Exception as exc:
+        kept = run.where_kept()
         error = ApiUnavailable(
             "The API returned an image that could not be read.",
-            hint="It is kept in history; try again.",
+            hint=f"The file is {kept}; try again." if kept else "Try again.",
             request_id=result.request_id,
             details={"reason": str(exc)},
         )
@@ -495,6 +523,7 @@ def run_job(
         plan=plan,
         size=result.size,
         encoded=list(result.images),
+        rescued=dict(run.rescued),
     )
 
 

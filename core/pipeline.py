@@ -21,12 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
 from .errors import InputError
 from .geometry import Bounds, Extent
 from .models import DEFAULT_MODEL, capabilities
 from .selection import SelectionMask
+from .settings import BLEND_RANGES
 from .sizing import size_crop, snap_size
 
 RESAMPLE = Image.Resampling.LANCZOS
@@ -35,6 +37,13 @@ MAX_MASK_BYTES = 4 * 1024 * 1024
 #: Extra grow (canvas px) of the API edit area beyond the blend area, so resampling the mask to
 #: the API size never leaves blended pixels where the model was told to keep the original.
 MASK_SAFETY_PX = 2
+
+
+BLEND_LABELS = {
+    "padding_px": "Padding (--padding)",
+    "grow_px": "Grow (--grow)",
+    "feather_px": "Feather (--feather)",
+}
 
 
 class Mode(str, Enum):
@@ -55,9 +64,13 @@ class BlendOptions:
     match_colour: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("padding_px", "grow_px", "feather_px"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be 0 or more, not {getattr(self, name)}.")
+        for name, (low, high) in BLEND_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(
+                    f"{BLEND_LABELS[name]} must be a whole number from {low} to {high} px, "
+                    f"not {value!r}."
+                )
 
     @property
     def reach_px(self) -> int:
@@ -193,8 +206,11 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
             f"Got {source_pixels.size[0]}x{source_pixels.size[1]} pixels for a "
             f"{plan.source_bounds.width}x{plan.source_bounds.height} area."
         )
-    crop = _to_crop(plan, source_pixels.convert("RGBA"))
+    source = source_pixels if source_pixels.mode == "RGBA" else source_pixels.convert("RGBA")
+    crop = _to_crop(plan, source)
     image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
+    if source.getchannel("A").getextrema() == (255, 255):
+        image = image.convert("RGB")  # opaque pixels go up opaque: no alpha for the model to read
     return Upload(_encode_png(image), _encode_mask(api_mask(plan)) if plan.masked else None)
 
 
@@ -368,12 +384,21 @@ def _place(want: Bounds, extent: Extent, canvas: Extent) -> Bounds:
 
 
 def _to_crop(plan: Plan, source: Image.Image) -> Image.Image:
-    """Pad the on-canvas pixels to the full crop with transparency (rarely needed)."""
+    """Pad the on-canvas pixels to the full crop by repeating the edge pixels.
+
+    Only a crop wider than the canvas (an exact API aspect on a whole-canvas edit, or a canvas
+    beyond the 3:1 limit) needs it. Transparent padding would show the model holes at the edge;
+    repeated edge pixels read as more of the same picture, and the padding is cut off again when
+    the result is mapped back.
+    """
     if plan.source_bounds == plan.crop:
         return source
-    padded = Image.new("RGBA", plan.crop.extent, (0, 0, 0, 0))
-    padded.paste(source, plan.source_bounds.relative_to(plan.crop.offset).offset)
-    return padded
+    inside = plan.source_bounds.relative_to(plan.crop.offset)
+    before = (inside.y, inside.x)
+    after = (plan.crop.height - inside.y - inside.height, plan.crop.width - inside.x - inside.width)
+    pixels = np.asarray(source)
+    padded = np.pad(pixels, ((before[0], after[0]), (before[1], after[1]), (0, 0)), mode="edge")
+    return Image.fromarray(padded, "RGBA")
 
 
 def _encode_png(

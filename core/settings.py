@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
+from .jsonfile import JsonFileError, load_json
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .client import Connection
@@ -167,6 +168,15 @@ def ensure_private_dir(folder: Path) -> Path:
     return folder
 
 
+#: The one range of each blend option (canvas px): settings, the pipeline (hence CLI and hosts)
+#: take them from here. Beyond them a job would only allocate huge masks for no visible gain.
+BLEND_RANGES = {"padding_px": (0, 1024), "grow_px": (0, 256), "feather_px": (0, 256)}
+
+
+#: An hour: beyond it a request is not slow but stuck (and socket timeouts overflow far beyond).
+MAX_TIMEOUT_S = 3600.0
+
+
 # --- the model ---------------------------------------------------------------------------------
 
 
@@ -240,19 +250,37 @@ class Settings(BaseModel):
         None, "End-user id", "Optional id sent as `user` for OpenAI's abuse monitoring."
     )
     padding_px: int = _field(
-        48, "Context padding", "Canvas pixels of context sent around the selection.", ge=0
+        48,
+        "Context padding",
+        "Canvas pixels of context sent around the selection.",
+        ge=0,
+        le=BLEND_RANGES["padding_px"][1],
     )
     grow_px: int = _field(
-        6, "Grow selection", "Pixels the selection is grown before blending.", ge=0
+        6,
+        "Grow selection",
+        "Pixels the selection is grown before blending.",
+        ge=0,
+        le=BLEND_RANGES["grow_px"][1],
     )
-    feather_px: int = _field(8, "Feather", "Soft edge of the blended result in pixels.", ge=0)
+    feather_px: int = _field(
+        8,
+        "Feather",
+        "Soft edge of the blended result in pixels.",
+        ge=0,
+        le=BLEND_RANGES["feather_px"][1],
+    )
     match_colour: bool = _field(
         True,
         "Match colour",
         "Correct the result's overall colour drift so a masked edit shows no seam.",
     )
     timeout_s: float = _field(
-        300.0, "Timeout", "Seconds to wait for one request (high quality can take 200 s).", gt=0
+        300.0,
+        "Timeout",
+        "Seconds to wait for one request (high quality can take 200 s).",
+        gt=0,
+        le=MAX_TIMEOUT_S,
     )
     max_retries: int = _field(
         2,
@@ -350,6 +378,37 @@ class Settings(BaseModel):
         return redact(text, self.api_key)
 
 
+def setting_range(name: str) -> tuple[float | None, float | None, bool]:
+    """(low, high, low_exclusive) of a numeric setting, read from its field definition, so the
+    CLI's flags and the hosts' widgets check exactly what the settings file does."""
+    low = high = None
+    exclusive = False
+    for rule in Settings.model_fields[name].metadata:
+        if getattr(rule, "ge", None) is not None:
+            low = rule.ge
+        if getattr(rule, "gt", None) is not None:
+            low, exclusive = rule.gt, True
+        if getattr(rule, "le", None) is not None:
+            high = rule.le
+    return low, high, exclusive
+
+
+def check_setting(name: str, value: float, label: str) -> None:
+    """``InputError`` unless ``value`` lies in setting ``name``'s range."""
+    import math
+
+    low, high, exclusive = setting_range(name)
+    bad = isinstance(value, float) and not math.isfinite(value)
+    if low is not None and (value <= low if exclusive else value < low):
+        bad = True
+    if high is not None and value > high:
+        bad = True
+    if bad:
+        lower = f"more than {low:g}" if exclusive else f"at least {low:g}"
+        upper = "" if high is None else f" and at most {high:g}"
+        raise InputError(f"{label} must be {lower}{upper}, not {value:g}.")
+
+
 def redact(text: str, key: SecretStr | str | None) -> str:
     secret = key.get_secret_value() if isinstance(key, SecretStr) else key
     if secret and len(secret) >= 8 and secret in text:
@@ -403,20 +462,16 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             f"Cannot read settings file {path}: {exc.strerror}", code="unreadable_settings"
         ) from None
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
+        data = load_json(raw)
+    except JsonFileError as exc:
+        where = {} if exc.line is None else {"line": exc.line, "column": exc.column}
         raise ConfigError(
-            f"Settings file {path} is not UTF-8 text.",
+            f"Settings file {path} is {exc}"
+            if exc.reason.startswith("not ")
+            else f"Settings file {path} is unusable: {exc}",
             hint="Fix or delete the file; it was left untouched.",
             code="invalid_settings",
-            details={"path": str(path)},
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"Settings file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint="Fix or delete the file; it was left untouched.",
-            code="invalid_settings",
-            details={"path": str(path), "line": exc.lineno, "column": exc.colno},
+            details={"path": str(path), **where},
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(
@@ -466,7 +521,7 @@ def load_settings(
             settings._env_fields[field] = (data.get(field), value)
     env_key = env.get(ENV_API_KEY)
     if env_key:
-        settings.api_key = SecretStr(env_key.strip())
+        settings.api_key = SecretStr(normalise_api_key(env_key, ENV_API_KEY))
         settings._key_source = "env"
     else:
         stored = read_api_key(path.parent / KEY_FILE)
@@ -524,20 +579,59 @@ def read_api_key(path: Path | None = None) -> SecretStr | None:
         os.chmod(path, 0o600)
         log.warning("API key file %s was readable by others; set its mode to 0600", path)
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
         raise ConfigError(
-            f"Cannot read the API key file {path}.", code="unreadable_key", hint=str(type(exc))
+            f"The API key file {path} is not UTF-8 text.",
+            hint="Save the key again in the settings, or fix the file.",
+            code="invalid_api_key",
         ) from None
-    return SecretStr(text) if text else None
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read the API key file {path}: {exc.strerror or type(exc).__name__}.",
+            code="unreadable_key",
+        ) from None
+    if not text.strip().strip(_KEY_PADDING).strip():
+        return None
+    return SecretStr(normalise_api_key(text, f"the key file {path}"))
+
+
+#: Stripped from both ends of a key as typed or pasted: whitespace, a BOM, zero-width spaces.
+_KEY_PADDING = "\ufeff\u200b\u200c\u200d\u2060"
+
+
+def normalise_api_key(raw: str, source: str) -> str:
+    """The key as sent: surrounding whitespace stripped, anything else that can't be in an HTTP
+    header refused. ``ConfigError`` names ``source`` and the position, never a key character.
+
+    One function for every way in (env var, key file, settings dialogs), so a pasted newline or
+    zero-width space never reaches the HTTP layer (which would echo the key in its error).
+    """
+    text = raw.strip().strip(_KEY_PADDING).strip()
+    if not text:
+        raise ConfigError(f"The API key from {source} is empty.", code="invalid_api_key")
+    for position, char in enumerate(text, start=1):
+        if char.isspace():
+            problem = "a space or line break"
+        elif not char.isascii():
+            problem = "a non-ASCII character"
+        elif not char.isprintable():
+            problem = "a control character"
+        else:
+            continue
+        raise ConfigError(
+            f"The API key from {source} contains {problem} (character {position} of "
+            f"{len(text)}); a key is one word of plain letters, digits, '-' and '_'.",
+            hint="Copy the key again from the provider's dashboard.",
+            code="invalid_api_key",
+        )
+    return text
 
 
 def set_api_key(key: str | SecretStr, path: Path | None = None) -> Path:
     """Store ``key`` in its own file, mode 0600 (owner only) whatever the umask."""
     secret = key.get_secret_value() if isinstance(key, SecretStr) else key
-    secret = secret.strip()
-    if not secret or any(ch.isspace() for ch in secret):
-        raise ConfigError("An API key is one word without spaces.", code="invalid_api_key")
+    secret = normalise_api_key(secret, "the settings")
     path = Path(path) if path is not None else key_path()
     ensure_private_dir(path.parent)
     atomic_write(path, (secret + "\n").encode("utf-8"), mode=0o600)

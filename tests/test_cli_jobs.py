@@ -247,7 +247,7 @@ def test_non_ascii_prompts_and_outputs(env, capsys, standin):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["edit", "--image", "missing.png", "--prompt", "x", "-o", "o.png"], "No such file"),
+        (["edit", "--image", "missing.png", "--prompt", "x", "-o", "o.png"], "No such image"),
         (["edit", "--image", "{img}", "--rect", "1,2,3", "--prompt", "x", "-o", "o.png"], "--rect"),
         (
             ["generate", "--prompt", "x", "--resolution", "huge", "-o", "o.png"],
@@ -328,13 +328,13 @@ def test_help_for_every_command(capsys):
         assert "usage: python -m core" in capsys.readouterr().out
 
 
-def test_write_failure_after_paying_points_to_history(env, capsys, standin):
+def test_an_output_that_cannot_be_written_is_refused_before_sending(env, capsys, standin):
     blocker = env / "file"
     blocker.write_text("not a folder")
     code, _out, err = run(capsys, "generate", "--prompt", "x", "-o", blocker / "o.png")
-    assert code == 2 and "kept in history" in err
-    history_id = err.split("kept in history ")[1].split(" ")[0]
-    assert (env / "data" / "history" / history_id / "result-1.png").exists()
+    assert code == 2 and "is not a folder" in err
+    assert standin.stats()["image_requests"] == 0
+    assert not (env / "data" / "history").exists() or not list((env / "data" / "history").iterdir())
 
 
 def test_output_stream_that_cannot_encode_does_not_crash(env, standin, monkeypatch):

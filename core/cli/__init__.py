@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError
+from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError
 from .console import write_err
 from .history import add_history_command
 from .jobs import (
@@ -54,11 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_undecodable(args: argparse.Namespace) -> None:
+    """Text options (prompt, model, search…) that held bytes which are not UTF-8: Python keeps
+    them as lone surrogates, which no request, JSON or file can carry. File names may hold any
+    bytes and are ``Path``s, so they pass."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and any("\ud800" <= ch <= "\udfff" for ch in item):
+                flag = "--" + name.replace("_", "-")
+                raise InputError(
+                    f"The {flag} text holds bytes that are not valid UTF-8.",
+                    hint="Pass it as UTF-8 text (check the terminal's or script's encoding).",
+                )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        refuse_undecodable(args)
         return handler(args)
     except GptImageError as error:
         write_err(f"error: {error}\n")

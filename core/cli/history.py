@@ -13,17 +13,19 @@ from ..errors import (
 from ..geometry import Extent
 from ..pipeline import Mode
 from ..settings import Settings
+from .console import write_err
 from .jobs import (
+    check_outputs,
+    composite_file,
     encode,
-    flatten,
+    file_sha256,
     job_report,
-    output_paths,
     print_job,
     result_files,
     run_api_job,
-    save_outputs,
 )
-from .options import read_image_raw
+from .options import read_image
+from .outputs import PIL_FORMATS, output_paths, preflight, save_outputs
 from .runtime import add_verbose, say, say_json, with_settings
 
 
@@ -101,29 +103,50 @@ def cmd_history_prune(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _original(image: Path | None, record: Any, canvas: Extent) -> Any:
+    """The original picture of an edit: ``--image`` if given, else the file the job was made
+    from when it is still there unchanged; ``None`` when neither is available."""
+    from ..imagefile import SourceImage
+
+    if image is None:
+        recorded = record.data.get("source_path")
+        if not isinstance(recorded, str) or not recorded or not Path(recorded).is_file():
+            return None
+        expected = record.data.get("source_sha256")
+        if expected and file_sha256(Path(recorded)) != expected:
+            raise InputError(
+                f"{recorded} changed since job {record.id} was made.",
+                hint="Give --image IMG to composite into it as it is now, or --raw for the result alone.",
+            )
+        image = Path(recorded)
+    source: SourceImage = read_image(image)
+    if Extent(*source.size) != canvas:
+        raise InputError(
+            f"{image} is {source.size[0]}x{source.size[1]}; the job was made on a {canvas} canvas."
+        )
+    return source
+
+
 def cmd_history_rerun(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import prepared_from_history
-    from ..pipeline import composite
 
-    prepared = prepared_from_history(_history(settings).get(args.id), settings)
+    record = _history(settings).get(args.id)
+    prepared = prepared_from_history(record, settings)
     plan = prepared.plan
-    canvas_pixels, had_alpha = None, True
+    source = None
     if args.image is not None:
-        raw = read_image_raw(args.image)
-        had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
-        canvas_pixels = raw.convert("RGBA")
-        if Extent(*canvas_pixels.size) != plan.canvas:
-            raise InputError(
-                f"{args.image} is {canvas_pixels.size[0]}x{canvas_pixels.size[1]}; the job was "
-                f"made on a {plan.canvas} canvas."
-            )
-    outputs = output_paths(args.output, prepared.spec.n) if args.output else []
+        source = _original(args.image, record, plan.canvas)
+    outputs = (
+        output_paths(args.output, prepared.spec.n, stem=f"rerun-{args.id}") if args.output else []
+    )
+    if outputs:
+        check_outputs(outputs, prepared, settings, source)
     result = run_api_job(settings, prepared)
     if plan.mode is Mode.GENERATE:
         files = result_files(outputs, result)
-    elif canvas_pixels is not None:
+    elif source is not None:
         files = [
-            (path, encode(flatten(composite(canvas_pixels, patch), had_alpha), path))
+            (path, composite_file(source, patch, path))
             for path, patch in zip(outputs, result.patches, strict=False)
         ]
     else:
@@ -131,15 +154,85 @@ def cmd_history_rerun(args: argparse.Namespace, settings: Settings) -> int:
             (path, encode(patch.masked(), path))
             for path, patch in zip(outputs, result.patches, strict=False)
         ]
-    save_outputs(files, result.history_id)
+    save_outputs(files, result, _history(settings))
     report = job_report(result, prepared, [p for p, _ in files])
     report["rerun_of"] = args.id
     print_job(args, report)
     return EXIT_OK
 
 
+def cmd_history_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write out a stored result: composited into the original image as the job would have
+    done, or (``--raw``, text to image, or no original at hand) the result as the API sent it."""
+    from ..jobs import patches_from_history
+
+    history = _history(settings)
+    record = history.get(args.id)
+    images = record.images
+    if not images:
+        raise InputError(
+            f"History entry {args.id} holds no result image (status {record.status}).",
+            hint="Only results that arrived are kept; see `history show ID`.",
+        )
+    mode = str(record.data.get("mode", ""))
+    source = None
+    raw = args.raw or mode == Mode.GENERATE.value
+    if not raw:
+        canvas = record.data.get("canvas")
+        try:
+            extent = Extent(*canvas)
+        except (TypeError, ValueError):
+            raise InputError(f"History entry {args.id} does not record its canvas size.") from None
+        source = _original(args.image, record, extent)
+        if source is None:
+            write_err(
+                "warning: the original image is not available (give --image IMG to composite "
+                "into it); writing the raw result as the API sent it.\n"
+            )
+            raw = True
+    fmt = images[0].suffix.lstrip(".").lower()
+    outputs = output_paths(args.output, len(images), "jpeg" if fmt == "jpg" else fmt, stem=args.id)
+    if source is not None:
+        width, height = source.size
+        preflight(outputs, width * height * 4 * (2 if source.deep is not None else 1))
+        patches = patches_from_history(record)
+        files = [
+            (path, composite_file(source, patch, path))
+            for path, patch in zip(outputs, patches, strict=False)
+        ]
+    else:
+        preflight(outputs, max(p.stat().st_size for p in images))
+        files = []
+        for path, stored in zip(outputs, images, strict=False):
+            data = stored.read_bytes()
+            same = PIL_FORMATS[path.suffix.lower()] == PIL_FORMATS.get(stored.suffix.lower())
+            if not same:
+                from ..jobs import decode_image
+
+                data = encode(decode_image(data), path)
+            files.append((path, data))
+    save_outputs(files, args.id, history)
+    written = [str(p) for p, _ in files]
+    if args.json:
+        say_json(
+            args,
+            {
+                "id": args.id,
+                "outputs": written,
+                "composited": source is not None,
+                "status": record.status,
+            },
+        )
+    else:
+        for path in written:
+            say(args, f"saved {path}")
+    return EXIT_OK
+
+
 def add_history_command(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("history", help="list, search, show, delete or prune past jobs")
+    parser = commands.add_parser(
+        "history", help="list, search, show, export, delete, prune or re-run past jobs"
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="jobs, newest first")
     listing.add_argument("--search", metavar="TEXT", help="prompts containing TEXT (any case)")
@@ -160,15 +253,30 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
     rerun.add_argument("id")
     rerun.add_argument("-o", "--output", type=Path, metavar="OUT")
     rerun.add_argument("--image", type=Path, metavar="IMG", help="the original image (edits)")
+    export = actions.add_parser(
+        "export",
+        help="write out a stored result (also of failed or interrupted jobs)",
+        description="Write the results a history entry holds. An edit is composited into the "
+        "original image as the job would have done: --image IMG, else the file the job was made "
+        "from if it is unchanged. --raw (and text to image) writes the result as the API sent "
+        "it. Several results: OUT-1 ... OUT-N.",
+    )
+    export.add_argument("id")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    export.add_argument("--image", type=Path, metavar="IMG", help="the original image (edits)")
+    export.add_argument("--raw", action="store_true", help="the result as the API sent it")
     for sub, command in (
         (listing, cmd_history_list),
         (show, cmd_history_show),
         (delete, cmd_history_delete),
         (prune, cmd_history_prune),
         (rerun, cmd_history_rerun),
+        (export, cmd_history_export),
     ):
         sub.add_argument("--json", action="store_true")
         add_verbose(sub)
         # reading history must work even when settings.json is broken
-        lenient = command in (cmd_history_list, cmd_history_show, cmd_history_delete)
+        lenient = command in (
+            cmd_history_list, cmd_history_show, cmd_history_delete, cmd_history_export
+        )  # fmt: skip
         sub.set_defaults(handler=with_settings(command, lenient=lenient))

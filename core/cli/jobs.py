@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import logging
 import logging.handlers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,25 +19,26 @@ from ..errors import (
     InputError,
 )
 from ..geometry import Bounds, Extent
-from ..history import image_extension
+from ..history import History, image_extension
+from ..imagefile import SourceImage, compose, encode_output
 from ..pipeline import Mode
 from ..selection import SelectionMask
-from ..settings import Settings, atomic_write
+from ..settings import Settings, check_setting
 from .compare import add_compare_option, cmd_compare
 from .options import (
     add_blend_options,
     add_model_options,
     add_selection_options,
     blend_from_args,
-    read_image_raw,
+    read_image,
     read_selection,
 )
+from .outputs import PIL_FORMATS, expected_bytes, output_paths, preflight, save_outputs
 from .runtime import add_verbose, run_cancellable, say, say_json, with_settings
 
 log = logging.getLogger("core.cli")
 
 
-PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 #: zlib level of PNG files written here unless --compression asks for more: level 6 (Pillow's
 #: default) takes ~4x as long for a few % fewer bytes on photos.
 FAST_PNG_LEVEL = 1
@@ -77,7 +79,20 @@ def _add_job_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
         help="partial previews to stream, 0-3, each +100 output tokens (default 0)",
     )
     if output:
-        parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+        parser.add_argument(
+            "-o",
+            "--output",
+            required=True,
+            type=Path,
+            metavar="OUT",
+            help="output file (-n N: OUT-1 ... OUT-N); DIR/ for new files in DIR",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            metavar="S",
+            help="seconds to wait for the API (default: settings timeout_s, 300)",
+        )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_verbose(parser)
 
@@ -182,15 +197,20 @@ def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: s
     )
 
 
-def _edit_canvas(args: argparse.Namespace) -> tuple[Image.Image, SelectionMask | None, str, bool]:
-    """IMG decoded once, in the mode OUT keeps (``canvas_mode``); the selection, the mode, and
-    whether IMG had alpha of its own."""
-    raw = read_image_raw(args.image)
-    had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
-    canvas_pixels = canvas_mode(raw, had_alpha)
-    selection = read_selection(args, Extent(*canvas_pixels.size))
+def _edit_source(args: argparse.Namespace) -> tuple[SourceImage, SelectionMask | None, str]:
+    """IMG as the person sees it (``core.imagefile``: oriented, full depth, sRGB for the model),
+    decoded once; the selection and the mode."""
+    source = read_image(args.image)
+    selection = read_selection(args, Extent(*source.size))
     mode = Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE
-    return canvas_pixels, selection, mode.value, had_alpha
+    return source, selection, mode.value
+
+
+def _edit_canvas(args: argparse.Namespace) -> tuple[Image.Image, SelectionMask | None, str, bool]:
+    """IMG's pipeline pixels (RGB, or RGBA when it has alpha), the selection, the mode, and
+    whether IMG had alpha of its own."""
+    source, selection, mode = _edit_source(args)
+    return source.pixels, selection, mode, source.has_alpha
 
 
 def canvas_mode(raw: Image.Image, had_alpha: bool) -> Image.Image:
@@ -209,20 +229,6 @@ def crop_reader(canvas: Image.Image) -> Any:
     return lambda bounds: canvas if bounds == whole else canvas.crop(bounds.box)
 
 
-def output_paths(out: Path, count: int, fmt: str = "png") -> list[Path]:
-    """OUT for one image, OUT-1 ... OUT-N for several; OUT without a suffix gets ``fmt``'s."""
-    path = Path(out)
-    if not path.suffix:
-        path = path.with_name(f"{path.name}.{'jpg' if fmt == 'jpeg' else fmt}")
-    if PIL_FORMATS.get(path.suffix.lower()) is None:
-        raise InputError(f"Unknown output type {path.suffix!r}; use .png, .jpg or .webp.")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder; give a file name.")
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
-
-
 def png_level(compression: int | None) -> int:
     """zlib level for a PNG written here: ``--compression`` 0-100 mapped onto 0-9, else fast."""
     if compression is None:
@@ -232,11 +238,13 @@ def png_level(compression: int | None) -> int:
     return round(compression * 9 / 100)
 
 
-def writer(image: Image.Image, path: Path, level: int = FAST_PNG_LEVEL) -> Callable[[Any], None]:
+def writer(
+    image: Image.Image, path: Path, level: int = FAST_PNG_LEVEL, icc: bytes | None = None
+) -> Callable[[Any], None]:
     """A function that encodes ``image`` for ``path``'s file type straight into a file (a large
-    image is never held encoded in memory)."""
+    image is never held encoded in memory), with IMG's colour profile when it had one."""
     fmt = PIL_FORMATS[path.suffix.lower()]
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
     if fmt == "PNG":
         options["compress_level"] = level
     elif fmt == "WEBP":
@@ -262,19 +270,45 @@ def result_files(outputs: list[Path], result: Any) -> list[tuple[Path, bytes]]:
     return files
 
 
-def save_outputs(
-    files: Sequence[tuple[Path, bytes | Callable[[Any], None]]], history_id: str
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a file (None when unreadable): tells ``history export`` if it changed."""
+    try:
+        with Path(path).open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def composite_file(source: SourceImage, patch: Any, path: Path) -> bytes:
+    """One result as a full-size file, blended in IMG's own colour space and depth (a 16-bit
+    PNG stays 16-bit, outside the selection value for value)."""
+    picture = compose(source, patch.image, patch.mask, patch.bounds.offset)
+    return encode_output(picture, PIL_FORMATS[path.suffix.lower()], source, source.has_alpha)
+
+
+def check_outputs(
+    outputs: list[Path], prepared: Any, settings: Settings, canvas: SourceImage | None = None
 ) -> None:
-    """Write the outputs (bytes, or a ``writer``); a failure says where the paid results are."""
-    for path, data in files:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
-        except OSError as exc:
-            raise InputError(
-                f"Cannot write {path}: {exc.strerror or exc}",
-                hint=f"The results are kept in history {history_id} (history show {history_id}).",
-            ) from None
+    """Refuse, before anything is sent, outputs that can't be written or have no room."""
+    api = prepared.plan.api_size
+    if canvas is not None:
+        (width, height), depth = canvas.size, 2 if canvas.deep is not None else 1
+    else:
+        (width, height), depth = api, 1
+    preflight(
+        outputs,
+        expected_bytes(width, height, 4, depth),
+        history_root=History.from_settings(settings).root,
+        history_bytes=expected_bytes(api.width, api.height) * prepared.spec.n,
+    )
+
+
+def with_timeout(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with ``--timeout S`` applied, checked against the setting's own range."""
+    if getattr(args, "timeout", None) is None:
+        return settings
+    check_setting("timeout_s", args.timeout, "--timeout")
+    return settings.model_copy(update={"timeout_s": float(args.timeout)})
 
 
 def _image_client(settings: Settings) -> Any:
@@ -294,7 +328,8 @@ def run_api_job(settings: Settings, prepared: Any) -> Any:
 
     client = _image_client(settings)
     return run_cancellable(
-        lambda cancel: run_job(prepared, settings, on_event=on_event, cancel=cancel, client=client)
+        lambda cancel: run_job(prepared, settings, on_event=on_event, cancel=cancel, client=client),
+        waiting=f"waiting for the API (timeout {settings.timeout_s:g} s)…",
     )
 
 
@@ -337,47 +372,61 @@ def print_job(args: argparse.Namespace, report: dict[str, Any]) -> None:
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import prepare_job
 
+    settings = with_timeout(args, settings)
     if args.compare:
         return cmd_compare(args, settings, Mode.GENERATE.value)
     spec = _job_spec(args, settings, Mode.GENERATE.value)
     prepared = prepare_job(spec, None, None, None, settings)
-    outputs = output_paths(args.output, spec.n, spec.output_format)
+    outputs = output_paths(args.output, spec.n, spec.output_format, stem="generated")
+    check_outputs(outputs, prepared, settings)
     result = run_api_job(settings, prepared)
     files = result_files(outputs, result)
-    save_outputs(files, result.history_id)
+    save_outputs(files, result, History.from_settings(settings))
     print_job(args, job_report(result, prepared, [p for p, _ in files]))
     return EXIT_OK
 
 
 def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
-    """Edit IMG: decoded once (while the SDK loads), each result blended into it in place and
-    streamed to its file, so a large image is in memory about once."""
+    """Edit IMG: decoded once (while the SDK loads), each result blended into it and streamed to
+    its file, so a large image is in memory about once. IMG with a colour profile other than
+    sRGB, or 16 bits per channel, is blended in its own space and depth instead."""
     from ..client import preload_sdk
     from ..jobs import prepare_job
     from ..pipeline import composite_into
 
+    settings = with_timeout(args, settings)
     if args.compare:
         return cmd_compare(args, settings, Mode.EDIT_IMAGE.value)
     if args.aspect:
         raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
     level = png_level(args.compression)
     preload_sdk()
-    canvas_pixels, selection, mode, _ = _edit_canvas(args)
+    source, selection, mode = _edit_source(args)
+    canvas_pixels = source.pixels
     spec = _job_spec(args, settings, mode, source=Path(args.image).name)
     prepared = prepare_job(
         spec, Extent(*canvas_pixels.size), selection, crop_reader(canvas_pixels), settings
     )
-    # where the image was read from, so `refine` can composite onto it later
-    prepared = replace(prepared, record_fields={"source_path": str(Path(args.image).resolve())})
-    outputs = output_paths(args.output, spec.n)
+    # where the image was read from, so `refine` and `history export` can composite onto it
+    image_path = Path(args.image)
+    fields = {"source_path": str(image_path.resolve()), "source_sha256": file_sha256(image_path)}
+    prepared = replace(prepared, record_fields=fields)
+    outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
+    check_outputs(outputs, prepared, settings, source)
     result = run_api_job(settings, prepared)
+    history = History.from_settings(settings)
+    plain = source.deep is None and not source.converted
     written = []
     under = None  # the original pixels under the results, for the variants after the first
-    for path, patch in zip(outputs, result.patches, strict=False):
-        if under is None and len(result.patches) > 1:
-            under = canvas_pixels.crop(patch.bounds.box)
-        composite_into(canvas_pixels, patch, under)
-        save_outputs([(path, writer(canvas_pixels, path, level))], result.history_id)
+    for index, (path, patch) in enumerate(zip(outputs, result.patches, strict=False)):
+        if plain:
+            if under is None and len(result.patches) > 1:
+                under = canvas_pixels.crop(patch.bounds.box)
+            composite_into(canvas_pixels, patch, under)
+            data: Any = writer(canvas_pixels, path, level, source.icc_profile)
+        else:
+            data = composite_file(source, patch, path)
+        save_outputs([(path, data)], result, history, first_index=index)
         written.append(path)
     print_job(args, job_report(result, prepared, written))
     return EXIT_OK
@@ -387,8 +436,8 @@ def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import check_spec, estimate_for, plan_for
 
     if args.image is not None:
-        canvas_pixels, selection, mode, _ = _edit_canvas(args)
-        canvas: Extent | None = Extent(*canvas_pixels.size)
+        source, selection, mode = _edit_source(args)
+        canvas: Extent | None = Extent(*source.size)
     else:
         if args.selection or args.rect:
             raise InputError("--selection and --rect need --image.")

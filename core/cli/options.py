@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from ..errors import (
-    InputError,
-)
+from ..errors import InputError
 from ..geometry import Bounds, Extent
+from ..imagefile import SourceImage, open_image, open_mask
 from ..models import DEFAULT_MODEL
 from ..pipeline import BlendOptions
 from ..selection import SelectionMask
+from .console import write_err
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -61,49 +61,66 @@ def blend_from_args(args: argparse.Namespace, base: BlendOptions | None = None) 
     )
 
 
-def read_image(path: Path) -> Image.Image:
-    """An image file as pipeline RGBA, or an InputError that names the file."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGBA")
-    except FileNotFoundError:
-        raise InputError(f"No such image: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"Cannot read {path} as an image: {exc}") from None
+def read_image(path: Path) -> SourceImage:
+    """An image file as the person sees it (``core.imagefile``); what was adjusted on the way
+    (first frame of an animation, colour profile) is said on stderr."""
+    source = open_image(Path(path), str(path))
+    for note in source.warnings:
+        write_err(f"warning: {note}\n")
+    return source
+
+
+def read_image_raw(path: Path) -> Image.Image:
+    """IMG's pixels in its own colour space, as displayed: RGBA when it has alpha, else RGB."""
+    source = read_image(path)
+    pixels = source.file_pixels
+    return (
+        pixels if pixels.mode == ("RGBA" if source.has_alpha else "RGB") else pixels.convert("RGB")
+    )
 
 
 def read_selection(args: argparse.Namespace, canvas: Extent) -> SelectionMask | None:
     """The selection from ``--selection`` or ``--rect``, checked against the canvas."""
     if getattr(args, "rect", None):
-        return SelectionMask.from_rect(parse_rect(args.rect))
+        return SelectionMask.from_rect(parse_rect(args.rect, canvas))
     path = getattr(args, "selection", None)
     if path is None:
         return None
-    mask = read_image_raw(path)
+    mask, read = open_mask(Path(path), str(path))
+    for note in read.warnings:
+        write_err(f"warning: {note}\n")
     if mask.size != canvas:
         raise InputError(
             f"The selection {path} is {mask.size[0]}x{mask.size[1]}; "
             f"the image is {canvas}. They must match."
         )
-    return SelectionMask.from_image(mask)
+    return SelectionMask(mask)
 
 
-def read_image_raw(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except FileNotFoundError:
-        raise InputError(f"No such file: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"Cannot read {path} as an image: {exc}") from None
+#: Digits a --rect number may have: more can't be a pixel position on any accepted canvas.
+_RECT_DIGITS = 6
 
 
-def parse_rect(text: str) -> Bounds:
+def parse_rect(text: str, canvas: Extent | None = None) -> Bounds:
+    """``X,Y,W,H`` in whole pixels, lying on ``canvas`` when given."""
     parts = text.replace(" ", "").split(",")
-    if len(parts) != 4 or not all(p.lstrip("-").isdigit() for p in parts):
+    if len(parts) != 4 or not all(p.lstrip("-").isdigit() and p.isascii() for p in parts):
         raise InputError(f"--rect takes X,Y,W,H in whole pixels, not {text!r}.")
+    if any(len(p.lstrip("-")) > _RECT_DIGITS for p in parts):
+        raise InputError(f"--rect {text}: numbers that large can't be pixels of an image.")
     x, y, w, h = (int(p) for p in parts)
     if w <= 0 or h <= 0:
         raise InputError(f"--rect {text}: width and height must be positive.")
+    if canvas is None:
+        return Bounds(x, y, w, h)
+    if x >= canvas.width or y >= canvas.height or x + w <= 0 or y + h <= 0:
+        raise InputError(
+            f"The selection is empty: --rect {text} lies outside the "
+            f"{canvas.width}x{canvas.height} image."
+        )
+    if x < 0 or y < 0 or x + w > canvas.width or y + h > canvas.height:
+        raise InputError(
+            f"--rect {text} reaches past the {canvas.width}x{canvas.height} image.",
+            hint=f"X+W must be at most {canvas.width} and Y+H at most {canvas.height}.",
+        )
     return Bounds(x, y, w, h)

@@ -41,8 +41,8 @@ def add_plan_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    canvas_pixels = read_image(args.image)
-    canvas = Extent(*canvas_pixels.size)
+    source = read_image(args.image)
+    canvas = Extent(*source.size)
     selection = read_selection(args, canvas)
     plan = plan_job(
         Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE,
@@ -52,7 +52,7 @@ def run_plan(args: argparse.Namespace) -> int:
         resolution=args.resolution or "auto",
         blend=blend_from_args(args),
     )
-    upload = build_upload(plan, canvas_pixels.crop(plan.source_bounds.box))
+    upload = build_upload(plan, source.pixels.crop(plan.source_bounds.box))
     files = _write_upload(args.out, upload.image_png, upload.mask_png)
     report = {
         **plan.to_dict(),

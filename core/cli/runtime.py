@@ -15,6 +15,7 @@ import logging
 import logging.handlers
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,7 +27,7 @@ from ..errors import (
     GptImageError,
 )
 from ..settings import RedactingFilter, Settings, data_dir, load_settings, redact
-from .console import write_err, write_out
+from .console import printable, write_err, write_json, write_out
 
 log = logging.getLogger("core.cli")
 Handler = Callable[[argparse.Namespace], int]
@@ -46,8 +47,8 @@ def say(args: argparse.Namespace, text: str) -> None:
 
 
 def say_json(args: argparse.Namespace, payload: Any) -> None:
-    text = json.dumps(payload, indent=2, ensure_ascii=True, default=str)
-    write_out(redact(text, getattr(args, "secret", None)) + "\n")
+    text = json.dumps(payload, indent=2, ensure_ascii=True, default=str).replace("\x7f", "\\u007f")
+    write_json(redact(text, getattr(args, "secret", None)) + "\n")
 
 
 def _report(error: GptImageError, args: argparse.Namespace) -> int:
@@ -85,6 +86,64 @@ def with_settings(command: SettingsCommand, *, lenient: bool = False) -> Handler
     return handler
 
 
+class _QuietFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file; when it can't be written (full disk, read-only, gone), the job goes on,
+    the problem is said once on stderr, and the file is not tried again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        reason = sys.exc_info()[1]
+        reason_text = getattr(reason, "strerror", None) or reason or "unknown error"
+        with contextlib.suppress(Exception):
+            write_err(
+                f"warning: cannot write the log file {self.baseFilename} ({reason_text}); not logging to it any more\n"
+            )
+        with contextlib.suppress(Exception):
+            if self.stream is not None:
+                self.stream.close()
+        self.stream = None
+
+    def flush(self) -> None:
+        if self.broken:
+            return
+        try:
+            super().flush()
+        except OSError:
+            self.handleError(None)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            super().close()
+
+
+class _QuietConsoleHandler(logging.StreamHandler):
+    """stderr; a closed or broken stderr drops log lines instead of printing tracebacks."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            super().flush()
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines on the terminal with control characters shown escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
 class _KeyFilter(RedactingFilter):
     """Blanks the key out of every log record; the key is set once settings are loaded."""
 
@@ -104,21 +163,21 @@ def _key_safe_logging(verbosity: int) -> Iterator[_KeyFilter]:
     key_filter = _KeyFilter()
     root = logging.getLogger()
     level = logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING
-    console = logging.StreamHandler(sys.stderr)
+    console = _QuietConsoleHandler(sys.stderr)
     console.setLevel(level)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.setFormatter(_PrintableFormatter("%(levelname)s: %(message)s"))
     handlers: list[logging.Handler] = [console]
     try:
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        file = logging.handlers.RotatingFileHandler(
+        file = _QuietFileHandler(
             logs / LOG_FILE, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
         )
         file.setLevel(min(level, logging.INFO))
         file.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handlers.append(file)
-    except OSError:
-        pass  # no log file is better than no CLI
+    except OSError as exc:  # no log file is better than no CLI
+        write_err(f"warning: no log file ({exc.strerror or exc}); logging to the terminal only\n")
     sdk_loggers = {name: logging.getLogger(name) for name in ("openai", "httpx", "httpcore")}
     saved = (root.level, {name: lg.level for name, lg in sdk_loggers.items()})
     root.setLevel(min(level, logging.INFO))
@@ -154,8 +213,43 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_cancellable(work: Callable[[Any], Any]) -> Any:
-    """Run ``work(cancel_token)`` on a worker thread so Ctrl-C cancels the request cleanly."""
+class WaitingLine:
+    """ "waiting for the API… 12 s" on stderr while a request runs, when stderr is a terminal
+    (redrawn in place each second, erased at the end); nothing when it is a file or pipe."""
+
+    def __init__(self, what: str, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        try:
+            self.enabled = bool(self.stream.isatty())
+        except (AttributeError, ValueError, OSError):
+            self.enabled = False
+        self.what = what
+        self.started = time.monotonic()
+        self.shown = 0
+        self.last = -1
+
+    def tick(self) -> None:
+        elapsed = int(time.monotonic() - self.started)
+        if not self.enabled or elapsed < 1 or elapsed == self.last:
+            return
+        self.last = elapsed
+        text = f"\r{self.what} {elapsed} s (Ctrl-C cancels)"
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(text)
+            self.stream.flush()
+            self.shown = len(text)
+
+    def clear(self) -> None:
+        if self.shown:
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.write("\r" + " " * self.shown + "\r")
+                self.stream.flush()
+            self.shown = 0
+
+
+def run_cancellable(work: Callable[[Any], Any], waiting: str | None = None) -> Any:
+    """Run ``work(cancel_token)`` on a worker thread so Ctrl-C cancels the request cleanly;
+    ``waiting`` is the text of the elapsed-time line shown on a terminal meanwhile."""
     from ..client import CancelToken
 
     cancel = CancelToken()
@@ -173,10 +267,14 @@ def run_cancellable(work: Callable[[Any], Any]) -> Any:
             finished.set()
 
     threading.Thread(target=target, name="gpt-image-job", daemon=True).start()
+    line = WaitingLine(waiting or "waiting…")
+    line.enabled = line.enabled and waiting is not None
     try:
         while not finished.wait(0.1):
-            pass
+            line.tick()
+        line.clear()
     except KeyboardInterrupt:
+        line.clear()
         write_err("cancelling…\n")
         cancel.cancel()
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
