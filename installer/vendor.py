@@ -36,12 +36,15 @@ def _arch(machine: str) -> str:
     return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
-def default_platforms(system: str | None = None, machine: str | None = None) -> list[str]:
+def default_platforms(
+    system: str | None = None, machine: str | None = None, glibc: tuple | None = None
+) -> list[str]:
     """pip --platform tags for hosts on this machine (the hosts share its OS and CPU).
 
     Linux: manylinux_2_28 down to manylinux2014, capped at this machine's glibc (Flatpak
-    runtimes carry a newer glibc than any of these). pip itself widens manylinux2014 to
-    manylinux2010/1 and a macosx tag to all older macOS versions and universal2.
+    runtimes carry a newer glibc than any of these) or at ``glibc`` (release zips for other
+    machines). pip itself widens manylinux2014 to manylinux2010/1 and a macosx tag to all
+    older macOS versions and universal2.
     """
     system = system or platform.system()
     machine = machine or platform.machine()
@@ -51,7 +54,7 @@ def default_platforms(system: str | None = None, machine: str | None = None) -> 
         arch = "arm64" if machine.lower() in ("arm64", "aarch64") else "x86_64"
         return [f"macosx_11_0_{arch}"]
     arch = _arch(machine)
-    libc = _glibc() if system == platform.system() else None
+    libc = glibc or (_glibc() if system == platform.system() else None)
     tags = []
     for major, minor in _MANYLINUX:
         if libc is None or (major, minor) <= libc:

@@ -50,6 +50,12 @@ IMPORT_ERROR: str | None = (
 if IMPORT_ERROR is not None:
     print(IMPORT_ERROR, file=sys.stderr)
 
+from .core import bundle_check  # noqa: E402 - stdlib only: a release zip for another Python?
+
+if (_REFUSAL := bundle_check.refusal(_HERE)) is not None:
+    IMPORT_ERROR = _REFUSAL
+    print(IMPORT_ERROR, file=sys.stderr)
+
 if IMPORT_ERROR is None:
     from .extension import register
 

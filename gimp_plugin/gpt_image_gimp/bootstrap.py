@@ -31,6 +31,14 @@ def missing_dependencies() -> list[str]:
 
 def dependency_error() -> str | None:
     """A message for a person when the plug-in cannot work, else None."""
+    try:
+        from core import bundle_check  # stdlib only: a release zip built for another Python?
+    except ImportError:  # no core/ at all: reported below with the other missing packages
+        pass
+    else:
+        refusal = bundle_check.refusal(PLUGIN_DIR)
+        if refusal is not None:
+            return refusal
     problems = missing_dependencies()
     if not problems:
         return None
