@@ -16,11 +16,13 @@ importer finds a plug-in's folder by its folder entry).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +35,8 @@ from .release_targets import ReleaseTarget
 from .vendor import vendor
 
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+#: bump when the way a vendor/ tree is made changes in a way its cache key does not see
+VENDOR_TREE_FORMAT = 1
 #: vendored test suites (numpy's) are never imported and only make the zip bigger
 _PRUNE_DIRS = {"__pycache__", "tests"}
 _PRUNE_FILES = {"conftest.py"}
@@ -170,6 +174,58 @@ def bundle_description(
     }
 
 
+def _vendor_key(target: ReleaseTarget, source: Path, wheels: Path | None) -> str:
+    """Everything a vendor/ tree is made from: same key, same tree (pip is deterministic here)."""
+    parts = {
+        "format": VENDOR_TREE_FORMAT,
+        "python": target.python,
+        "platforms": target.wheel_platforms,
+        "requirements": (source / "requirements.txt").read_text(encoding="utf-8"),
+        "vendor.py": Path(vendor.__code__.co_filename).read_text(encoding="utf-8"),
+        "pip": _pip_version(),
+        "wheels": sorted((p.name, p.stat().st_size) for p in wheels.glob("*.whl")) if wheels else 0,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _pip_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("pip")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def vendor_tree(
+    target: ReleaseTarget, source: Path, wheels: Path | None, cache: Path | None
+) -> Path:
+    """The target's vendor/ tree (pip --target for its Python and platform, test suites pruned),
+    kept in ``cache`` under a key of everything it is made from; None cache: always fresh."""
+    requirements = source / "requirements.txt"
+    if cache is None:
+        fresh = Path(tempfile.mkdtemp(prefix="gpt-image-vendor-")) / "vendor"
+        vendor(fresh, requirements, target.python, target.wheel_platforms, wheels)
+        _prune(fresh)
+        return fresh
+    cache.mkdir(parents=True, exist_ok=True)
+    done = cache / f"{target.key}-{_vendor_key(target, source, wheels)}"
+    if done.is_dir():
+        return done
+    tmp = cache / f".{done.name}.{os.getpid()}.{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    vendor(tmp, requirements, target.python, target.wheel_platforms, wheels)
+    _prune(tmp)
+    try:
+        os.rename(tmp, done)
+    except OSError:  # built at the same time by another run: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in cache.glob(f"{target.key}-*"):  # older trees of this target
+        if old != done:
+            shutil.rmtree(old, ignore_errors=True)
+    return done
+
+
 def stage(
     target: ReleaseTarget,
     version: str,
@@ -177,6 +233,7 @@ def stage(
     dest: Path,
     wheels: Path | None,
     siblings: Iterable[ReleaseTarget],
+    vendor_cache: Path | None = None,
 ) -> tuple[str, ...]:
     """Assemble the zip's tree in ``dest``; returns the paths that must be executable."""
     files, executable = _source_files(target, source)
@@ -186,8 +243,10 @@ def stage(
         shutil.copyfile(src, out)
     folder = dest / plugin_folder(target.host)
     vendor_dir = folder / "vendor"
-    vendor(vendor_dir, source / "requirements.txt", target.python, target.wheel_platforms, wheels)
-    _prune(vendor_dir)
+    tree = vendor_tree(target, source, wheels, vendor_cache)
+    shutil.copytree(tree, vendor_dir)
+    if vendor_cache is None:
+        shutil.rmtree(tree.parent, ignore_errors=True)
     _prune(folder)
     description = bundle_description(target, version, siblings, vendor_dir)
     (folder / BUNDLE_FILE).write_text(json.dumps(description, indent=1) + "\n", encoding="utf-8")
@@ -224,12 +283,14 @@ def build(
     out_dir: Path,
     wheels: Path | None = None,
     siblings: Iterable[ReleaseTarget] = (),
+    vendor_cache: Path | None = None,
 ) -> Path:
     """Build ``target``'s zip into ``out_dir`` (replacing an older one); returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gpt-image-release-") as tmp:
         tree = Path(tmp) / "tree"
-        executable = stage(target, version, source, tree, wheels, list(siblings) or [target])
+        everything = list(siblings) or [target]
+        executable = stage(target, version, source, tree, wheels, everything, vendor_cache)
         path = out_dir / target.zip_name(version)
         write_zip(tree, path, executable)
     return path

@@ -10,7 +10,8 @@ One zip per host, platform and embedded Python (installer/release_targets.py say
 each with its dependencies inside (vendor/), downloaded as binary wheels for that Python with
 pip's --platform/--python-version/--only-binary: nothing is compiled and nothing comes from this
 machine's site-packages. Downloads are cached in ~/.cache/gpt-image-tests/release-wheels
-(GPT_IMAGE_HOSTCACHE moves it; --cache DIR overrides). Each zip is read back and checked
+(GPT_IMAGE_HOSTCACHE moves it; --cache DIR overrides), and so is each target's unpacked vendor/
+(under vendor-trees/, keyed by everything it is made from; --fresh ignores it). Each zip is read back and checked
 (installer/release_check.py) before SHA256SUMS is written; exit status 1 if any check fails.
 """
 
@@ -94,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, help="wheel download cache (default: see above)")
     parser.add_argument("--json", action="store_true", help="print a JSON report at the end")
     parser.add_argument("--jobs", type=int, default=2, help="zips built at once (default 2)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="install every vendor/ afresh from the wheels (default: reuse an unpacked vendor/ "
+        "whose wheels, Python, platform, requirements and pip are the same)",
+    )
     args = parser.parse_args(argv)
 
     version = args.version or source_version(ROOT)
@@ -117,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         try:
             wheels = build_wheelhouse(target.python, target.wheel_platforms, cache=cache)
-            path = build(target, version, ROOT, args.out, wheels, everything)
+            trees = None if args.fresh else cache / "vendor-trees"
+            path = build(target, version, ROOT, args.out, wheels, everything, trees)
         except Exception as exc:  # InstallError from pip, CalledProcessError, OSError
             return target, str(exc), time.monotonic() - t0
         return target, check_zip(path, target), time.monotonic() - t0

@@ -54,6 +54,7 @@ class GimpRun:
     cancel_file: Path
     gimp_version: str = ""  # what the chroot's Debian package says it is
     notes: dict = field(default_factory=dict)
+    install: str = "install.py"  # or "bundle:<release key>"
 
     def case(self, name: str) -> dict:
         return self.summary.get("cases", {}).get(name, {})
@@ -131,6 +132,33 @@ def install_plugin(profile: Path, with_deps: bool = True) -> None:
     entry = profile / "plug-ins" / "gpt-image" / "gpt-image.py"
     if not os.access(entry, os.X_OK):
         raise RuntimeError(f"install.py did not install an executable {entry}")
+
+
+#: The release zip for this GIMP's Python: GIMP 3.2's Flatpak zip (runtime Python 3.13).
+BUNDLE_KEY = "gimp-linux-x86_64-py" + PYTHON_VERSION.replace(".", "")
+
+
+def build_bundle(key: str, out: Path) -> Path:
+    """One release zip, built by tools/build_release.py exactly as a release builds it."""
+    cmd = [sys.executable, str(REPO / "tools" / "build_release.py"), "--out", str(out)]
+    proc = subprocess.run([*cmd, "--only", key], capture_output=True, text=True, timeout=1800)
+    zips = sorted(out.glob("gpt-image-gimp-*.zip"))
+    if proc.returncode != 0 or len(zips) != 1:
+        raise RuntimeError(
+            f"build_release.py failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
+    return zips[0]
+
+
+def install_bundle(profile: Path, key: str) -> None:
+    """As a user installs the GIMP zip on Linux: unzip it into the profile's plug-ins folder."""
+    zip_path = build_bundle(key, profile.parent / "release")
+    plug_ins = profile / "plug-ins"
+    plug_ins.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["unzip", "-q", str(zip_path), "-d", str(plug_ins)], check=True)
+    entry = plug_ins / "gpt-image" / "gpt-image.py"
+    if not os.access(entry, os.X_OK):
+        raise RuntimeError(f"unzip did not leave an executable {entry}")
 
 
 @contextlib.contextmanager
@@ -228,11 +256,14 @@ def run_gimp(
     with_key: bool = True,
     profile_from: GimpRun | None = None,
     with_deps: bool = True,
+    bundle: str | None = None,
 ) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
 
     ``with_key=False`` runs without OPENAI_API_KEY and with an empty settings folder;
-    ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run.
+    ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run;
+    ``bundle`` (a release key such as ``BUNDLE_KEY``) installs that release zip instead of
+    running install.py.
     """
     root = setup_chroot()
     remove_stale_runs(root)
@@ -246,9 +277,14 @@ def run_gimp(
     t0 = time.monotonic()
     if profile_from is None:
         profile = work / "profile"
-        install_plugin(profile, with_deps)
+        if bundle is None:
+            install_plugin(profile, with_deps)
+        else:
+            install_bundle(profile, bundle)
+        install = "install.py" if bundle is None else f"bundle:{bundle}"
     else:
         profile = profile_from.profile
+        install = profile_from.install
     install_seconds = time.monotonic() - t0
     shutil.copy(HERE / "batch_cases.py", work / "batch_cases.py")
     cancel_file = inside / "data" / "gimp-cancel"
@@ -318,6 +354,7 @@ def run_gimp(
         cancel_file=host_cancel_file,
         notes={"cancel_file_created_at": cancel_seen.get("at")},
         gimp_version=packaged_version(root),
+        install=install,
     )
 
 

@@ -8,6 +8,7 @@ dumps with Pillow and numpy. Needs root (chroot, mount): ``python -m pytest -m g
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +32,15 @@ def reach(feather: int, grow: int = 6) -> int:
     return grow + 2 * feather + 2
 
 
-@pytest.fixture(scope="module")
-def run() -> Iterator[gimp_harness.GimpRun]:
-    result = gimp_harness.run_gimp()
+#: The scenario runs twice: installed by install.py, and from the release zip for this GIMP's
+#: Python unzipped into a fresh profile's plug-ins folder (as a user installs it).
+INSTALLS = ["install.py", "bundle"]
+
+
+@pytest.fixture(scope="module", params=INSTALLS)
+def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
+    bundle = gimp_harness.BUNDLE_KEY if request.param == "bundle" else None
+    result = gimp_harness.run_gimp(bundle=bundle)
     assert result.returncode == 0, (
         f"gimp-console failed ({result.returncode}):\n{result.log[-5000:]}"
     )
@@ -106,12 +113,38 @@ def assert_above_active(entry: dict, expect_name: str) -> dict:
     return entry["tree_after"][0]
 
 
-def test_installed_by_install_py(run):
+def test_installed_as_a_user_would(run):
     plugin = run.profile / "plug-ins" / "gpt-image"
-    assert (plugin / ".install-manifest.json").is_file()
+    if run.install == "install.py":
+        assert (plugin / ".install-manifest.json").is_file()
+        assert not (plugin / "bundle.json").exists()
+    else:  # the release zip, unzipped: its bundle.json fits this GIMP, so nothing refused
+        assert run.install == f"bundle:{gimp_harness.BUNDLE_KEY}"
+        bundle = json.loads((plugin / "bundle.json").read_text())
+        assert bundle["python"] == gimp_harness.PYTHON_VERSION
+        assert bundle["platform"] == "linux-x86_64"
+        assert not (plugin / ".install-manifest.json").exists()
     for part in ("gpt-image.py", "gpt_image_gimp/plugin.py", "core/jobs.py", "vendor/openai"):
         assert (plugin / part).exists(), part
     assert run.gimp_version and run.summary["gimp_version"] == run.gimp_version
+
+
+def test_mismatched_bundle_is_refused_naming_the_right_zip():
+    """GIMP 3.0's Flatpak zip (Python 3.12) unzipped into a GIMP whose Python is 3.13: the
+    procedure fails with a message naming the zip that fits, and the image stays untouched."""
+    other = gimp_harness.run_gimp(["no_vendor"], bundle="gimp-linux-x86_64-py312")
+    try:
+        assert other.returncode == 0, other.log[-5000:]
+        entry = case(other, "no_vendor")
+        assert entry["status"] == "execution-error"
+        message = entry["message"]
+        assert "Python 3.12" in message and "Python 3.13" in message, message
+        assert re.search(r"Install gpt-image-gimp-[^ ]+-linux-x86_64-py313\.zip instead", message)
+        assert "plug-ins folder" in message
+        assert_untouched(other, "no_vendor", entry)
+        assert other.requests_for("no_vendor") == []
+    finally:
+        gimp_harness.clean_up(other)
 
 
 def test_masked_edit_on_offset_layer_with_odd_ellipse(run):

@@ -131,6 +131,43 @@ def install_py_usable() -> bool:
     return proc.returncode == 0 and "--krita-dir" in proc.stdout
 
 
+#: Krita's own "Import Python Plugin from File" code (plugin_importer.py imports only the stdlib;
+#: ``i18n`` is a builtin Krita provides, used only in its error messages).
+_IMPORTER = """
+import builtins, sys
+builtins.i18n = str
+sys.path.insert(0, "/usr/share/krita/pykrita/plugin_importer")
+from plugin_importer import PluginImporter
+done = PluginImporter(sys.argv[1], sys.argv[2], lambda plugin: True).import_all()
+print(" ".join(p["name"] for p in done))
+"""
+
+
+def bundle_key(host: Host) -> str:
+    """The release zip for this Krita's Python (trixie 5.2's 3.13: the Krita 5.3/6 zip)."""
+    return f"krita-linux-x86_64-py{host.python.replace('.', '')}"
+
+
+def install_bundle(krita_dir: Path, kritarc: Path, host: Host, work: Path) -> str:
+    """Install the release zip as a user does: Krita's importer code unpacks it into the
+    resources folder, then the plug-in is enabled as the importer's "Enable now?" does."""
+    out = work / "release"
+    cmd = [sys.executable, str(REPO / "tools" / "build_release.py"), "--out", str(out)]
+    proc = subprocess.run([*cmd, "--only", bundle_key(host)], capture_output=True, text=True)
+    zips = sorted(out.glob("gpt-image-krita-*.zip"))
+    if proc.returncode != 0 or len(zips) != 1:
+        raise RuntimeError(f"build_release.py failed:\n{proc.stdout}\n{proc.stderr}")
+    python = ["/usr/bin/python3"]
+    if host.chroot is not None:
+        python = [shutil.which("chroot") or "/usr/sbin/chroot", str(host.chroot), *python]
+    args = [host.inside(zips[0]), host.inside(krita_dir)]
+    proc = subprocess.run([*python, "-c", _IMPORTER, *args], capture_output=True, text=True)
+    if proc.returncode != 0 or proc.stdout.split() != [PLUGIN_NAME]:
+        raise RuntimeError(f"Krita's plugin importer failed:\n{proc.stdout}\n{proc.stderr}")
+    set_ini_key(kritarc, "python", f"enable_{PLUGIN_NAME}", "true")
+    return f"bundle:{zips[0].name}"
+
+
 def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, host: Host) -> str:
     """Install the plug-in into the profile; returns how it was done (for the report)."""
     if install_py_usable():
@@ -331,19 +368,23 @@ def run_krita(
     extra_env: dict[str, str] | None = None,
     pytest_args: str = "",
     timeout_s: float = 300,
+    bundle: bool = False,
 ) -> KritaRun:
     """Install, start Krita once, run the inner suite, collect the results.
 
     For a chroot host, ``root`` is replaced by a folder inside the chroot (Krita can't see out).
+    ``bundle`` installs the release zip for the host's Python instead of running install.py.
     """
     cache = run_setup()
     if host.chroot is not None:
         root = host.chroot / "tmp" / f"gpt-image-{root.name}"
     env = prepare_profile(root, cache, host)
     home = root / "home"
-    how = install_plugin(
-        home / ".local" / "share" / "krita", home / ".config" / "kritarc", cache, host
-    )
+    krita_dir, kritarc = home / ".local" / "share" / "krita", home / ".config" / "kritarc"
+    if bundle:
+        how = install_bundle(krita_dir, kritarc, host, root)
+    else:
+        how = install_plugin(krita_dir, kritarc, cache, host)
     out = root / "out"
     testvendor = cache / f"testvendor-{host.tag}"
     inner = INNER
@@ -360,7 +401,7 @@ def run_krita(
         KRITA_TEST_WATCHDOG=str(int(timeout_s - 10)),
         KRITA_TEST_ARGS=pytest_args,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
-        GPT_IMAGE_TEST_INSTALL=how,
+        GPT_IMAGE_TEST_INSTALL=how.split(":")[0],
     )
     krita = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", "krita", "--nosplash"]
     if host.chroot is not None:
@@ -390,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--host", choices=("bookworm", "trixie"), default="bookworm")
+    parser.add_argument("--bundle", action="store_true", help="install the release zip instead")
     args = parser.parse_args(argv)
     host = trixie_host() if args.host == "trixie" else BOOKWORM
     pytest_args = f"-k {shlex.quote(args.k)}" if args.k else ""
@@ -403,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_env=standin_env(base_url),
             pytest_args=pytest_args,
             timeout_s=args.timeout,
+            bundle=args.bundle,
         )
     finally:
         stop_standin(standin)

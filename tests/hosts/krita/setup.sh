@@ -2,7 +2,8 @@
 # setup.sh - everything the real-Krita tests need, from nothing on a Debian 12 root machine.
 #
 # Idempotent and cached (each step is skipped when its result is already there):
-#   1. apt: krita xvfb xauth python3-pyqt5 (only the missing ones)
+#   1. apt: krita xvfb xauth python3-pyqt5 unzip (only the missing ones; unzip installs the
+#      GIMP release zip as a Linux user does)
 #   2. $CACHE/wheels-cp311   cp311 manylinux wheels of requirements.txt (for install.py --wheels)
 #      $CACHE/vendor-cp311   the same, unpacked (pip --target), for installs without install.py
 #      $CACHE/testvendor-cp311  pytest + greenlet for Krita's embedded Python (the inner suite)
@@ -26,7 +27,7 @@ mkdir -p "$CACHE"
 
 # 1) system packages ---------------------------------------------------------------------------
 missing=()
-for pkg in krita xvfb xauth python3-pyqt5; do
+for pkg in krita xvfb xauth python3-pyqt5 unzip; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -35,20 +35,28 @@ def inner_tests() -> list[str]:
 
 
 #: Debian 12's Krita 5.1 and trixie's Krita 5.2 (a chroot built by tools/setup.sh, ~1.5 min the
-#: first time); KRITA_TRIXIE=0 leaves the second out for a quicker local run.
-HOSTS = ["bookworm", *(["trixie"] if os.environ.get("KRITA_TRIXIE", "1") != "0" else [])]
+#: first time); KRITA_TRIXIE=0 leaves the trixie runs out for a quicker local run.
+#: "trixie-bundle": trixie's Krita (Python 3.13) with the release zip for that Python (the Krita
+#: 5.3/6 AppImage zip) installed by Krita's own importer code instead of install.py.
+TRIXIE = os.environ.get("KRITA_TRIXIE", "1") != "0"
+HOSTS = ["bookworm", *(["trixie", "trixie-bundle"] if TRIXIE else [])]
 
 
 @pytest.fixture(scope="session", params=HOSTS)
 def krita_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> kritarun.KritaRun:
-    host = kritarun.trixie_host() if request.param == "trixie" else kritarun.BOOKWORM
-    root = tmp_path_factory.mktemp(f"krita-{host.name}")
+    host = kritarun.trixie_host() if request.param.startswith("trixie") else kritarun.BOOKWORM
+    bundle = request.param.endswith("-bundle")
+    root = tmp_path_factory.mktemp(f"krita-{request.param}")
     standin, base_url = kritarun.start_standin(root)
     try:
         run = kritarun.run_krita(
-            root / "run", host=host, extra_env=kritarun.standin_env(base_url), timeout_s=300
+            root / "run",
+            host=host,
+            extra_env=kritarun.standin_env(base_url),
+            timeout_s=300,
+            bundle=bundle,
         )
     finally:
         kritarun.stop_standin(standin)
@@ -68,6 +76,11 @@ def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> N
         f"Krita exited with {krita_run.returncode}\n{krita_run.logs()}"
     )
     assert krita_run.cases, "no inner test results"
+    if krita_run.install.startswith("bundle:"):  # Krita's importer put every piece in place
+        krita_dir = krita_run.root / "home" / ".local" / "share" / "krita"
+        assert (krita_dir / "pykrita" / "gpt_image.desktop").is_file()
+        assert (krita_dir / "pykrita" / "gpt_image" / "bundle.json").is_file()
+        assert (krita_dir / "actions" / "gpt_image.action").is_file()
     assert krita_run.result.get("top_level_loop"), (
         "the inner tests waited in nested event loops (is greenlet in the test vendor dir?): "
         "Krita then never updates its layer model, and tests see a Krita no user sees"

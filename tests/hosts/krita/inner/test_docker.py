@@ -116,6 +116,9 @@ def test_plugin_installed_and_docker_built(driver):
     if os.environ.get("GPT_IMAGE_TEST_INSTALL") == "install.py":  # installed as a user would
         manifest = os.path.join(os.path.dirname(gpt_image.__file__), ".install-manifest.json")
         assert os.path.isfile(manifest)
+    if os.environ.get("GPT_IMAGE_TEST_INSTALL") == "bundle":  # the release zip, imported
+        bundle = os.path.join(os.path.dirname(gpt_image.__file__), "bundle.json")
+        assert os.path.isfile(bundle)
 
 
 def test_live_estimate_follows_the_form(driver, docs):
