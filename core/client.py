@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import client_errors as errs
-from .client_request import Call, build_call, lookup_caps
+from .client_request import Call, ImageRequest, InputImage, build_call, lookup_caps  # noqa: F401 (re-exported)
 from .client_transport import Tracker, Worker, check_proxies, make_sdk_client, proxy_for
 from .errors import Cancelled, ConfigError, GptImageError, InputError
 from .retry import RetryPolicy, is_transient_status, parse_retry_after
@@ -41,49 +41,6 @@ IMPROVE_INSTRUCTIONS = (
 )
 #: How long ``cancel()`` waits for a callback that is already running to return.
 CALLBACK_GRACE_S = 1.0
-
-
-@dataclass(frozen=True)
-class InputImage:
-    """An encoded image file to upload (PNG, JPEG or WebP bytes)."""
-
-    name: str
-    data: bytes = field(repr=False)
-    mime: str
-
-    def as_file(self) -> tuple[str, bytes, str]:
-        """The SDK's file tuple: bare bytes would go out as octet-stream, which the API rejects."""
-        return (self.name, self.data, self.mime)
-
-
-@dataclass(frozen=True)
-class ImageRequest:
-    """One image job. ``image`` is the picture being edited; ``references`` guide it."""
-
-    prompt: str
-    model: str
-    size: str = "auto"
-    quality: str = "auto"
-    n: int = 1
-    output_format: str = "png"
-    output_compression: int | None = None
-    background: str | None = None
-    moderation: str | None = None
-    partial_images: int = 0
-    user: str | None = None
-    image: InputImage | None = None
-    mask: bytes | None = field(default=None, repr=False)
-    references: tuple[InputImage, ...] = ()
-    input_fidelity: str | None = None
-
-    @property
-    def is_edit(self) -> bool:
-        return self.image is not None or bool(self.references)
-
-    @property
-    def input_images(self) -> list[InputImage]:
-        """What goes up as ``image``: the edited image first, then the references."""
-        return ([self.image] if self.image is not None else []) + list(self.references)
 
 
 @dataclass(frozen=True)

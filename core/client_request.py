@@ -7,22 +7,19 @@ an ``InputError`` before anything goes over the network.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .errors import InputError
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from .client import ImageRequest, InputImage
+from .models import ALL_QUALITIES, ModelCaps, capabilities
+from .options import option
 
 MAX_PROMPT_CHARS = 32000
-MAX_N = 10
-QUALITIES = ("low", "medium", "high", "auto")
-FORMATS = ("png", "jpeg", "webp")
-BACKGROUNDS = ("opaque", "auto", "transparent")
-MODERATIONS = ("auto", "low")
+MAX_N = option("n").maximum
+FORMATS = option("output_format").choices
+BACKGROUNDS = option("background").choices
+MODERATIONS = option("moderation").choices
 FIDELITIES = ("high", "low")
 ACCEPTED_MIMES = ("image/png", "image/jpeg", "image/webp")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,14 +27,46 @@ _SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
 
 
 @dataclass(frozen=True)
-class Caps:
-    """The few capabilities the client needs (a stand-in when ``core.models`` can't say)."""
+class InputImage:
+    """An encoded image file to upload (PNG, JPEG or WebP bytes)."""
 
-    input_fidelity: bool = False
-    transparent: bool = True
-    max_input_images: int = 16
-    max_partials: int = 3
-    moderation_on_edits: bool = True
+    name: str
+    data: bytes = field(repr=False)
+    mime: str
+
+    def as_file(self) -> tuple[str, bytes, str]:
+        """The SDK's file tuple: bare bytes would go out as octet-stream, which the API rejects."""
+        return (self.name, self.data, self.mime)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One image job. ``image`` is the picture being edited; ``references`` guide it."""
+
+    prompt: str
+    model: str
+    size: str = "auto"
+    quality: str = "auto"
+    n: int = 1
+    output_format: str = "png"
+    output_compression: int | None = None
+    background: str | None = None
+    moderation: str | None = None
+    partial_images: int = 0
+    user: str | None = None
+    image: InputImage | None = None
+    mask: bytes | None = field(default=None, repr=False)
+    references: tuple[InputImage, ...] = ()
+    input_fidelity: str | None = None
+
+    @property
+    def is_edit(self) -> bool:
+        return self.image is not None or bool(self.references)
+
+    @property
+    def input_images(self) -> list[InputImage]:
+        """What goes up as ``image``: the edited image first, then the references."""
+        return ([self.image] if self.image is not None else []) + list(self.references)
 
 
 @dataclass(frozen=True)
@@ -52,30 +81,23 @@ class Call:
         return bool(self.kwargs.get("stream"))
 
 
-def lookup_caps(model: str, custom: Mapping[str, str] | None = None) -> Caps:
-    """Capabilities from ``core.models``; an unknown name gets conservative defaults.
+#: What the client assumes of a model the table does not know: anything goes (the API decides).
+_TOLERANT = ModelCaps("unknown", "flexible", qualities=ALL_QUALITIES, transparent=True)
 
-    The client stays tolerant: refusing unknown models is the settings/sizing layer's call, and
-    a model the table doesn't know yet should still be reachable (the API will say no if not).
+
+def lookup_caps(model: str, custom: Mapping[str, str] | None = None) -> ModelCaps:
+    """Capabilities from ``core.models``; an unknown name gets tolerant ones.
+
+    The client stays tolerant: refusing unknown models is the job layer's call, and a model the
+    table doesn't know yet should still be reachable (the API will say no if not).
     """
     try:
-        from .models import capabilities
-    except ImportError:  # pragma: no cover - core.models ships with core
-        return Caps()
-    try:
-        caps = capabilities(model, custom)
+        return capabilities(model, custom)
     except InputError:
-        return Caps()
-    return Caps(
-        input_fidelity=bool(caps.input_fidelity),
-        transparent=bool(caps.transparent),
-        max_input_images=int(getattr(caps, "max_input_images", 16)),
-        max_partials=int(getattr(caps, "max_partials", 3)),
-        moderation_on_edits=bool(getattr(caps, "moderation_on_edits", True)),
-    )
+        return replace(_TOLERANT, name=model)
 
 
-def build_call(request: ImageRequest, caps: Caps) -> Call:
+def build_call(request: ImageRequest, caps: ModelCaps) -> Call:
     """Validate ``request`` and turn it into the SDK call; ``InputError`` names what is wrong."""
     validate(request, caps)
     kwargs: dict[str, Any] = {
@@ -113,7 +135,7 @@ def build_call(request: ImageRequest, caps: Caps) -> Call:
     return Call("edits", kwargs)
 
 
-def validate(request: ImageRequest, caps: Caps) -> None:
+def validate(request: ImageRequest, caps: ModelCaps) -> None:
     prompt = request.prompt or ""
     if not prompt.strip():
         raise InputError("The prompt is empty.", hint="Describe what you want to see.")
@@ -129,7 +151,7 @@ def validate(request: ImageRequest, caps: Caps) -> None:
             f"Number of images must be 1–{MAX_N}, not {request.n!r}.",
             hint="Pick 1 to 10 variations.",
         )
-    _choice("quality", request.quality, QUALITIES)
+    option("quality").check(request.quality, caps)
     _choice("output format", request.output_format, FORMATS)
     if request.background is not None:
         _choice("background", request.background, BACKGROUNDS)
@@ -168,7 +190,7 @@ def validate(request: ImageRequest, caps: Caps) -> None:
     _validate_images(request, caps)
 
 
-def _validate_images(request: ImageRequest, caps: Caps) -> None:
+def _validate_images(request: ImageRequest, caps: ModelCaps) -> None:
     images = request.input_images
     if len(images) > caps.max_input_images:
         raise InputError(

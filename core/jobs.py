@@ -26,13 +26,14 @@ from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
 from .geometry import Bounds, Extent, Point
 from .history import History, image_extension
 from .models import capabilities
+from .options import check_options, default, settings_options
 from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
 from .pipeline import plan_job as _plan_job
 from .pricing import Estimate, actual_cost, estimate
 from .prompting import check_prompt
 from .rescue import keep_elsewhere
 from .selection import SelectionMask
-from .settings import Settings, check_setting
+from .settings import Settings
 from .sizing import size_for_aspect
 
 log = logging.getLogger(__name__)
@@ -50,20 +51,20 @@ class JobSpec:
 
     mode: Mode | str
     prompt: str
-    model: str = "gpt-image-2"
-    quality: str = "medium"
-    resolution: str = "auto"
-    n: int = 1
-    partial_images: int = 0
-    output_format: str = "png"
-    background: str | None = None
+    model: str = default("model")
+    quality: str = default("quality")
+    resolution: str = default("resolution")
+    n: int = default("n")
+    partial_images: int = default("partial_images")
+    output_format: str = default("output_format")
+    background: str | None = default("background")
     references: tuple[InputImage, ...] = ()
     blend: BlendOptions = field(default_factory=BlendOptions)
     source_document: str = ""
-    aspect: str | None = None
-    output_compression: int | None = None
-    moderation: str | None = None
-    user: str | None = None
+    aspect: str | None = default("aspect")
+    output_compression: int | None = default("output_compression")
+    moderation: str | None = default("moderation")
+    user: str | None = default("user")
 
     @classmethod
     def from_settings(
@@ -71,17 +72,11 @@ class JobSpec:
     ) -> JobSpec:
         """A spec with every option from ``settings`` unless overridden."""
         values: dict[str, Any] = {
-            "model": settings.model,
-            "quality": settings.quality,
-            "resolution": settings.resolution,
-            "n": settings.n,
-            "partial_images": settings.partial_images,
-            "output_format": settings.output_format,
-            "output_compression": settings.output_compression,
-            "moderation": settings.moderation,
-            "user": settings.user,
-            "blend": settings.blend(),
+            opt.name: getattr(settings, opt.settings)
+            for opt in settings_options()
+            if opt.name in _SPEC_FIELDS
         }
+        values["blend"] = settings.blend()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(mode=Mode(mode), prompt=prompt, **values)
 
@@ -129,6 +124,22 @@ class JobResult:
     rescued: dict[int, Path] = field(default_factory=dict)
 
 
+#: The JobSpec fields that are options of the one definition (``core.options``).
+_SPEC_FIELDS = (
+    "model",
+    "quality",
+    "resolution",
+    "n",
+    "partial_images",
+    "output_format",
+    "output_compression",
+    "background",
+    "moderation",
+    "aspect",
+    "user",
+)
+
+
 # --- prepare -----------------------------------------------------------------------------------
 
 
@@ -155,20 +166,11 @@ def _image_size(data: bytes) -> Extent:
 
 
 def check_spec(spec: JobSpec, settings: Settings) -> JobSpec:
+    """``spec`` checked against the option definition and the model's capabilities, before
+    anything is read or sent; ``InputError`` (exit 2) names what the model takes."""
     caps = capabilities(spec.model, settings.custom_models)
     prompt = check_prompt(spec.prompt)
-    if not 1 <= spec.n <= 10:
-        raise InputError(f"n must be 1 to 10, not {spec.n}.")
-    if not 0 <= spec.partial_images <= caps.max_partials:
-        raise InputError(
-            f"Partial images must be 0 to {caps.max_partials}, not {spec.partial_images}."
-        )
-    if spec.output_format not in REFERENCE_MIMES:
-        raise InputError(f"Output format must be png, jpeg or webp, not {spec.output_format!r}.")
-    if spec.output_compression is not None:
-        check_setting("output_compression", spec.output_compression, "Compression")
-    if spec.quality not in ("auto", "low", "medium", "high"):
-        raise InputError(f"Quality must be auto, low, medium or high, not {spec.quality!r}.")
+    check_options({name: getattr(spec, name) for name in _SPEC_FIELDS}, caps)
     edited = 0 if Mode(spec.mode) is Mode.GENERATE else 1
     limit = min(caps.max_input_images, MAX_INPUT_IMAGES) - edited
     if len(spec.references) > limit:

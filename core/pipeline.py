@@ -27,8 +27,8 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 from .errors import InputError
 from .geometry import Bounds, Extent
 from .models import DEFAULT_MODEL, capabilities
+from .options import default, option
 from .selection import SelectionMask
-from .settings import BLEND_RANGES
 from .sizing import size_crop, snap_size
 
 RESAMPLE = Image.Resampling.LANCZOS
@@ -37,13 +37,6 @@ MAX_MASK_BYTES = 4 * 1024 * 1024
 #: Extra grow (canvas px) of the API edit area beyond the blend area, so resampling the mask to
 #: the API size never leaves blended pixels where the model was told to keep the original.
 MASK_SAFETY_PX = 2
-
-
-BLEND_LABELS = {
-    "padding_px": "Padding (--padding)",
-    "grow_px": "Grow (--grow)",
-    "feather_px": "Feather (--feather)",
-}
 
 
 class Mode(str, Enum):
@@ -56,21 +49,16 @@ class Mode(str, Enum):
 class BlendOptions:
     """How much context is sent around a selection and how the result is blended back."""
 
-    padding_px: int = 48
-    grow_px: int = 6
-    feather_px: int = 8
+    padding_px: int = default("padding_px")
+    grow_px: int = default("grow_px")
+    feather_px: int = default("feather_px")
     #: Correct the result's overall colour drift, measured where the model was told to keep the
     #: picture, so the blended edge shows no seam.
-    match_colour: bool = True
+    match_colour: bool = default("match_colour")
 
     def __post_init__(self) -> None:
-        for name, (low, high) in BLEND_RANGES.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InputError(
-                    f"{BLEND_LABELS[name]} must be a whole number from {low} to {high} px, "
-                    f"not {value!r}."
-                )
+        for name in ("padding_px", "grow_px", "feather_px"):
+            option(name).check(getattr(self, name))
 
     @property
     def reach_px(self) -> int:

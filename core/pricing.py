@@ -3,11 +3,12 @@
 The prices are data (``core/data/pricing.json``, with the date they were taken and a source per
 model), not code. The method:
 
-- output: per-image output tokens from the model's table for 1024x1024, 1024x1536 and 1536x1024 at
-  low/medium/high. Any other (flexible) size takes the table shape nearest in aspect ratio and
-  scales its tokens by pixel area. ``size="auto"`` and ``quality="auto"`` take the most expensive
-  table entry, so an estimate is an upper bound rather than a surprise. Each partial image adds
-  100 output tokens, per image.
+- output: flexible-size models (gpt-image-2, the 2.5 models) by one formula for any size,
+  ``ceil(b * round(b / (long/short)) * (2e6 + w*h) / 4e6)`` with ``b`` per quality from the
+  table; fixed-size models by their table for 1024x1024, 1024x1536 and 1536x1024. ``size="auto"``
+  and ``quality="auto"`` give a **range** (cheapest to dearest of what the API may pick):
+  ``Estimate.usd`` is its top, so a single figure is an upper bound rather than a surprise, and
+  ``Estimate.usd_low`` its bottom. Each partial image adds 100 output tokens, per image.
 - input: prompt text at ~4 characters per token; each input image (the edited crop and every
   reference) by OpenAI's vision tiling rule. Input is billed once per request, not per image.
 - rounding: estimates are rounded *up* to 1/100 of a cent; actual costs are token counts times
@@ -28,7 +29,6 @@ from .errors import ConfigError
 from .geometry import Extent
 
 PRICING_FILE = Path(__file__).with_name("data") / "pricing.json"
-QUALITIES = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ class ModelPrices:
     rates: Mapping[str, float]  # USD per ``per_tokens`` tokens
     output_tokens: Mapping[str, Mapping[str, int]]  # "WxH" -> quality -> tokens per image
     source: str = ""
+    #: Flexible-size models: quality -> b of the output-token formula (replaces the table).
+    formula: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def qualities(self) -> tuple[str, ...]:
+        if self.formula:
+            return tuple(self.formula)
+        return tuple(dict.fromkeys(q for per_q in self.output_tokens.values() for q in per_q))
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class PriceTable:
     partial_tokens: int
     input_image: Mapping[str, Any]
     chars_per_token: float
+    #: The sizes ``size="auto"`` may come back as (formula models).
+    auto_sizes: tuple[Extent, ...] = ()
 
     def prices_for(self, model: str) -> tuple[ModelPrices, str | None]:
         """The prices for ``model`` and a note when they are borrowed from another model."""
@@ -68,13 +78,26 @@ class PriceTable:
 
 @dataclass(frozen=True)
 class Estimate:
-    """An upper-bound-leaning estimate in USD with how it was reached."""
+    """An estimate in USD with how it was reached. Under ``auto`` quality or size it is a range
+    ``usd_low``..``usd`` (``usd`` is always the top, so a single figure never under-quotes)."""
 
     usd: float
     breakdown: dict[str, Any] = field(default_factory=dict)
+    usd_low: float | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.usd_low is not None and self.usd_low < self.usd
+
+    def text(self) -> str:
+        """ "$0.0130" or "$0.0050–$0.2110" (what hosts and the CLI show)."""
+        if self.is_range:
+            return f"${self.usd_low:.4f}–${self.usd:.4f}"
+        return f"${self.usd:.4f}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"usd": self.usd, **self.breakdown}
+        low = self.usd_low if self.usd_low is not None else self.usd
+        return {"usd": self.usd, "usd_low": low, "usd_high": self.usd, **self.breakdown}
 
 
 def _parse_table(data: Mapping[str, Any], origin: str) -> PriceTable:
@@ -85,9 +108,10 @@ def _parse_table(data: Mapping[str, Any], origin: str) -> PriceTable:
                 rates={k: float(v) for k, v in entry["rates"].items()},
                 output_tokens={
                     shape: {q: int(t) for q, t in per_q.items()}
-                    for shape, per_q in entry["output_tokens"].items()
+                    for shape, per_q in entry.get("output_tokens", {}).items()
                 },
                 source=str(entry.get("source", "")),
+                formula={q: int(b) for q, b in entry.get("output_formula", {}).items()},
             )
             for name, entry in data["models"].items()
         }
@@ -100,9 +124,13 @@ def _parse_table(data: Mapping[str, Any], origin: str) -> PriceTable:
             partial_tokens=int(data.get("partial_image_output_tokens", 100)),
             input_image=dict(data["input_image_tokens"]),
             chars_per_token=float(data.get("text_chars_per_token", 4)),
+            auto_sizes=tuple(Extent.parse(s) for s in data.get("formula_auto_sizes", ())),
         )
         if table.fallback_model not in models:
             raise KeyError(f"fallback_model {table.fallback_model!r} has no prices")
+        for prices in models.values():
+            if not prices.formula and not prices.output_tokens:
+                raise KeyError(f"{prices.name} has neither output_formula nor output_tokens")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"Pricing table {origin} is malformed: {exc!r}") from None
     return table
@@ -140,34 +168,59 @@ def _as_extent(size: Extent | str | None) -> Extent | None:
     return None if text in ("", "auto") else Extent.parse(text)
 
 
-def output_tokens_per_image(
-    prices: ModelPrices, quality: str, size: Extent | str | None
-) -> tuple[int, list[str]]:
-    """Output tokens for one image at ``size`` and ``quality``, with notes on assumptions."""
+def formula_tokens(b: int, size: Extent) -> int:
+    """Output tokens of one image from a flexible-size model (OpenAI's calculator formula)."""
+    long, short = max(size), min(size)
+    return math.ceil(b * round(b / (long / short)) * (2e6 + size.pixels) / 4e6)
+
+
+def output_token_range(
+    prices: ModelPrices, quality: str, size: Extent | str | None, auto_sizes: Iterable[Extent] = ()
+) -> tuple[int, int, list[str]]:
+    """Output tokens for one image as (lowest, highest, notes): equal unless quality or size is
+    ``auto`` (or unknown), when they span what the API may choose."""
     notes: list[str] = []
     quality = (quality or "auto").lower()
-    table = prices.output_tokens
-    if quality not in QUALITIES:
-        notes.append(f"quality {quality} estimated as the most expensive quality")
+    known = prices.qualities
+    if quality in known:
+        qualities = [quality]
+    else:
+        qualities = list(known)
+        what = "auto" if quality == "auto" else f"{quality} (not in the price table)"
+        notes.append(f"quality {what}: a range over {', '.join(known)}")
     extent = _as_extent(size)
+    if prices.formula:
+        sizes = [extent] if extent is not None else list(auto_sizes) or [Extent(1024, 1024)]
+        if extent is None:
+            notes.append(f"size auto: a range over {', '.join(str(s) for s in sizes)}")
+        counts = [formula_tokens(prices.formula[q], s) for q in qualities for s in sizes]
+        return min(counts), max(counts), notes
+    table = prices.output_tokens
     if extent is None:
-        notes.append("size auto estimated as the most expensive table size")
+        notes.append("size auto: a range over the table sizes")
         shapes = list(table)
     else:
         shapes = [_nearest_shape(table, extent)]
+        if str(extent) not in table:
+            notes.append(f"{extent} scaled by area from {shapes[0]}")
 
-    def tokens_for(shape: str) -> float:
+    def tokens_for(shape: str, q: str) -> float:
         per_q = table[shape]
-        base = per_q[quality] if quality in per_q else max(per_q.values())
+        base = per_q.get(q, max(per_q.values()))
         if extent is None:
             return float(base)
-        shape_px = Extent.parse(shape).pixels
-        return base * extent.pixels / shape_px
+        return base * extent.pixels / Extent.parse(shape).pixels
 
-    best = max(tokens_for(shape) for shape in shapes)
-    if extent is not None and str(extent) not in table:
-        notes.append(f"{extent} scaled by area from {shapes[0]}")
-    return math.ceil(best), notes
+    counts = [math.ceil(tokens_for(shape, q)) for shape in shapes for q in qualities]
+    return min(counts), max(counts), notes
+
+
+def output_tokens_per_image(
+    prices: ModelPrices, quality: str, size: Extent | str | None
+) -> tuple[int, list[str]]:
+    """Output tokens for one image (the top of the range), with notes on assumptions."""
+    _, high, notes = output_token_range(prices, quality, size, load_pricing().auto_sizes)
+    return high, notes
 
 
 def _nearest_shape(table: Mapping[str, Any], size: Extent) -> str:
@@ -214,12 +267,13 @@ def estimate(
     """The expected cost of one request, before it is made (no network)."""
     table = table or load_pricing()
     prices, borrowed = table.prices_for(model)
-    per_image, notes = output_tokens_per_image(prices, quality, size)
+    low_per_image, per_image, notes = output_token_range(prices, quality, size, table.auto_sizes)
     if borrowed:
         notes.insert(0, borrowed)
     n = max(1, int(n))
     partial_tokens = table.partial_tokens * max(0, int(partial_images)) * n
     output = per_image * n + partial_tokens
+    low_output = low_per_image * n + partial_tokens
     images = [input_image_tokens(Extent(*e), table.input_image) for e in input_images]
     image_in = sum(images)
     text_in = text_tokens(prompt, table.chars_per_token)
@@ -228,8 +282,10 @@ def estimate(
     usd_image_in = table.usd(image_in, rates["image_input"])
     usd_text_in = table.usd(text_in, rates["text_input"])
     total = usd_out + usd_image_in + usd_text_in
+    low_total = table.usd(low_output, rates["image_output"]) + usd_image_in + usd_text_in
     return Estimate(
         usd=_round_up(total, 4),
+        usd_low=_round_up(low_total, 4),
         breakdown={
             "model": model,
             "priced_as": prices.name,
@@ -238,6 +294,8 @@ def estimate(
             "n": n,
             "partial_images": int(partial_images),
             "output_tokens_per_image": per_image,
+            "output_tokens_per_image_range": [low_per_image, per_image],
+            "usd_range": [_round_up(low_total, 4), _round_up(total, 4)],
             "partial_output_tokens": partial_tokens,
             "output_tokens": output,
             "input_image_tokens": image_in,

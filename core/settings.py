@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from .errors import ConfigError, InputError
 from .jsonfile import JsonFileError, load_json
+from .models import ALL_QUALITIES
+from .options import RESOLUTION_PATTERN, option
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .client import Connection
@@ -57,9 +59,9 @@ ENV_FIELDS = {
 }
 
 Provider = Literal["openai", "compatible", "azure"]
-Quality = Literal["auto", "low", "medium", "high"]
-OutputFormat = Literal["png", "jpeg", "webp"]
-Moderation = Literal["auto", "low"]
+Quality = Literal[ALL_QUALITIES]  # type: ignore[valid-type]  # which model takes which: core.models
+OutputFormat = Literal[option("output_format").choices]  # type: ignore[valid-type]
+Moderation = Literal[option("moderation").choices]  # type: ignore[valid-type]
 SizeKind = Literal["flexible", "fixed"]
 
 
@@ -168,9 +170,11 @@ def ensure_private_dir(folder: Path) -> Path:
     return folder
 
 
-#: The one range of each blend option (canvas px): settings, the pipeline (hence CLI and hosts)
-#: take them from here. Beyond them a job would only allocate huge masks for no visible gain.
-BLEND_RANGES = {"padding_px": (0, 1024), "grow_px": (0, 256), "feather_px": (0, 256)}
+#: The range of each blend option (canvas px), as ``core.options`` defines it. Beyond them a job would only allocate huge masks for no visible gain.
+BLEND_RANGES = {
+    name: (option(name).minimum, option(name).maximum)
+    for name in ("padding_px", "grow_px", "feather_px")
+}
 
 
 #: An hour: beyond it a request is not slow but stuck (and socket timeouts overflow far beyond).
@@ -182,6 +186,17 @@ MAX_TIMEOUT_S = 3600.0
 
 def _field(default: Any, title: str, description: str, **kwargs: Any) -> Any:
     return Field(default, title=title, description=description, **kwargs)
+
+
+def _job_field(name: str, **kwargs: Any) -> Any:
+    """A Settings field for the job option ``name``: default, label, help and range from
+    ``core.options`` (the one definition)."""
+    opt = option(name)
+    if opt.minimum is not None:
+        kwargs.setdefault("ge", opt.minimum)
+    if opt.maximum is not None:
+        kwargs.setdefault("le", opt.maximum)
+    return Field(opt.default, title=opt.label, description=opt.describe(), **kwargs)
 
 
 class Settings(BaseModel):
@@ -217,64 +232,19 @@ class Settings(BaseModel):
     api_version: str | None = _field(
         None, "Azure API version", "Azure OpenAI api-version, e.g. 2025-04-01-preview."
     )
-    model: str = _field(
-        "gpt-image-2", "Model", "Image model: gpt-image-2, gpt-image-1.5, gpt-image-1-mini, ..."
-    )
-    quality: Quality = _field(
-        "medium", "Quality", "low is fast and cheap; high is slow and about 4x the cost of medium."
-    )
-    resolution: str = _field(
-        "auto",
-        "Resolution",
-        "auto (fit the selection), 1K, 2K, 4K, or an exact WIDTHxHEIGHT.",
-        pattern=r"^(?i:auto|[124]k|\d+x\d+)$",
-    )
-    n: int = _field(1, "Variations", "Images per request (1-10); each one is billed.", ge=1, le=10)
-    partial_images: int = _field(
-        1,
-        "Partial previews",
-        "Previews streamed while the image is made (0-3); each costs 100 output tokens.",
-        ge=0,
-        le=3,
-    )
-    output_format: OutputFormat = _field(
-        "png", "Output format", "png (lossless), jpeg (fastest) or webp."
-    )
-    output_compression: int | None = _field(
-        None, "Compression", "0-100, jpeg and webp only.", ge=0, le=100
-    )
-    moderation: Moderation = _field(
-        "auto", "Moderation", "auto (default filtering) or low (less restrictive)."
-    )
-    user: str | None = _field(
-        None, "End-user id", "Optional id sent as `user` for OpenAI's abuse monitoring."
-    )
-    padding_px: int = _field(
-        48,
-        "Context padding",
-        "Canvas pixels of context sent around the selection.",
-        ge=0,
-        le=BLEND_RANGES["padding_px"][1],
-    )
-    grow_px: int = _field(
-        6,
-        "Grow selection",
-        "Pixels the selection is grown before blending.",
-        ge=0,
-        le=BLEND_RANGES["grow_px"][1],
-    )
-    feather_px: int = _field(
-        8,
-        "Feather",
-        "Soft edge of the blended result in pixels.",
-        ge=0,
-        le=BLEND_RANGES["feather_px"][1],
-    )
-    match_colour: bool = _field(
-        True,
-        "Match colour",
-        "Correct the result's overall colour drift so a masked edit shows no seam.",
-    )
+    model: str = _job_field("model", min_length=1)
+    quality: Quality = _job_field("quality")
+    resolution: str = _job_field("resolution", pattern=RESOLUTION_PATTERN)
+    n: int = _job_field("n")
+    partial_images: int = _job_field("partial_images")
+    output_format: OutputFormat = _job_field("output_format")
+    output_compression: int | None = _job_field("output_compression")
+    moderation: Moderation = _job_field("moderation")
+    user: str | None = _job_field("user")
+    padding_px: int = _job_field("padding_px")
+    grow_px: int = _job_field("grow_px")
+    feather_px: int = _job_field("feather_px")
+    match_colour: bool = _job_field("match_colour")
     timeout_s: float = _field(
         300.0,
         "Timeout",

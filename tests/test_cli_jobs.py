@@ -257,7 +257,7 @@ def test_non_ascii_prompts_and_outputs(env, capsys, standin):
             ["generate", "--prompt", "x", "--resolution", "1000x1000", "-o", "o.png"],
             "multiples of 16",
         ),
-        (["generate", "--prompt", "x", "-n", "11", "-o", "o.png"], "n must be 1 to 10"),
+        (["generate", "--prompt", "x", "-n", "11", "-o", "o.png"], "Variants must be 1 to 10"),
         (["generate", "--prompt", "x", "-o", "o.gif"], "Unknown output type"),
         (
             ["generate", "--prompt", "x", "--reference", "nope.png", "-o", "o.png"],

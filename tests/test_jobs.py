@@ -255,9 +255,10 @@ def test_history_never_holds_the_key(standin, settings, history):
 @pytest.mark.parametrize(
     ("overrides", "words"),
     [
-        ({"n": 11}, "n must be 1 to 10"),
-        ({"partial_images": 4}, "Partial images must be 0 to 3"),
-        ({"quality": "ultra"}, "Quality must be"),
+        ({"n": 11}, "Variants must be 1 to 10"),
+        ({"partial_images": 4}, "Partial previews must be 0 to 3"),
+        ({"quality": "ultra"}, "gpt-image-2 does not take quality 'ultra'"),
+        ({"quality": "xhigh"}, "it takes low, medium, high, auto"),
         ({"output_format": "gif"}, "Output format"),
         ({"model": "dall-e-3"}, "Unknown model"),
         ({"resolution": "999x999"}, "not valid"),

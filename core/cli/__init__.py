@@ -7,6 +7,7 @@ The library never prints; this package owns stdout/stderr and exit codes. Every 
 - ``generate``, ``edit``, ``estimate``, ``check``, ``improve`` (``jobs.py``)
 - ``history`` (``history.py``)
 - ``refine`` (``refine.py``); ``--compare`` on ``generate`` / ``edit`` (``compare.py``)
+- ``models`` (``models.py``)
 - what they share: ``options.py`` (inputs), ``runtime.py`` (settings, logging, errors), ``console.py``
 """
 
@@ -26,6 +27,7 @@ from .jobs import (
     add_improve_command,
     output_paths,
 )
+from .models import add_models_command
 from .plan import add_plan_command
 from .refine import add_refine_command
 
@@ -40,6 +42,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_history_command,
     add_improve_command,
     add_refine_command,
+    add_models_command,
 ]
 
 

@@ -21,6 +21,7 @@ from ..errors import (
 from ..geometry import Bounds, Extent
 from ..history import History, image_extension
 from ..imagefile import SourceImage, compose, encode_output
+from ..options import option
 from ..pipeline import Mode
 from ..selection import SelectionMask
 from ..settings import Settings, check_setting
@@ -28,6 +29,7 @@ from .compare import add_compare_option, cmd_compare
 from .options import (
     add_blend_options,
     add_model_options,
+    add_option,
     add_selection_options,
     blend_from_args,
     read_image,
@@ -44,40 +46,35 @@ log = logging.getLogger("core.cli")
 FAST_PNG_LEVEL = 1
 
 
-MAX_REFERENCES = 15
+#: The job options every job command takes, in --help order (spelled by ``core.options``).
+JOB_FLAGS = (
+    "quality",
+    "aspect",
+    "n",
+    "references",
+    "output_format",
+    "output_compression",
+    "background",
+    "moderation",
+    "partial_images",
+)
+
+
+#: What this command adds to an option's own help (the output files it writes).
+_FLAG_EXTRAS: dict[str, dict[str, Any]] = {
+    "aspect": {"metavar": "W:H"},
+    "output_compression": {
+        "help": "the API's jpeg/webp compression; for a .png file written here also the zlib "
+        f"effort (100 = smallest, slowest; default zlib level {FAST_PNG_LEVEL}, fast)"
+    },
+}
 
 
 def _add_job_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     parser.add_argument("--prompt", required=True, help="what to make or change (any language)")
     add_model_options(parser)
-    parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
-    parser.add_argument("--aspect", metavar="W:H", help="shape for text-to-image, e.g. 16:9")
-    parser.add_argument("-n", type=int, dest="n", metavar="N", help="number of images (1-10)")
-    parser.add_argument(
-        "--reference",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help=f"reference image (PNG/JPEG/WebP); repeat for more (up to {MAX_REFERENCES})",
-    )
-    parser.add_argument("--format", dest="output_format", choices=("png", "jpeg", "webp"))
-    parser.add_argument(
-        "--compression",
-        type=int,
-        metavar="0-100",
-        help="the API's jpeg/webp compression; for a .png file written here also the zlib "
-        f"effort (100 = smallest, slowest; default zlib level {FAST_PNG_LEVEL}, fast)",
-    )
-    parser.add_argument("--background", choices=("auto", "opaque", "transparent"))
-    parser.add_argument("--moderation", choices=("auto", "low"))
-    parser.add_argument(
-        "--partials",
-        type=int,
-        default=0,
-        metavar="K",
-        help="partial previews to stream, 0-3, each +100 output tokens (default 0)",
-    )
+    for name in JOB_FLAGS:
+        add_option(parser, name, **_FLAG_EXTRAS.get(name, {}))
     if output:
         parser.add_argument(
             "-o",
@@ -168,10 +165,11 @@ def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: s
     from ..jobs import JobSpec, reference_from_bytes
     from ..sizing import parse_resolution
 
-    if len(args.reference) > MAX_REFERENCES:
-        raise InputError(f"{len(args.reference)} references; at most {MAX_REFERENCES}.")
+    limit = option("references").maximum
+    if len(args.references) > limit:
+        raise InputError(f"{len(args.references)} references; at most {limit}.")
     references = tuple(
-        reference_from_bytes(path.name, _read_bytes(path, "reference")) for path in args.reference
+        reference_from_bytes(path.name, _read_bytes(path, "reference")) for path in args.references
     )
     if args.resolution:
         parse_resolution(args.resolution)  # InputError naming the value
@@ -185,9 +183,9 @@ def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: s
         quality=args.quality,
         resolution=args.resolution,
         n=args.n,
-        partial_images=args.partials,
+        partial_images=_headless("partial_images", args.partial_images),
         output_format=args.output_format,
-        output_compression=args.compression,
+        output_compression=args.output_compression,
         background=args.background,
         moderation=args.moderation,
         references=references,
@@ -195,6 +193,11 @@ def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: s
         source_document=source,
         aspect=args.aspect,
     )
+
+
+def _headless(name: str, value: Any) -> Any:
+    """A flag's value, or the option's default for callers that show no previews."""
+    return option(name).headless_default if value is None else value
 
 
 def _edit_source(args: argparse.Namespace) -> tuple[SourceImage, SelectionMask | None, str]:
@@ -399,7 +402,7 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_compare(args, settings, Mode.EDIT_IMAGE.value)
     if args.aspect:
         raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
-    level = png_level(args.compression)
+    level = png_level(args.output_compression)
     preload_sdk()
     source, selection, mode = _edit_source(args)
     canvas_pixels = source.pixels

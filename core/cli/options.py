@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from ..errors import InputError
 from ..geometry import Bounds, Extent
 from ..imagefile import SourceImage, open_image, open_mask
-from ..models import DEFAULT_MODEL
+from ..options import option
 from ..pipeline import BlendOptions
 from ..selection import SelectionMask
 from .console import write_err
 
 
+def add_option(parser: argparse.ArgumentParser, name: str, **extra: Any) -> None:
+    """A flag for the job option ``name``, spelled, typed, limited and explained by
+    ``core.options``. Its default is None: settings (or the option's default) fill it in."""
+    opt = option(name)
+    flag = opt.flag
+    assert flag is not None, name
+    help_text = opt.describe(headless=True)
+    kwargs: dict[str, Any] = {"default": None, "help": help_text, "dest": opt.name}
+    if opt.kind is int:
+        kwargs["type"] = int
+        span = opt.allowed()
+        if isinstance(span, range) and len(span):
+            kwargs["metavar"] = f"{span.start}-{span[-1]}"
+    elif opt.choices:
+        kwargs["choices"] = opt.choices
+    if opt.kind is list:
+        kwargs.update(action="append", default=[], type=Path, metavar="FILE")
+        kwargs["help"] = f"{opt.help} Repeat for more (up to {opt.maximum})."
+    kwargs.update(extra)
+    kwargs["help"] = kwargs["help"].replace("%", "%%")  # argparse formats help with %
+    parser.add_argument(flag, **kwargs)
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, help=f"image model (default {DEFAULT_MODEL})")
-    parser.add_argument(
-        "--resolution",
-        default=None,
-        help="auto (native scale), 1K (~1 MP), 2K (~4 MP), 4K (largest valid) or WxH",
-    )
+    add_option(parser, "model", metavar="MODEL")
+    add_option(parser, "resolution", metavar="auto|1K|2K|4K|WxH")
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -36,29 +57,18 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--rect", metavar="X,Y,W,H", help="a rectangular selection in pixels")
 
 
+BLEND_OPTIONS = ("padding_px", "grow_px", "feather_px")
+
+
 def add_blend_options(parser: argparse.ArgumentParser) -> None:
-    defaults = BlendOptions()
-    parser.add_argument(
-        "--padding",
-        type=int,
-        default=None,
-        help=f"context around the selection, px ({defaults.padding_px})",
-    )
-    parser.add_argument(
-        "--grow", type=int, default=None, help=f"grow the selection by px ({defaults.grow_px})"
-    )
-    parser.add_argument(
-        "--feather", type=int, default=None, help=f"soft edge width, px ({defaults.feather_px})"
-    )
+    for name in BLEND_OPTIONS:
+        add_option(parser, name)
 
 
 def blend_from_args(args: argparse.Namespace, base: BlendOptions | None = None) -> BlendOptions:
     base = base or BlendOptions()
-    return BlendOptions(
-        padding_px=base.padding_px if args.padding is None else args.padding,
-        grow_px=base.grow_px if args.grow is None else args.grow,
-        feather_px=base.feather_px if args.feather is None else args.feather,
-    )
+    given = {name: getattr(args, name) for name in BLEND_OPTIONS if getattr(args, name) is not None}
+    return replace(base, **given)
 
 
 def read_image(path: Path) -> SourceImage:

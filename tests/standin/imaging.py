@@ -23,6 +23,11 @@ ACCEPTED_MIMES = ("image/png", "image/jpeg", "image/webp")
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 DEFAULT_SIZE = (1024, 1024)
 OUTPUT_TOKENS_1024 = {"low": 272, "medium": 1056, "high": 4160, "auto": 1056}
+#: b of OpenAI's output-token formula for the flexible-size models (docs/images-api.md).
+FORMULA_B = {
+    "gpt-image-2": {"low": 16, "medium": 48, "high": 96},
+    "gpt-image-2.5": {"low": 16, "medium": 24, "high": 48, "xhigh": 64, "max": 96},
+}
 PARTIAL_TOKENS = 100
 
 
@@ -201,9 +206,21 @@ def encode(image: Image.Image, params: ImageParams) -> bytes:
     return out.getvalue()
 
 
+def output_tokens_per_image(model: str, quality: str, size: tuple[int, int]) -> int:
+    """What the API bills per image: the formula for flexible models, the table otherwise.
+    Under quality auto the API picks medium."""
+    quality = "medium" if quality == "auto" else quality
+    family = "gpt-image-2.5" if model.startswith("gpt-image-2.5") else model.split("-20")[0]
+    if family in FORMULA_B:
+        b = FORMULA_B[family][quality]
+        w, h = size
+        return math.ceil(b * round(b / (max(w, h) / min(w, h))) * (2e6 + w * h) / 4e6)
+    return math.ceil(OUTPUT_TOKENS_1024[quality] * size[0] * size[1] / (1024 * 1024))
+
+
 def usage(params: ImageParams, size: tuple[int, int], inputs: list[Upload]) -> dict[str, object]:
     """Token counts shaped like the API's: output by size and quality, input by text and images."""
-    per_image = math.ceil(OUTPUT_TOKENS_1024[params.quality] * size[0] * size[1] / (1024 * 1024))
+    per_image = output_tokens_per_image(params.model, params.quality, size)
     output_tokens = params.n * (
         per_image + PARTIAL_TOKENS * (params.partial_images if params.stream else 0)
     )

@@ -18,13 +18,20 @@ from .api_errors import (
     unknown_parameter,
 )
 
-FLEXIBLE_MODELS = ("gpt-image-2", "gpt-image-2-2026-04-21")
+MODELS_25 = (
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+)
+FLEXIBLE_MODELS = ("gpt-image-2", "gpt-image-2-2026-04-21", *MODELS_25)
 FIXED_MODELS = ("gpt-image-1.5", "gpt-image-1-mini", "gpt-image-1")
 IMAGE_MODELS = FLEXIBLE_MODELS + FIXED_MODELS
 TEXT_MODELS = ("gpt-5", "gpt-5-mini", "gpt-4.1-mini")
 FIXED_SIZES = ["1024x1024", "1536x1024", "1024x1536", "auto"]
 FIDELITY_MODELS = ("gpt-image-1", "gpt-image-1.5")
 QUALITIES = ["low", "medium", "high", "auto"]
+QUALITIES_25 = ["low", "medium", "high", "xhigh", "max", "auto"]
 BACKGROUNDS = ["transparent", "opaque", "auto"]
 FORMATS = ["png", "jpeg", "webp"]
 MODERATIONS = ["low", "auto"]
@@ -104,7 +111,7 @@ def validate_params(raw: dict[str, Any], *, edit: bool) -> ImageParams:
         )
     n = _integer(raw, "n", 1)
     _raise(integer_range("n", n, 1, 10))
-    quality = _choice(raw, "quality", QUALITIES, "auto")
+    quality = _choice(raw, "quality", QUALITIES_25 if model in MODELS_25 else QUALITIES, "auto")
     background = _choice(raw, "background", BACKGROUNDS, "auto")
     output_format = _choice(raw, "output_format", FORMATS, "png")
     moderation = _choice(raw, "moderation", MODERATIONS, "auto")

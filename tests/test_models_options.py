@@ -1,0 +1,175 @@
+"""The one job-option definition, the model capability table, the 2.5 models end to end, and
+``python -m core models [--json]``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from core.cli import main
+from core.models import KNOWN_MODELS, capabilities
+from core.options import OPTIONS, option
+from core.pipeline import BlendOptions
+from core.settings import Settings
+from tests.test_cli_jobs import env, noisy_image, run, run_json  # noqa: F401 (fixture)
+
+MODELS_25 = ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst")
+
+
+def test_every_default_comes_from_the_one_definition():
+    settings = Settings()
+    for opt in OPTIONS:
+        if opt.settings:
+            assert getattr(settings, opt.settings) == opt.default, opt.name
+            field = Settings.model_fields[opt.settings]
+            assert field.title == opt.label
+    blend = BlendOptions()
+    assert (blend.padding_px, blend.grow_px, blend.feather_px) == (
+        option("padding_px").default,
+        option("grow_px").default,
+        option("feather_px").default,
+    )
+
+
+def test_per_model_ranges_come_from_the_capability_table():
+    quality = option("quality")
+    assert quality.allowed(capabilities("gpt-image-2")) == ("low", "medium", "high", "auto")
+    for name in MODELS_25:
+        caps = capabilities(name)
+        assert quality.allowed(caps) == ("low", "medium", "high", "xhigh", "max", "auto")
+        assert caps.flexible and caps.transparent and not caps.input_fidelity
+        snapshot = capabilities(f"{name}-2026-09-08")
+        assert snapshot.snapshot_of == name and snapshot.qualities == caps.qualities
+    assert option("references").allowed(capabilities("gpt-image-2")) == range(0, 16)
+    assert option("partial_images").allowed(capabilities("gpt-image-2")) == range(0, 4)
+    # a name declared in settings takes any quality (the API decides)
+    custom = capabilities("gpt-image-3", {"gpt-image-3": "flexible"})
+    assert "max" in quality.allowed(custom)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [(11, "1 to 10"), (0, "1 to 10"), (True, "whole number"), ("3", "whole number")],
+)
+def test_absurd_values_are_refused_with_the_range(value, words):
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match=words):
+        option("n").check(value)
+
+
+def test_settings_refuse_what_the_definition_refuses():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Settings(padding_px=5000)
+    with pytest.raises(ValidationError):
+        Settings(quality="ultra")
+    assert Settings(quality="max").quality == "max"  # per-model check happens at job time
+
+
+def test_quality_a_model_does_not_take_is_refused_before_sending(env, capsys, standin):  # noqa: F811
+    code, _out, err = run(
+        capsys, "generate", "--prompt", "x", "--quality", "xhigh", "-o", env / "o.png"
+    )
+    assert code == 2, err
+    assert "gpt-image-2 does not take quality 'xhigh'" in err
+    assert "low, medium, high, auto" in err
+    assert standin.image_requests() == []
+    code, _, err = run(
+        capsys, "estimate", "--prompt", "x", "--quality", "max", "--model", "gpt-image-1.5"
+    )
+    assert code == 2 and "gpt-image-1.5 does not take quality 'max'" in err
+
+
+@pytest.mark.parametrize("model", [*MODELS_25, "gpt-image-2.5-flare-2026-09-08"])
+@pytest.mark.parametrize("quality", ["xhigh", "max"])
+def test_two_point_five_generate_end_to_end(env, capsys, standin, model, quality):  # noqa: F811
+    out = env / "o.png"
+    code, report, err = run_json(
+        capsys, "generate", "--prompt", "a kite", "--model", model, "--quality", quality,
+        "--aspect", "3:2", "-o", out,
+    )  # fmt: skip
+    assert code == 0, err
+    (record,) = standin.image_requests()
+    assert record["params"]["model"] == model and record["params"]["quality"] == quality
+    assert "input_fidelity" not in record["params"]
+    usage = report["usage"]
+    # the stand-in bills by the formula; the estimate uses the same formula: they agree
+    assert report["cost_usd"] == pytest.approx(report["estimate_usd"], abs=0.002)
+    assert usage["output_tokens"] > 0
+    with Image.open(out) as image:
+        assert image.size == tuple(int(v) for v in report["api_size"].split("x"))
+
+
+def test_two_point_five_masked_edit_and_transparent_generate(env, capsys, standin):  # noqa: F811
+    noisy_image((640, 480)).save(env / "in.png")
+    code, _report, err = run_json(
+        capsys, "edit", "--image", env / "in.png", "--rect", "100,100,200,150", "--prompt",
+        "a hat", "--model", "gpt-image-2.5-sunburst", "--quality", "max", "-o", env / "e.png",
+    )  # fmt: skip
+    assert code == 0, err
+    (record,) = standin.image_requests()
+    assert record["endpoint"] == "edits" and "input_fidelity" not in record["params"]
+    code, _report, err = run_json(
+        capsys, "generate", "--prompt", "a sticker", "--model", "gpt-image-2.5-flare",
+        "--background", "transparent", "-o", env / "t.png",
+    )  # fmt: skip
+    assert code == 0, err
+    sent = standin.image_requests()[-1]["params"]
+    assert sent["background"] == "transparent" and sent["model"] == "gpt-image-2.5-flare"
+
+
+def test_models_command_json(env, capsys):  # noqa: F811
+    code, out, err = run(capsys, "models", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["models"]
+    names = [row["name"] for row in rows]
+    assert names == list(KNOWN_MODELS)
+    for row in rows:
+        assert {"name", "qualities", "sizes", "transparent", "price_per_1m"} <= set(row)
+        caps = capabilities(row["name"])
+        assert row["qualities"] == list(caps.qualities)
+        assert set(row["price_per_1m"]) >= {"text_input", "image_input", "image_output"}
+    by_name = {row["name"]: row for row in rows}
+    for name in MODELS_25:
+        assert by_name[name]["qualities"] == ["low", "medium", "high", "xhigh", "max", "auto"]
+        assert by_name[name]["price_per_1m"] == {
+            "text_input": 5.0,
+            "image_input": 8.0,
+            "image_output": 30.0,
+        }
+        assert by_name[name]["transparent"] is True
+        assert by_name[name]["sizes"]["kind"] == "flexible"
+    assert by_name["gpt-image-2"]["qualities"] == ["low", "medium", "high", "auto"]
+    assert by_name["gpt-image-2"]["default"] is True
+    assert by_name["gpt-image-1.5"]["sizes"]["kind"] == "fixed"
+    assert by_name["gpt-image-2.5-flare"]["description"] == "fast"
+    assert by_name["gpt-image-2.5-sunburst"]["description"] == "precise"
+
+
+def test_models_command_text_and_custom_models(env, capsys):  # noqa: F811
+    (env / "cfg").mkdir(exist_ok=True)
+    (env / "cfg" / "settings.json").write_text(
+        json.dumps({"custom_models": {"gpt-image-3": "flexible"}, "model": "gpt-image-2.5-flare"})
+    )
+    code, out, err = run(capsys, "models")
+    assert code == 0, err
+    assert "gpt-image-2.5-flare [default] — fast" in out
+    assert "gpt-image-3" in out
+    code, out, _ = run(capsys, "models", "--json")
+    rows = {row["name"]: row for row in json.loads(out)["models"]}
+    assert rows["gpt-image-3"]["description"] == "custom"
+
+
+def test_default_model_stays_gpt_image_2():
+    assert Settings().model == "gpt-image-2"
+    assert option("model").default == "gpt-image-2"
+
+
+def test_main_exits_cleanly_for_models(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path / "d"))
+    assert main(["models"]) == 0
