@@ -91,7 +91,7 @@ class Option:
             takes = ", ".join(str(a) for a in allowed)
             if who:
                 raise InputError(
-                    f"{caps.name} does not take {self.label.lower()} {value!r}; it takes {takes}.",
+                    f"{self.label} {value!r} is not available for {caps.name}; it takes {takes}.",
                     hint=_models_taking(self.name, value) or f"Use one of: {takes}.",
                     code=f"invalid_{self.name}",
                 )

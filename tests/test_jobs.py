@@ -257,7 +257,7 @@ def test_history_never_holds_the_key(standin, settings, history):
     [
         ({"n": 11}, "Variants must be 1 to 10"),
         ({"partial_images": 4}, "Partial previews must be 0 to 3"),
-        ({"quality": "ultra"}, "gpt-image-2 does not take quality 'ultra'"),
+        ({"quality": "ultra"}, "Quality 'ultra' is not available for gpt-image-2"),
         ({"quality": "xhigh"}, "it takes low, medium, high, auto"),
         ({"output_format": "gif"}, "Output format"),
         ({"model": "dall-e-3"}, "Unknown model"),

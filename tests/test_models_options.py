@@ -75,13 +75,13 @@ def test_quality_a_model_does_not_take_is_refused_before_sending(env, capsys, st
         capsys, "generate", "--prompt", "x", "--quality", "xhigh", "-o", env / "o.png"
     )
     assert code == 2, err
-    assert "gpt-image-2 does not take quality 'xhigh'" in err
+    assert "Quality 'xhigh' is not available for gpt-image-2" in err
     assert "low, medium, high, auto" in err
     assert standin.image_requests() == []
     code, _, err = run(
         capsys, "estimate", "--prompt", "x", "--quality", "max", "--model", "gpt-image-1.5"
     )
-    assert code == 2 and "gpt-image-1.5 does not take quality 'max'" in err
+    assert code == 2 and "Quality 'max' is not available for gpt-image-1.5" in err
 
 
 @pytest.mark.parametrize("model", [*MODELS_25, "gpt-image-2.5-flare-2026-09-08"])

@@ -11,7 +11,7 @@ from PIL import Image
 from ..errors import EXIT_OK, InputError
 from ..settings import Settings
 from .jobs import encode, flatten, job_report, output_paths, print_job, run_api_job, save_outputs
-from .options import read_image_raw
+from .options import add_option, read_image_raw
 from .runtime import add_verbose, with_settings
 
 
@@ -28,7 +28,7 @@ def add_refine_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("id", metavar="HISTORY_ID")
     parser.add_argument("--prompt", required=True, help="the follow-up instruction")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
-    parser.add_argument("-n", type=int, dest="n", metavar="N", help="variants (default: as ID)")
+    add_option(parser, "n", help="variants (default: as ID)")
     parser.add_argument(
         "--variant", type=int, default=1, metavar="K", help="which result of ID to refine (1)"
     )
@@ -38,8 +38,8 @@ def add_refine_command(commands: argparse._SubParsersAction) -> None:
         metavar="IMG",
         help="the image ID was made on (default: the file the edit read, when it still exists)",
     )
-    parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
-    parser.add_argument("--partials", type=int, metavar="K", help="partial previews, 0-3")
+    add_option(parser, "quality", help="quality (default: as ID)")
+    add_option(parser, "partial_images")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_verbose(parser)
     parser.set_defaults(handler=with_settings(cmd_refine))
@@ -95,7 +95,7 @@ def cmd_refine(args: argparse.Namespace, settings: Settings) -> int:
         variant=variant,
         n=args.n,
         quality=args.quality,
-        partial_images=args.partials,
+        partial_images=args.partial_images,
     )
     outputs = output_paths(args.output, prepared.spec.n)
     result = run_api_job(settings, prepared)
