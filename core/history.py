@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .jsonfile import load_json
 from .settings import atomic_write, data_dir
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class JobRecord:
         with contextlib.suppress(OSError):
             for entry in self.path.iterdir():
                 match = _RESULT_RE.match(entry.name)
-                if match:
+                if match and entry.is_file():
                     found.append((int(match.group(1)), entry))
         return [path for _, path in sorted(found)]
 
@@ -352,7 +353,7 @@ class History:
 
     def _load(self, folder: Path) -> JobRecord:
         try:
-            data = json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
+            data = load_json((folder / JOB_FILE).read_bytes())  # absurd JSON = invalid JSON
             if not isinstance(data, dict):
                 raise ValueError("job.json is not an object")
         except (OSError, ValueError) as exc:

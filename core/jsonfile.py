@@ -29,15 +29,34 @@ class JsonFileError(ValueError):
         self.column = column
 
 
-def _finite(text: str) -> float:
+class _NotFinite:
+    """Stands in for ``Infinity``/``NaN``/``1e999`` while parsing, so the field can be named."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text[:40]
+
+
+def _float(text: str) -> float | _NotFinite:
     value = float(text)
-    if not math.isfinite(value):
-        raise JsonFileError(f"the number {text[:40]} is out of range")
-    return value
+    return value if math.isfinite(value) else _NotFinite(text)
 
 
-def _no_constants(name: str) -> Any:
-    raise JsonFileError(f"{name} is not a number JSON files may hold")
+def _find_not_finite(value: Any, where: str = "") -> tuple[str, str] | None:
+    """(field path, text) of the first non-finite number in a parsed value."""
+    if isinstance(value, _NotFinite):
+        return where or "(top level)", value.text
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = _find_not_finite(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
 
 
 def _depth(text: str) -> int:
@@ -75,10 +94,12 @@ def load_json(
     if text.count("[") + text.count("{") > max_depth and _depth(text) > max_depth:
         raise JsonFileError(f"nested more than {max_depth} levels deep")
     try:
-        return json.loads(text, parse_float=_finite, parse_constant=_no_constants)
-    except JsonFileError:
-        raise
+        value = json.loads(text, parse_float=_float, parse_constant=_NotFinite)
     except json.JSONDecodeError as exc:
         raise JsonFileError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise JsonFileError(f"not usable JSON: {type(exc).__name__}: {str(exc)[:80]}") from None
+    bad = _find_not_finite(value)
+    if bad is not None:
+        raise JsonFileError(f"field '{bad[0]}' holds {bad[1]}, not a finite number")
+    return value

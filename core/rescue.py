@@ -23,10 +23,10 @@ PREFIX = "gpt-image-result-"
 
 def rescue_folders() -> list[Path]:
     """Where a rescued result may go, in order of preference."""
-    folders = [Path(tempfile.gettempdir())]
-    with contextlib.suppress(RuntimeError, KeyError):
-        folders.append(Path.home())
-    folders.append(Path.cwd())
+    folders = []
+    for where in (tempfile.gettempdir, Path.home, Path.cwd):
+        with contextlib.suppress(RuntimeError, KeyError, OSError):  # no home, a deleted cwd
+            folders.append(Path(where()))
     unique: list[Path] = []
     for folder in folders:
         if folder not in unique:

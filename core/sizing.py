@@ -161,6 +161,12 @@ def size_for_aspect(aspect: str, caps: ModelCaps, resolution: str | Extent = "au
         ) from None
     if not 0 < ratio < math.inf:
         raise InputError(f"Unknown aspect {aspect!r}.", hint="Write it as W:H, e.g. 16:9.")
+    if max(ratio, 1 / ratio) > caps.max_aspect * (1 + 1e-9):
+        raise InputError(
+            f"Aspect {aspect} is more elongated than {caps.name} makes images "
+            f"(at most {caps.max_aspect:g}:1).",
+            hint="Generate at the widest shape and crop, e.g. --aspect 3:1.",
+        )
     # A nominal 1 MP region of that shape: auto then means "about a megapixel".
     height = math.sqrt(RESOLUTION_PIXELS["1K"] / ratio)
     region = Extent(max(1, round(height * ratio)), max(1, round(height)))

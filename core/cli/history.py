@@ -251,7 +251,7 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
         "canvas size), else as the masked layer of the edited area.",
     )
     rerun.add_argument("id")
-    rerun.add_argument("-o", "--output", type=Path, metavar="OUT")
+    rerun.add_argument("-o", "--output", metavar="OUT")
     rerun.add_argument("--image", type=Path, metavar="IMG", help="the original image (edits)")
     export = actions.add_parser(
         "export",
@@ -262,7 +262,7 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
         "it. Several results: OUT-1 ... OUT-N.",
     )
     export.add_argument("id")
-    export.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    export.add_argument("-o", "--output", required=True, metavar="OUT")
     export.add_argument("--image", type=Path, metavar="IMG", help="the original image (edits)")
     export.add_argument("--raw", action="store_true", help="the result as the API sent it")
     for sub, command in (

@@ -80,8 +80,7 @@ def _add_job_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
             "-o",
             "--output",
             required=True,
-            type=Path,
-            metavar="OUT",
+            metavar="OUT",  # a str: Path() would drop the trailing "/" of DIR/
             help="output file (-n N: OUT-1 ... OUT-N); DIR/ for new files in DIR",
         )
         parser.add_argument(

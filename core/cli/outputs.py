@@ -31,7 +31,9 @@ def _suffix(fmt: str) -> str:
     return ".jpg" if fmt == "jpeg" else f".{fmt}"
 
 
-def output_paths(out: Path, count: int, fmt: str = "png", stem: str = "gpt-image") -> list[Path]:
+def output_paths(
+    out: Path | str, count: int, fmt: str = "png", stem: str = "gpt-image"
+) -> list[Path]:
     """OUT for one image, OUT-1 ... OUT-N for several; OUT without a suffix gets ``fmt``'s.
 
     ``OUT`` ending in a path separator, or naming an existing folder, means new files inside
@@ -39,8 +41,14 @@ def output_paths(out: Path, count: int, fmt: str = "png", stem: str = "gpt-image
     """
     text = str(out)
     path = Path(out)
-    if text.endswith(("/", os.sep)) or path.is_dir():
+    if text.endswith(("/", os.sep)):
         return _in_folder(path, count, _suffix(fmt), stem)
+    if path.is_dir():
+        raise InputError(
+            f"-o {path} is a folder; give a file name, or {text}/ for new files in it."
+        )
+    if path.exists() and not path.is_file():  # /dev/full, a pipe: never "OUT.png" beside it
+        raise InputError(f"{path} is not a regular file (a device or pipe); give a file name.")
     if not path.suffix:
         path = path.with_name(f"{path.name}{_suffix(fmt)}")
     if PIL_FORMATS.get(path.suffix.lower()) is None:
@@ -132,7 +140,11 @@ def history_copy(history: History | None, history_id: str, index: int) -> Path |
         return None
     with contextlib.suppress(Exception):
         for path in history.get(history_id).images:
-            if path.name.startswith(f"result-{index + 1}.") and path.stat().st_size > 0:
+            if (
+                path.name.startswith(f"result-{index + 1}.")
+                and path.is_file()
+                and path.stat().st_size
+            ):
                 return path
     return None
 

@@ -27,7 +27,7 @@ def add_refine_command(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("id", metavar="HISTORY_ID")
     parser.add_argument("--prompt", required=True, help="the follow-up instruction")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT")  # str keeps DIR/
     add_option(parser, "n", help="variants (default: as ID)")
     parser.add_argument(
         "--variant", type=int, default=1, metavar="K", help="which result of ID to refine (1)"
