@@ -173,7 +173,7 @@ def _job_spec(args: argparse.Namespace, settings: Settings, mode: str, source: s
     if args.resolution:
         parse_resolution(args.resolution)  # InputError naming the value
     base_blend = settings.blend()
-    blend = blend_from_args(args, base_blend) if hasattr(args, "padding") else base_blend
+    blend = blend_from_args(args, base_blend) if hasattr(args, "padding_px") else base_blend
     return JobSpec.from_settings(
         settings,
         mode,
