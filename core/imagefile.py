@@ -248,7 +248,7 @@ def open_image(source: Path | bytes, what: str | None = None) -> SourceImage:
                 hint="Its colours can't be edited and written back as CMYK.",
             )
         deep = _deep_values(data, path, image)
-        sixteen_la = image.mode == "LA" and "16" in str(image.tile)
+        sixteen_la = "LA;16" in str(image.tile)  # Pillow reads it as 8-bit RGBA
         _load(image, what)
         has_alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
         icc = _profile(image)

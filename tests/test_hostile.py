@@ -981,3 +981,38 @@ def test_adversarial_sweep_exit_2_one_line_nothing_sent(env, capsys, standin, te
     assert standin.stats()["image_requests"] == 0
     assert not (env / "out.png").exists()
     assert files["img"].read_bytes() == saved(env / "again.png", photo((320, 240))).read_bytes()
+
+
+def test_a_disk_without_room_for_the_output_is_refused_before_sending(
+    env, capsys, standin, monkeypatch
+):
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    real = shutil.disk_usage
+    out_dir = env / "small-disk"
+    out_dir.mkdir()
+
+    def fake(path):
+        if str(path).startswith(str(out_dir)):
+            return usage(10**6, 10**6 - 50_000, 50_000)  # 50 kB left there
+        return real(path)
+
+    monkeypatch.setattr("shutil.disk_usage", fake)
+    path = saved(env / "img.png", photo((640, 480)))
+    code, out, err = cli(capsys, "edit", "--image", path, "--prompt", "x", "-o", out_dir / "o.png")
+    assert_bad_input(code, out, err, "MB free", "nothing was sent")
+    assert standin.stats()["image_requests"] == 0
+
+
+def test_16_bit_gray_with_alpha_is_read_at_8_bits_and_says_so(env, capsys, standin):
+    values = np.zeros((60, 80, 2), dtype=np.uint16)
+    values[..., 0] = 30000
+    values[..., 1] = 65535
+    path = env / "la16.png"
+    path.write_bytes(png16(values))
+    code, _out, err = cli(capsys, "plan", "--image", path, "--out", env / "p")
+    assert code == 0 and "8 bits" in err, err
+    sent = Image.open(env / "p" / "image.png").convert("L")
+    assert abs(sent.getpixel((5, 5)) - 30000 / 257) <= 1
