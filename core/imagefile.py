@@ -83,8 +83,8 @@ def check_dimensions(width: int, height: int, what: str) -> None:
         )
 
 
-def _open(source: Path | bytes, what: str) -> Image.Image:
-    """Open lazily (header only) and refuse absurd sizes before any decoding."""
+def open_checked(source: Path | bytes, what: str) -> Image.Image:
+    """Open lazily (header only) and refuse absurd sizes before any decoding (``InputError``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -240,7 +240,7 @@ def open_image(source: Path | bytes, what: str | None = None) -> SourceImage:
     what = what or (str(path) if path is not None else "the image")
     data = source if isinstance(source, bytes) else None
     notes: list[str] = []
-    with _open(source, what) as image:
+    with open_checked(source, what) as image:
         _first_frame(image, what, notes)
         if image.mode == "CMYK":
             raise InputError(

@@ -25,6 +25,7 @@ from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialI
 from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
 from .geometry import Bounds, Extent, Point
 from .history import History, image_extension
+from .imagefile import open_checked
 from .models import capabilities
 from .options import check_options, default, settings_options
 from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
@@ -123,6 +124,16 @@ class JobResult:
     #: results history could not take (full or failing disk), kept in another file instead
     rescued: dict[int, Path] = field(default_factory=dict)
 
+    def where_kept(self) -> str:
+        """Where the results are on disk, true for this job, for host and CLI messages."""
+        parts = []
+        if self.paths:
+            parts.append(f"in History (entry {self.history_id})")
+        if self.rescued:
+            files = ", ".join(str(p) for _, p in sorted(self.rescued.items()))
+            parts.append(f"in {files} (History could not take them)")
+        return " and ".join(parts) or "nowhere on disk: History and the temp folder refused them"
+
 
 #: The JobSpec fields that are options of the one definition (``core.options``).
 _SPEC_FIELDS = (
@@ -146,8 +157,9 @@ _SPEC_FIELDS = (
 def reference_from_bytes(name: str, data: bytes) -> InputImage:
     """An ``InputImage`` for a reference file: PNG, JPEG and WebP as they are, any other format
     Pillow reads (TIFF, BMP, PSD…) converted to PNG; ``InputError`` when it is no image."""
+    image = open_checked(data, f"Reference {name}")  # absurd sizes refused from the header
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with image:
             kind = (image.format or "").lower()
             if kind not in REFERENCE_MIMES:
                 buffer = io.BytesIO()

@@ -312,7 +312,7 @@ class GptImageDocker(DockWidget):
         if not document.is_open(app, job.doc):
             self.show_message(
                 f"“{job.doc_label}” was closed while the job ran; its {len(result.images)} "
-                "result(s) are kept in History below: open a document and press Insert.",
+                f"result(s) are kept {result.where_kept()}: open a document and press Insert.",
                 error=True,
             )
             return
@@ -323,7 +323,8 @@ class GptImageDocker(DockWidget):
         except Exception as error:  # Krita refused: keep the results reachable
             log.exception("inserting results failed")
             self.show_message(
-                f"Could not add the result layer: {error}. It is in History.", error=True
+                f"Could not add the result layer: {error}. It is kept {result.where_kept()}.",
+                error=True,
             )
             return
         where = "" if app.activeDocument() == job.doc else f" into “{job.doc_label}”"

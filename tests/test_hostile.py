@@ -434,6 +434,10 @@ def test_exif_orientation_is_applied_on_read_and_not_written(env, capsys, standi
     ours, theirs = np.asarray(result.convert("RGB")), np.asarray(displayed.convert("RGB"))
     assert (ours[:100] == theirs[:100]).all(), "outside the selection: the displayed pixels"
     assert json.loads(out)["crop"][3] <= 200
+    code, out, err = cli(capsys, "edit", "--image", path, "--prompt", "x", "-o", env / "o.jpg")
+    assert code == 0, err
+    with Image.open(env / "o.jpg") as again:
+        assert again.size == (120, 200) and again.getexif().get(0x0112) in (None, 1)
 
 
 def test_16_bit_gray_png_keeps_its_values_outside_the_selection(env, capsys, standin):
@@ -927,6 +931,8 @@ def _files(env: Path) -> dict[str, Path]:
     files["text"].write_text("not an image")
     files["truncated"].write_bytes(files["img"].read_bytes()[:200])
     files["dir"].mkdir()
+    files["bomb"] = env / "bomb.png"
+    files["bomb"].write_bytes(png_header_only(60_000, 60_000))
     return files
 
 
@@ -947,6 +953,10 @@ SWEEP = [
     ["edit", "--image", "{img}", "--prompt", "x", "--partials", "99", "-o", "{out}"],
     ["edit", "--image", "{img}", "--prompt", "x", "--reference", "{text}", "-o", "{out}"],
     ["edit", "--image", "{img}", "--prompt", "x", "--reference", "{dir}", "-o", "{out}"],
+    ["generate", "--prompt", "x", "--reference", "{bomb}", "-o", "{out}"],
+    ["estimate", "--prompt", "x", "--reference", "{bomb}"],
+    ["plan", "--image", "{bomb}", "--out", "{env}/p"],
+    ["edit", "--image", "{img}", "--selection", "{bomb}", "--prompt", "x", "-o", "{out}"],
     ["edit", "--image", "{img}", "--prompt", "x", "--aspect", "16:9", "-o", "{out}"],
     ["generate", "--prompt", "x", "--aspect", "0:0", "-o", "{out}"],
     ["generate", "--prompt", "x", "--aspect", "1:100000", "-o", "{out}"],
@@ -1016,3 +1026,28 @@ def test_16_bit_gray_with_alpha_is_read_at_8_bits_and_says_so(env, capsys, stand
     assert code == 0 and "8 bits" in err, err
     sent = Image.open(env / "p" / "image.png").convert("L")
     assert abs(sent.getpixel((5, 5)) - 30000 / 257) <= 1
+
+
+def test_a_host_job_whose_history_fails_says_truthfully_where_the_result_is(env, standin):
+    """The path both hosts take (``run_job``): history refuses the result, a rescue file holds
+    it, and ``where_kept`` (what the hosts show) names that file, not History."""
+    from core.history import History
+    from core.jobs import JobSpec, prepare_job, run_job
+    from core.settings import load_settings
+
+    settings = load_settings()
+    history = History(env / "host-history")
+    spec = JobSpec.from_settings(settings, "generate", "a boat", quality="low")
+    prepared = prepare_job(spec, None, None, None, settings)
+
+    def on_event(event):
+        if event.kind == "status" and event.message.startswith("Sending"):
+            (folder,) = [p for p in history.root.iterdir() if not p.name.startswith(".")]
+            (folder / "result-1.png").mkdir()
+
+    result = run_job(prepared, settings, on_event=on_event, history=history)
+    assert result.paths == [] and set(result.rescued) == {0}
+    text = result.where_kept()
+    assert str(result.rescued[0]) in text and "History (entry" not in text
+    with Image.open(result.rescued[0]) as image:
+        image.load()
