@@ -542,6 +542,39 @@ def test_settings_dialog_test_connection(driver):
     dialog.close()
 
 
+def test_settings_dialog_refuses_a_broken_key_without_showing_it(driver):
+    """A key typed or pasted with a space, an accent or a zero-width space inside is refused
+    with a message that shows none of it, and the stored key stays as it was."""
+    from gpt_image.core.settings import key_path
+
+    driver.click("gptImageSettings")
+    dialog = driver.docker.settings_dialog
+    path = key_path()
+    before = path.read_bytes() if path.exists() else None
+    core = "sk-proj-DIALOG-9f8e7d6c5b4a3210zz"
+    for broken in (
+        core[:14] + " " + core[14:],
+        core[:14] + "\u00e9" + core[14:],
+        core[:14] + "\u200b" + core[14:],
+    ):
+        dialog.key.setText(broken)
+        dialog.save_button.click()
+        text = dialog.result.text()
+        assert text.startswith("Not saved:") and "API key" in text, text
+        for i in range(len(core) - 6):
+            assert core[i : i + 7] not in text, "a piece of the key is shown"
+        assert (path.read_bytes() if path.exists() else None) == before
+    dialog.key.setText("  " + core + "  ")  # surrounding spaces: stripped, saved
+    dialog.save_button.click()
+    assert dialog.result.text() == "Saved.", dialog.result.text()
+    assert path.read_text(encoding="utf-8").strip() == core
+    if before is None:
+        path.unlink()
+    else:
+        path.write_bytes(before)
+    dialog.close()
+
+
 def test_history_insert_and_reuse(driver, docs):
     doc = docs.new(200, 150)
     rect_selection(doc, 50, 40, 70, 50)
