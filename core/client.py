@@ -233,7 +233,8 @@ class ImageClient:
     ) -> ImageResult:
         """Make the images; raises ``InputError``, ``ApiRefused``, ``ApiUnavailable``, ``Cancelled``."""
         token = cancel or CancelToken()
-        call = build_call(request, lookup_caps(request.model, self._custom_models))
+        caps = lookup_caps(request.model, self._custom_models)
+        call = build_call(request, caps)
         started = time.monotonic()
         images: list[bytes] = []
 
@@ -246,9 +247,14 @@ class ImageClient:
                 return on_image is None or token.deliver(on_image, index, data)
             return True
 
-        meta = self._execute(
-            lambda sdk, tracker, emit: _image_work(sdk, call, tracker, emit), token, deliver
-        )
+        try:
+            meta = self._execute(
+                lambda sdk, tracker, emit: _image_work(sdk, call, tracker, emit), token, deliver
+            )
+        except GptImageError as error:
+            if request.background == "transparent" and caps.transparent_preview:
+                raise errs.transparency_refused(error, request.model) from None
+            raise
         if not images:
             raise self._scrub(
                 errs.malformed("no image in the answer", self._context(1, meta.get("request_id")))

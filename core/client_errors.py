@@ -10,7 +10,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiRefused, ApiUnavailable, GptImageError
+from .errors import (
+    ApiUnavailable,
+    AuthRefused,
+    GptImageError,
+    InvalidRequest,
+    ModerationBlocked,
+    QuotaExceeded,
+    RateLimited,
+)
 
 MAY_BE_BILLED = "The job may have been billed; nothing was retried automatically."
 
@@ -38,6 +46,10 @@ HINT_MASK = (
 )
 HINT_IMAGE = "Input images must be PNG, JPEG or WebP files under 50 MB, at most 16 of them."
 HINT_BACKGROUND = "Transparent backgrounds need PNG or WebP output and a model that supports them."
+HINT_TRANSPARENT_PREVIEW = (
+    "Transparent backgrounds are a preview on {model} and were refused here; choose "
+    "gpt-image-2.5-flare or gpt-image-2.5-sunburst (transparency supported), or an opaque background."
+)
 HINT_PARAMETER = (
     "The plug-in sent a parameter this model does not accept; please report it with the request id."
 )
@@ -114,19 +126,19 @@ def from_status(
         return _moderation(error, api_message, common)
     said = f"The API said: {api_message}" if api_message else "The API gave no reason."
     if status == 401:
-        return ApiRefused(
+        return AuthRefused(
             f"The API key was not accepted (HTTP 401). {said}", hint=HINT_KEY, **common
         )
     if status == 403:
-        return ApiRefused(f"Access denied (HTTP 403). {said}", hint=HINT_FORBIDDEN, **common)
+        return AuthRefused(f"Access denied (HTTP 403). {said}", hint=HINT_FORBIDDEN, **common)
     if status == 404:
-        return ApiRefused(f"Not found (HTTP 404). {said}", hint=HINT_NOT_FOUND, **common)
+        return InvalidRequest(f"Not found (HTTP 404). {said}", hint=HINT_NOT_FOUND, **common)
     if status == 429 and (
         code == "insufficient_quota" or details["api_type"] == "insufficient_quota"
     ):
-        return ApiRefused(f"Out of API quota (HTTP 429). {said}", hint=HINT_QUOTA, **common)
+        return QuotaExceeded(f"Out of API quota (HTTP 429). {said}", hint=HINT_QUOTA, **common)
     if status == 429:
-        return ApiRefused(
+        return RateLimited(
             f"Rate limited (HTTP 429), still after {ctx.attempts} attempt(s). {said}",
             hint=HINT_RATE,
             **common,
@@ -138,11 +150,25 @@ def from_status(
             hint=HINT_SERVER,
             **common,
         )
-    return ApiRefused(
+    return InvalidRequest(
         f"The API refused the request (HTTP {status}). {said}",
         hint=_hint_400(code, param, api_message),
         **common,
     )
+
+
+def transparency_refused(error: GptImageError, model: str) -> GptImageError:
+    """``error`` made plain when it is the API refusing a transparent background on a model
+    whose transparency is only a preview (gpt-image-2): say so, and name the models that do it."""
+    if not isinstance(error, InvalidRequest):
+        return error
+    said = str(error.details.get("api_message") or "").lower()
+    if error.details.get("param") != "background" and "transparent" not in said:
+        return error
+    error.message = f"{model} refused a transparent background (a preview feature). {error.message}"
+    error.args = (error.message,)
+    error.hint = HINT_TRANSPARENT_PREVIEW.format(model=model)
+    return error
 
 
 def _hint_400(code: str | None, param: str | None, message: str) -> str:
@@ -160,7 +186,9 @@ def _hint_400(code: str | None, param: str | None, message: str) -> str:
     return HINT_BAD_REQUEST
 
 
-def _moderation(error: dict[str, Any], api_message: str, common: dict[str, Any]) -> ApiRefused:
+def _moderation(
+    error: dict[str, Any], api_message: str, common: dict[str, Any]
+) -> ModerationBlocked:
     moderation = error.get("moderation_details") or {}
     stage = _text(moderation.get("moderation_stage")) or "unknown"
     categories = [str(c) for c in moderation.get("categories") or []]
@@ -173,7 +201,7 @@ def _moderation(error: dict[str, Any], api_message: str, common: dict[str, Any])
         f"Blocked by the provider's safety system at the {stage} stage ({what}); "
         f"categories: {listed}. The API said: {api_message}"
     )
-    return ApiRefused(message, hint=HINT_MODERATION, **common)
+    return ModerationBlocked(message, hint=HINT_MODERATION, **common)
 
 
 def from_stream_error(body: Any, fallback_message: str, ctx: Context) -> GptImageError:

@@ -11,10 +11,12 @@ others their results.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -23,7 +25,7 @@ from typing import Any
 from PIL import Image
 
 from .client import CancelToken
-from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
+from .errors import Cancelled, GptImageError, InputError, InternalError
 from .geometry import Bounds, Extent
 from .jobs import JobEvent, JobResult, JobSpec, PreparedJob, check_spec, prepare_job, run_job
 from .models import capabilities
@@ -34,6 +36,9 @@ from .settings import Settings
 MAX_CONCURRENT = 3
 MAX_ENTRIES = 8
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,8 @@ def run_compare(
             except GptImageError as exc:
                 error = exc
             except Exception as exc:  # a bug in one run must not hide the others' results
-                error = ApiUnavailable(f"Unexpected error: {type(exc).__name__}: {exc}")
+                log.info("Internal error in a compare run:\n%s", traceback.format_exc())
+                error = InternalError.from_exception(exc, request_sent=None)
         run = CompareRun(entry, job, result, error, round(time.monotonic() - started, 3))
         if on_run is not None:
             with lock:

@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_FAILED = 4
+EXIT_INTERNAL = 5
 EXIT_CANCELLED = 130
 
 
@@ -74,15 +75,85 @@ class ConfigError(InputError):
 
 
 class ApiRefused(GptImageError):
-    """The API answered and said no (4xx: moderation, auth, quota, invalid request)."""
+    """The API answered and said no (4xx). Callers branch on the subclass, not on codes."""
 
     exit_code = EXIT_REFUSED
+
+
+class AuthRefused(ApiRefused):
+    """The key, organisation, project or deployment is not allowed (401, 403)."""
+
+
+class ModerationBlocked(ApiRefused):
+    """The provider's safety system blocked the prompt, an input image or the result."""
+
+
+class QuotaExceeded(ApiRefused):
+    """Out of credit or quota (429 insufficient_quota): retrying will not help."""
+
+
+class RateLimited(ApiRefused):
+    """Too many requests (429), still after the retries."""
+
+
+class InvalidRequest(ApiRefused):
+    """The API refused the request's content (400, 404, other 4xx): size, mask, parameter."""
 
 
 class ApiUnavailable(GptImageError):
     """The API could not be reached or kept failing (network, 5xx, timeout) after retries."""
 
     exit_code = EXIT_FAILED
+
+
+class InternalError(GptImageError):
+    """A bug: an exception nobody expected. Never dressed up as a network or API failure.
+
+    The message says it is a bug, where the log with the traceback is, and what was (not) lost:
+    ``request_sent`` says whether a request had gone out (only then may anything be billed).
+    """
+
+    exit_code = EXIT_INTERNAL
+
+    @classmethod
+    def from_exception(
+        cls,
+        exc: BaseException,
+        *,
+        log_path: Any = None,
+        request_sent: bool | None = False,
+        kept: str = "",
+    ) -> InternalError:
+        """``request_sent``: False (nothing went out), True, or None (not known); ``kept``: a
+        true sentence on where results that arrived are (``""`` when none did)."""
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if request_sent is False:
+            lost = "Nothing was sent to the API and nothing was lost."
+        elif kept:
+            lost = f"Nothing paid for was lost: {kept}."
+        elif request_sent:
+            lost = "A request had been sent; no result had arrived yet."
+        else:
+            lost = "No result had arrived; any request that went out is recorded in history."
+        where = f" The log with the traceback: {log_path}." if log_path else ""
+        return cls(
+            f"Internal error (a bug in the plug-in): {what}. {lost}",
+            hint=f"Please report it.{where}",
+            code="internal_error",
+            details={
+                "exception": type(exc).__name__,
+                "request_sent": request_sent,
+                "log": str(log_path) if log_path else None,
+            },
+        )
+
+    def with_log(self, log_path: Any) -> InternalError:
+        """The same error naming the log with the traceback (the caller that owns the log knows
+        where it is; core does not)."""
+        if log_path and not self.details.get("log"):
+            self.details["log"] = str(log_path)
+            self.hint = f"Please report it. The log with the traceback: {log_path}."
+        return self
 
 
 class Cancelled(GptImageError):

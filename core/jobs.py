@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
-from .errors import ApiUnavailable, Cancelled, GptImageError, InputError
+from .errors import ApiUnavailable, Cancelled, GptImageError, InputError, InternalError
 from .geometry import Bounds, Extent, Point
 from .history import History, image_extension
 from .imagefile import open_checked
@@ -488,21 +489,24 @@ def run_job(
     except GptImageError as error:
         run.close("failed", error, request_id=error.request_id)
         raise
-    except BaseException as error:  # KeyboardInterrupt, or a bug: still close the record
-        wrapped = Cancelled() if isinstance(error, KeyboardInterrupt) else None
-        run.close(
-            "cancelled" if wrapped else "failed",
-            wrapped or ApiUnavailable(f"Unexpected error: {type(error).__name__}"),
-        )
+    except KeyboardInterrupt:
+        run.close("cancelled", Cancelled())
         raise
+    except Exception as error:  # a bug: close the record, say so, never call it a network error
+        log.info("Internal error in job %s:\n%s", record.id, traceback.format_exc())
+        bug = InternalError.from_exception(error, request_sent=None, kept=run.where_kept())
+        run.close("failed", bug)
+        raise bug from error
     for index, data in enumerate(result.images):
         run.store(index, data)  # any the client did not hand over one by one
     done: dict[str, Any] = {"request_id": result.request_id, "usage": result.usage}
     try:
         done["cost_usd"] = actual_cost(result.usage, plan.model)
-    except BaseException as exc:  # a bug here must still close the record (images are safe)
-        run.close("failed", ApiUnavailable(f"Unexpected error: {type(exc).__name__}"), **done)
-        raise
+    except Exception as exc:  # a bug here must still close the record (images are safe)
+        log.info("Internal error pricing job %s:\n%s", record.id, traceback.format_exc())
+        bug = InternalError.from_exception(exc, request_sent=True, kept=run.where_kept())
+        run.close("failed", bug, **done)
+        raise bug from exc
     cost = done["cost_usd"]
     try:
         images = [decode_image(data) for data in result.images]

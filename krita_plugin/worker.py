@@ -11,10 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 from .core.client import CancelToken
-from .core.errors import ApiUnavailable, ConfigError, GptImageError
+from .core.errors import ConfigError, GptImageError, InternalError
 from .qt import QThread, pyqtSignal
 
 log = logging.getLogger(__name__)
+
+
+def log_file() -> str | None:
+    """Where the plug-in's log (with tracebacks) is, for bug reports."""
+    for handler in logging.getLogger(__package__).handlers:
+        name = getattr(handler, "baseFilename", None)
+        if name:
+            return str(name)
+    return None
 
 
 class CallWorker(QThread):
@@ -41,6 +50,8 @@ class CallWorker(QThread):
     def run(self) -> None:
         try:
             result = self._work(self.cancel_token, lambda ev: self.event.emit(self.serial, ev))
+        except InternalError as error:  # a bug core caught: name the log that has the traceback
+            self.failed.emit(self.serial, error.with_log(log_file()))
         except GptImageError as error:
             self.failed.emit(self.serial, error)
         except ImportError as error:  # openai loads with the first job: a broken install shows here
@@ -51,6 +62,7 @@ class CallWorker(QThread):
             self.failed.emit(self.serial, ConfigError(dependency_message(what)))
         except Exception as error:  # a bug must reach the UI, not kill the thread silently
             log.exception("gpt-image worker failed")
-            self.failed.emit(self.serial, ApiUnavailable(f"Unexpected error: {error!r}"))
+            bug = InternalError.from_exception(error, request_sent=None, log_path=log_file())
+            self.failed.emit(self.serial, bug)
         else:
             self.done.emit(self.serial, result)

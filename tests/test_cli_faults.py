@@ -357,13 +357,15 @@ def test_unwritable_history_refuses_before_sending(env, capsys, standin, monkeyp
     assert standin.image_requests() == []
 
 
-def test_an_internal_bug_is_one_line_exit_4_and_logged(env, capsys, standin, monkeypatch):
+def test_an_internal_bug_is_one_line_exit_5_and_logged(env, capsys, standin, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("pricing bug " + SECRET)
 
     monkeypatch.setattr("core.jobs.actual_cost", broken)
     rc, report, err = generate(capsys, env)
-    assert rc == 4 and err.count("\n") == 1 and "Internal error: ZeroDivisionError" in err
+    assert rc == 5 and err.count("\n") == 1
+    assert "Internal error (a bug in the plug-in): ZeroDivisionError" in err
+    assert "1 result(s) kept in history" in err and "cli.log" in err
     assert SECRET not in err and SECRET not in json.dumps(report)
     log_text = (env / "data" / "logs" / "cli.log").read_text()
     assert "Traceback" in log_text and SECRET not in log_text

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from core.client import CancelToken
-from core.errors import ApiRefused, ApiUnavailable, Cancelled, InputError
+from core.errors import (
+    ApiRefused,
+    ApiUnavailable,
+    AuthRefused,
+    Cancelled,
+    InputError,
+    ModerationBlocked,
+    QuotaExceeded,
+)
 from core.geometry import Bounds, Extent
 from core.history import History
 from core.jobs import (
@@ -153,9 +161,9 @@ def test_n_images_each_stored(standin, settings, history):
 @pytest.mark.parametrize(
     ("fault", "error_type", "code"),
     [
-        ({"kind": "moderation"}, ApiRefused, "moderation_blocked"),
-        ({"kind": "insufficient_quota"}, ApiRefused, "insufficient_quota"),
-        ({"kind": "auth"}, ApiRefused, "invalid_api_key"),
+        ({"kind": "moderation"}, ModerationBlocked, "moderation_blocked"),
+        ({"kind": "insufficient_quota"}, QuotaExceeded, "insufficient_quota"),
+        ({"kind": "auth"}, AuthRefused, "invalid_api_key"),
         ({"kind": "malformed"}, ApiUnavailable, None),
     ],
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError
+from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError, InternalError
 from .console import write_err
 from .history import add_history_command
 from .jobs import (
@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         write_err("cancelled\n")
         return EXIT_CANCELLED
+    except Exception as exc:  # a bug outside a settings command (plan, ...): exit 5, say so
+        import traceback
+
+        write_err(traceback.format_exc())
+        error = InternalError.from_exception(exc, request_sent=False)
+        write_err(f"error: {error}\n")
+        return error.exit_code
 
 
 __all__ = ["COMMANDS", "EXIT_BAD_INPUT", "build_parser", "main", "output_paths"]

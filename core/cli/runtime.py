@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import (
-    ApiUnavailable,
     Cancelled,
     ConfigError,
     GptImageError,
+    InternalError,
 )
 from ..settings import RedactingFilter, Settings, data_dir, load_settings, redact
 from .console import printable, write_err, write_json, write_out
@@ -40,6 +40,9 @@ LOG_FILE = "cli.log"
 
 
 SettingsCommand = Callable[[argparse.Namespace, Settings], int]
+#: Non-empty once the running command handed a job to ``run_cancellable`` (so a bug report can
+#: say truthfully whether anything may have been sent). One command runs per process at a time.
+_JOBS_STARTED: list[bool] = []
 
 
 def say(args: argparse.Namespace, text: str) -> None:
@@ -52,6 +55,8 @@ def say_json(args: argparse.Namespace, payload: Any) -> None:
 
 
 def _report(error: GptImageError, args: argparse.Namespace) -> int:
+    if isinstance(error, InternalError):
+        error = error.with_log(data_dir() / "logs" / LOG_FILE)
     write_err(redact(f"error: {error}", getattr(args, "secret", None)) + "\n")
     log.info("exit %d: %s", error.exit_code, error)
     if getattr(args, "json", False):
@@ -74,13 +79,19 @@ def with_settings(command: SettingsCommand, *, lenient: bool = False) -> Handler
                 return _report(Cancelled(), args)
             except Exception as error:  # a bug: one line for the person, details in the log
                 log.info("Internal error:\n%s", traceback.format_exc())  # to the log file, redacted
+                started = bool(_JOBS_STARTED)
+                kept = "every result that arrived is in history (python -m core history list)"
                 return _report(
-                    ApiUnavailable(
-                        f"Internal error: {type(error).__name__}: {error}",
-                        hint=f"Details are in {data_dir() / 'logs' / LOG_FILE}; please report it.",
+                    InternalError.from_exception(
+                        error,
+                        log_path=data_dir() / "logs" / LOG_FILE,
+                        request_sent=None if started else False,
+                        kept=kept if started else "",
                     ),
                     args,
                 )
+            finally:
+                _JOBS_STARTED.clear()
 
     handler.__name__ = handler.__qualname__ = command.__name__
     return handler
@@ -252,6 +263,7 @@ def run_cancellable(work: Callable[[Any], Any], waiting: str | None = None) -> A
     ``waiting`` is the text of the elapsed-time line shown on a terminal meanwhile."""
     from ..client import CancelToken
 
+    _JOBS_STARTED.append(True)
     cancel = CancelToken()
     box: dict[str, Any] = {}
     # An Event, not Thread.join/is_alive: a KeyboardInterrupt inside join() can leave the

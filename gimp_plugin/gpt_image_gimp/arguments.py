@@ -302,3 +302,23 @@ def layer_name(prompt: str, index: int | None = None, limit: int = 48) -> str:
         text = text[: limit - 1].rstrip() + "…"
     name = f"GPT: {text}"
     return name if index is None else f"{name} #{index + 1}"
+
+
+def values_from_config(config: Any, proc_name: str) -> dict[str, Any]:
+    """Plain values of the scalar arguments by name (choices come back as their nick)."""
+    values = {}
+    for arg in args_for(proc_name):
+        if arg.kind == "drawable":
+            continue
+        values[arg.name] = config.get_property(arg.name)
+    return values
+
+
+def reference_drawables(config: Any, proc_name: str) -> list:
+    found = []
+    for arg in args_for(proc_name):
+        if arg.kind == "drawable":
+            value = config.get_property(arg.name)
+            if value is not None:
+                found.append(value)
+    return found

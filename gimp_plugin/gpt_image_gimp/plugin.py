@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any
 
 import gi
 
@@ -59,26 +58,6 @@ def _add_argument(procedure: Gimp.Procedure, arg: Arg) -> None:
         procedure.add_drawable_argument(arg.name, arg.label, arg.blurb, True, RW)
     else:  # pragma: no cover - a typo in the table
         raise ValueError(f"unknown argument kind {arg.kind}")
-
-
-def values_from_config(config: Any, proc_name: str) -> dict[str, Any]:
-    """Plain values of the scalar arguments by name (choices come back as their nick)."""
-    values = {}
-    for arg in arguments.args_for(proc_name):
-        if arg.kind == "drawable":
-            continue
-        values[arg.name] = config.get_property(arg.name)
-    return values
-
-
-def reference_drawables(config: Any, proc_name: str) -> list:
-    found = []
-    for arg in arguments.args_for(proc_name):
-        if arg.kind == "drawable":
-            value = config.get_property(arg.name)
-            if value is not None:
-                found.append(value)
-    return found
 
 
 def _fail(procedure: Gimp.Procedure, status: Gimp.PDBStatusType, message: str):

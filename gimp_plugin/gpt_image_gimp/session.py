@@ -17,11 +17,20 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
 from core import settings as core_settings  # noqa: E402
-from core.errors import Cancelled, ConfigError, GptImageError, InputError  # noqa: E402
+from core.errors import (  # noqa: E402
+    Cancelled,
+    ConfigError,
+    GptImageError,
+    InputError,
+    InternalError,
+)
 
 from . import logs, runner  # noqa: E402
-from .arguments import options_from_values  # noqa: E402
-from .plugin import reference_drawables, values_from_config  # noqa: E402
+from .arguments import (  # noqa: E402
+    options_from_values,
+    reference_drawables,
+    values_from_config,
+)
 
 log = logs.get("session")
 
@@ -104,15 +113,14 @@ def run(procedure, run_mode, image, drawables, config):
         log.info("%s refused input: %s", name, exc)
         return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
     except GptImageError as exc:
+        if isinstance(exc, InternalError):
+            exc.with_log(log_path)
         log.warning("%s failed: %s", name, exc.to_dict())
         return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
     except Exception as exc:
         log.exception("%s failed unexpectedly", name)
-        where = f" Details are in {log_path}." if log_path else ""
-        message = (
-            f"GPT Image failed unexpectedly ({type(exc).__name__}: {exc}).{where} "
-            "The image was not changed."
-        )
+        bug = InternalError.from_exception(exc, request_sent=None, log_path=log_path)
+        message = f"{bug} The image was not changed."
         return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, message)
     finally:
         if ui is not None:

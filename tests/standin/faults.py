@@ -29,6 +29,8 @@ FAULT_KINDS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "auth": (None, {}),
     "forbidden": (None, {}),
     "delay": ("seconds", {"seconds": 0.3}),
+    # gpt-image-2's transparency is a preview: the API may still refuse it
+    "transparent_refused": (None, {}),
 }
 
 _TOKEN = re.compile(r"\[\[fault:([a-z_]+)(?::([^\]]+))?\]\]")
@@ -121,6 +123,14 @@ def error_for(fault: Fault, model: str) -> ApiError | None:
             "Incorrect API key provided: sk-******ed. You can find your API key at "
             "https://platform.openai.com/account/api-keys.",
             code="invalid_api_key",
+        )
+    if kind == "transparent_refused":
+        return ApiError(
+            400,
+            f"Transparent background is not supported for model '{model}'.",
+            type="image_generation_user_error",
+            param="background",
+            code="invalid_value",
         )
     if kind == "forbidden":
         return ApiError(
