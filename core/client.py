@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import client_errors as errs
@@ -30,6 +30,9 @@ from .client_request import Call, ImageRequest, InputImage, build_call, lookup_c
 from .client_transport import Tracker, Worker, check_proxies, make_sdk_client, proxy_for
 from .errors import Cancelled, ConfigError, GptImageError, InputError
 from .retry import RetryPolicy, is_transient_status, parse_retry_after
+
+if TYPE_CHECKING:
+    from .backoff import SharedBackoff
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PROVIDERS = ("openai", "azure", "compatible")
@@ -212,11 +215,13 @@ class ImageClient:
         *,
         custom_models: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        backoff: SharedBackoff | None = None,
     ) -> None:
         connection.validate()
         self._connection = connection
         self._custom_models = custom_models
         self._policy = retry_policy or RetryPolicy(max_retries=connection.max_retries)
+        self._backoff = backoff  # shared by concurrent jobs: one 429 pauses them all
 
     @property
     def connection(self) -> Connection:
@@ -289,6 +294,19 @@ class ImageClient:
 
         return self._execute(work, CancelToken())
 
+    def call(self, fn: Callable[[Any], Any], *, cancel: CancelToken | None = None) -> Any:
+        """Run ``fn(sdk)`` (one Files or Batches call) with the retries and error mapping of
+        image jobs: only what cannot have reached the API, or was refused as transient, is
+        repeated, so a batch is never created twice."""
+
+        def work(sdk: Any, tracker: Tracker, emit: Callable[[str, Any], None]) -> Any:
+            try:
+                return fn(sdk)
+            finally:
+                sdk.close()
+
+        return self._execute(work, cancel or CancelToken())
+
     def improve_prompt(self, prompt: str, model: str) -> str:
         """Rewrite a rough prompt into a structured brief with a text model (Responses API)."""
         if not prompt or not prompt.strip():
@@ -332,6 +350,9 @@ class ImageClient:
                 wait = self._retry_wait(exc, tracker, attempt)
                 if wait is None:
                     raise self._map(exc, tracker, attempt) from None
+                if self._backoff is not None and getattr(exc, "status_code", None) == 429:
+                    self._backoff.hold(wait)  # every worker waits; the gate paces the retries
+                    continue
             if token.wait(wait):
                 raise Cancelled()
 
@@ -343,12 +364,17 @@ class ImageClient:
         deliver: Callable[[str, Any], bool] | None,
     ) -> Any:
         connection = self._connection
+        backoff = self._backoff
 
         # The SDK client is built in the worker too: the first call imports openai (seconds on a
         # busy machine), and the calling thread must stay free to notice a cancel.
         def run_work(emit: Callable[[str, Any], None]) -> Any:
             sdk = make_sdk_client(connection, tracker)
             if tracker.aborted:  # cancelled while the SDK was loading: send nothing
+                sdk.close()
+                raise Cancelled()
+            # A shared back-off is waited out here, as late as possible before sending.
+            if backoff is not None and (backoff.wait(token.wait) or tracker.aborted):
                 sdk.close()
                 raise Cancelled()
             return work(sdk, tracker, emit)
@@ -389,7 +415,10 @@ class ImageClient:
         """Seconds to wait before retrying, or None when this failure must not be retried."""
         import openai
 
-        if attempt > self._policy.max_retries:
+        limit = self._policy.max_retries
+        if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
+            limit = self._policy.retries_for_rate_limit
+        if attempt > limit:
             return None
         if isinstance(exc, openai.APIStatusError):
             if not is_transient_status(exc.status_code, _status_code(exc)):

@@ -59,6 +59,7 @@ class PriceTable:
     chars_per_token: float
     #: The sizes ``size="auto"`` may come back as (formula models).
     auto_sizes: tuple[Extent, ...] = ()
+    batch_discount: float = 0.0  # share of the price the Batch API takes off
 
     def prices_for(self, model: str) -> tuple[ModelPrices, str | None]:
         """The prices for ``model`` and a note when they are borrowed from another model."""
@@ -125,7 +126,10 @@ def _parse_table(data: Mapping[str, Any], origin: str) -> PriceTable:
             input_image=dict(data["input_image_tokens"]),
             chars_per_token=float(data.get("text_chars_per_token", 4)),
             auto_sizes=tuple(Extent.parse(s) for s in data.get("formula_auto_sizes", ())),
+            batch_discount=float(data.get("batch_discount", 0.0)),
         )
+        if not 0.0 <= table.batch_discount < 1.0:
+            raise ValueError(f"batch_discount {table.batch_discount} is not a share below 1")
         if table.fallback_model not in models:
             raise KeyError(f"fallback_model {table.fallback_model!r} has no prices")
         for prices in models.values():
@@ -342,6 +346,14 @@ def actual_cost(
         + table.usd(text_out, rates.get("text_output", 0.0))
     )
     return round(usd, 6)
+
+
+def batch_price(usd: float | None, *, table: PriceTable | None = None) -> float | None:
+    """What ``usd`` at the normal price costs through the Batch API (None stays None)."""
+    if usd is None:
+        return None
+    table = table or load_pricing()
+    return round(usd * (1.0 - table.batch_discount), 6)
 
 
 def _int(value: Any) -> int:

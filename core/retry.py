@@ -27,6 +27,13 @@ class RetryPolicy:
     max_delay_s: float = 20.0
     max_retry_after_s: float = 60.0
     jitter: float = 0.25
+    #: Retries after 429 ``rate_limit_exceeded`` (never billed); None = ``max_retries``.
+    #: A batch that outgrows the rate limit sets it higher than one job would.
+    rate_limit_retries: int | None = None
+
+    @property
+    def retries_for_rate_limit(self) -> int:
+        return self.max_retries if self.rate_limit_retries is None else self.rate_limit_retries
 
     def delay(self, retry_number: int, retry_after_s: float | None = None) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based).

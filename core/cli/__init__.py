@@ -8,6 +8,7 @@ The library never prints; this package owns stdout/stderr and exit codes. Every 
 - ``history`` (``history.py``)
 - ``refine`` (``refine.py``); ``--compare`` on ``generate`` / ``edit`` (``compare.py``)
 - ``models`` (``models.py``)
+- ``batch`` (``batch.py``, ``batch_report.py``, ``batch_api.py``; engine in ``core/batch/``)
 - what they share: ``options.py`` (inputs), ``runtime.py`` (settings, logging, errors), ``console.py``
 """
 
@@ -17,6 +18,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError, InternalError
+from .batch import add_batch_command
 from .console import write_err
 from .history import add_history_command
 from .jobs import (
@@ -43,6 +45,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_improve_command,
     add_refine_command,
     add_models_command,
+    add_batch_command,
 ]
 
 

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import imaging
+from . import batch_api, imaging
 from .api_errors import ApiError, auth_error
 from .faults import Fault, delay_from_prompt, error_for, fault_from_prompt
 from .multipart import parse_multipart
@@ -51,9 +51,13 @@ class _State:
         # Bumped by reset(): a request still running from before a reset (a slow answer nobody
         # waits for any more) must not count towards the next test's numbers.
         self.epoch = 0
+        self.files = batch_api.FileStore()
+        self.batches = batch_api.BatchStore(self.files)  # Files and Batch APIs (batch_api.py)
 
     def reset(self) -> None:
         with self.lock:
+            self.files = batch_api.FileStore()
+            self.batches = batch_api.BatchStore(self.files)
             self.requests.clear()
             self.faults.clear()
             for name in self.counters:
@@ -131,6 +135,11 @@ class StandIn:
 
     def image_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["endpoint"] in ("generations", "edits")]
+
+    @property
+    def batches(self) -> batch_api.BatchStore:
+        """The Batch API's batches and ``executed`` lines (see ``batch_api``)."""
+        return self._state.batches
 
     def stats(self) -> dict[str, int]:
         """image_requests received, generated (reached the model: billable), completed, images_delivered."""
@@ -290,6 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif (method, route) == ("POST", "/responses"):
                 record["endpoint"] = "responses"
                 self._responses(record, body)
+            elif route.split("/")[1] in ("files", "batches"):
+                record["endpoint"] = route.split("/")[1]
+                batch_api.handle(self, method, route, query, body)
+                record["status"], record["outcome"] = 200, "ok"
             else:
                 raise ApiError(404, f"Invalid URL ({method} {path})")
         except ApiError as error:

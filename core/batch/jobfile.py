@@ -1,0 +1,497 @@
+"""Jobs in: a JSONL or CSV file (or the ``--images`` shorthand) → validated ``BatchJob``s.
+
+Every line is checked before anything is sent, through the same functions a single job uses
+(``check_spec``, ``plan_for``, ``estimate_for``), so a line that validates here is the job that
+runs. Problems are collected per line (``LineError``) instead of stopping at the first one.
+
+Relative paths in a job file are taken from the job file's folder (falling back to the current
+folder when the file is not there); outputs always land inside the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from ..client import InputImage
+from ..errors import GptImageError, InputError
+from ..geometry import Bounds, Extent
+from ..jobs import JobSpec, check_spec, estimate_for, plan_for, reference_from_bytes
+from ..pipeline import BlendOptions, Mode
+from ..selection import SelectionMask
+from ..settings import Settings
+from ..sizing import parse_resolution
+
+#: Job fields by the names the CLI uses for the same options, and the JobSpec field they set.
+OPTION_FIELDS: dict[str, str] = {
+    "model": "model",
+    "quality": "quality",
+    "resolution": "resolution",
+    "n": "n",
+    "format": "output_format",
+    "compression": "output_compression",
+    "background": "background",
+    "moderation": "moderation",
+    "aspect": "aspect",
+}
+BLEND_FIELDS = {"padding": "padding_px", "grow": "grow_px", "feather": "feather_px"}
+INTEGER_FIELDS = {"n", "compression", "padding", "grow", "feather"}
+INPUT_FIELDS = ("image", "selection", "rect", "prompt", "references", "output")
+KNOWN_FIELDS = (*INPUT_FIELDS, *OPTION_FIELDS, *BLEND_FIELDS)
+OUTPUT_SUFFIXES = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpeg", ".webp": ".webp"}
+FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+#: Separator of several references in one CSV cell.
+REFERENCE_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One job as written: its line number in the file and its fields (strings or JSON values)."""
+
+    line: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """A validated job: what to send, where its result goes, what it should cost."""
+
+    line: int
+    key: str  # identity across runs: same inputs and options → same key
+    spec: JobSpec
+    image: Path | None
+    selection: Path | None
+    rect: Bounds | None
+    outputs: tuple[Path, ...]
+    estimate_usd: float
+    api_size: str
+    recipe: dict[str, Any] = field(default_factory=dict)  # the resolved fields, for fetch
+
+    @property
+    def mode(self) -> Mode:
+        return Mode(self.spec.mode)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_job_file(path: Path) -> list[JobLine | LineError]:
+    """The jobs of a ``.jsonl`` or ``.csv`` file (by suffix; other names are sniffed)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"No such job file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the job file {path}: {exc}") from None
+    suffix = Path(path).suffix.lower()
+    is_csv = suffix == ".csv" or (suffix not in (".jsonl", ".json", ".ndjson") and _looks_csv(text))
+    return _read_csv(text) if is_csv else _read_jsonl(text)
+
+
+def _looks_csv(text: str) -> bool:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return not first.lstrip().startswith("{")
+
+
+def _read_jsonl(text: str) -> list[JobLine | LineError]:
+    jobs: list[JobLine | LineError] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            value = json.loads(stripped)
+        except ValueError as exc:
+            jobs.append(LineError(number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(value, dict):
+            jobs.append(LineError(number, "a job must be a JSON object"))
+            continue
+        jobs.append(JobLine(number, value))
+    return jobs
+
+
+def _read_csv(text: str) -> list[JobLine | LineError]:
+    reader = csv.reader(io.StringIO(text))
+    jobs: list[JobLine | LineError] = []
+    header: list[str] | None = None
+    try:
+        for row in reader:
+            number = reader.line_num
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in row]
+                continue
+            if len(row) > len(header):
+                jobs.append(LineError(number, f"{len(row)} cells; the header names {len(header)}"))
+                continue
+            fields = {
+                name: cell.strip() for name, cell in zip(header, row, strict=False) if cell.strip()
+            }
+            jobs.append(JobLine(number, fields))
+    except csv.Error as exc:
+        jobs.append(LineError(reader.line_num, f"not valid CSV ({exc})"))
+    if header is None:
+        raise InputError("The job file is empty: it needs a header row and one row per job.")
+    return jobs
+
+
+def lines_from_images(
+    pattern: str, prompt: str | None, selections: Path | None
+) -> list[JobLine | LineError]:
+    """The ``--images GLOB --prompt P [--selections MASKDIR]`` shorthand as job lines.
+
+    A mask in MASKDIR with the image's stem (any image suffix) is that image's selection; an
+    image without one is edited whole.
+    """
+    if not prompt:
+        raise InputError("--images needs --prompt (the same edit for every image).")
+    paths = sorted(Path(p) for p in glob.glob(str(Path(pattern).expanduser())) if Path(p).is_file())
+    if not paths:
+        raise InputError(f"No image matches {pattern}.")
+    masks: dict[str, Path] = {}
+    if selections is not None:
+        if not Path(selections).is_dir():
+            raise InputError(f"--selections {selections} is not a folder.")
+        for mask in sorted(Path(selections).iterdir()):
+            if mask.is_file():
+                masks.setdefault(mask.stem, mask)
+    jobs: list[JobLine | LineError] = []
+    for number, path in enumerate(paths, start=1):
+        fields: dict[str, Any] = {"image": str(path.resolve()), "prompt": prompt}
+        if path.stem in masks:
+            fields["selection"] = str(masks[path.stem].resolve())
+        jobs.append(JobLine(number, fields))
+    return jobs
+
+
+# --- validating --------------------------------------------------------------------------------
+
+
+class _Refs:
+    """Reference files read once however many lines name them."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, InputImage] = {}
+
+    def get(self, path: Path) -> InputImage:
+        if path not in self._cache:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"cannot read reference {path}: {exc.strerror or exc}") from None
+            self._cache[path] = reference_from_bytes(path.name, data)
+        return self._cache[path]
+
+
+@dataclass
+class Validated:
+    jobs: list[BatchJob]
+    errors: list[LineError]
+
+    @property
+    def estimate_usd(self) -> float:
+        return round(sum(job.estimate_usd for job in self.jobs), 4)
+
+
+def validate_lines(
+    lines: Sequence[JobLine | LineError],
+    *,
+    defaults: Mapping[str, Any],
+    settings: Settings,
+    out_dir: Path,
+    base_dir: Path,
+) -> Validated:
+    """Every line checked and planned; outputs resolved inside ``out_dir`` and never shared."""
+    refs = _Refs()
+    jobs: list[BatchJob] = []
+    errors: list[LineError] = []
+    claimed: dict[Path, int] = {}
+    for entry in lines:
+        if isinstance(entry, LineError):
+            errors.append(entry)
+            continue
+        try:
+            job = build_job(entry, defaults, settings, out_dir, base_dir, refs)
+        except GptImageError as error:
+            errors.append(LineError(entry.line, _message(error)))
+            continue
+        clash = next((claimed[p] for p in job.outputs if p in claimed), None)
+        if clash is not None:
+            errors.append(
+                LineError(entry.line, f"output {job.outputs[0].name} is also line {clash}'s")
+            )
+            continue
+        claimed.update({path: entry.line for path in job.outputs})
+        jobs.append(job)
+    return Validated(jobs, errors)
+
+
+def _message(error: GptImageError) -> str:
+    text = str(error.message if hasattr(error, "message") else error)
+    hint = getattr(error, "hint", None)
+    return f"{text} ({hint})" if hint else text
+
+
+def build_job(
+    entry: JobLine,
+    defaults: Mapping[str, Any],
+    settings: Settings,
+    out_dir: Path,
+    base_dir: Path,
+    refs: _Refs | None = None,
+) -> BatchJob:
+    """One line → ``BatchJob``; ``InputError`` says what is wrong with it."""
+    refs = refs or _Refs()
+    unknown = sorted(set(entry.fields) - set(KNOWN_FIELDS))
+    if unknown:
+        raise InputError(
+            f"unknown field {', '.join(repr(u) for u in unknown)}; known: {', '.join(KNOWN_FIELDS)}"
+        )
+    fields = {**{k: v for k, v in defaults.items() if v not in (None, "", [])}, **entry.fields}
+    prompt = _text(fields.get("prompt"))
+    if not prompt:
+        raise InputError("no prompt")
+    image = _path(fields.get("image"), base_dir, "image") if fields.get("image") else None
+    selection = (
+        _path(fields.get("selection"), base_dir, "selection") if fields.get("selection") else None
+    )
+    rect = _rect(fields["rect"]) if fields.get("rect") not in (None, "") else None
+    if image is None and (selection is not None or rect is not None):
+        raise InputError("a selection or rect needs an image")
+    if selection is not None and rect is not None:
+        raise InputError("give a selection or a rect, not both")
+    if image is not None and fields.get("aspect"):
+        raise InputError("aspect is for text-to-image; an edit keeps the image's shape")
+    references = tuple(
+        refs.get(_path(p, base_dir, "reference")) for p in _list(fields.get("references"))
+    )
+    canvas, mask = (None, None)
+    if image is not None:
+        canvas = _image_size(image)
+        mask = _selection(selection, rect, canvas)
+    mode = (
+        Mode.GENERATE
+        if image is None
+        else Mode.EDIT_SELECTION
+        if mask is not None
+        else Mode.EDIT_IMAGE
+    )
+    spec = check_spec(_spec(fields, settings, mode, prompt, references, image), settings)
+    plan = plan_for(spec, canvas, mask, settings)
+    estimate = estimate_for(spec, plan)
+    outputs = _outputs(fields.get("output"), image, entry.line, spec, out_dir)
+    recipe = {
+        "line": entry.line,
+        "prompt": prompt,
+        "image": str(image) if image else None,
+        "selection": str(selection) if selection else None,
+        "rect": list(rect) if rect is not None else None,
+        "references": [
+            str(_path(p, base_dir, "reference")) for p in _list(fields.get("references"))
+        ],
+        "output": _text(fields.get("output")) or None,
+        **resolved_options(spec),
+    }
+    return BatchJob(
+        line=entry.line,
+        key=_job_key(recipe, image, selection, outputs),
+        spec=spec,
+        image=image,
+        selection=selection,
+        rect=rect,
+        outputs=outputs,
+        estimate_usd=estimate.usd,
+        api_size=str(plan.api_size),
+        recipe=recipe,
+    )
+
+
+def resolved_options(spec: JobSpec) -> dict[str, Any]:
+    """The options a spec runs with, by job-file field names (settings' defaults filled in)."""
+    values = {name: getattr(spec, target) for name, target in OPTION_FIELDS.items()}
+    values.update({name: getattr(spec.blend, target) for name, target in BLEND_FIELDS.items()})
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def recipe_line(recipe: Mapping[str, Any]) -> JobLine:
+    """A job line again from a stored recipe (``batch fetch`` rebuilds jobs from it)."""
+    fields = {k: v for k, v in recipe.items() if k != "line" and v not in (None, [], "")}
+    return JobLine(int(recipe.get("line") or 0), fields)
+
+
+def _spec(
+    fields: Mapping[str, Any],
+    settings: Settings,
+    mode: Mode,
+    prompt: str,
+    references: tuple[InputImage, ...],
+    image: Path | None,
+) -> JobSpec:
+    overrides: dict[str, Any] = {}
+    for name, target in OPTION_FIELDS.items():
+        value = fields.get(name)
+        if value in (None, ""):
+            continue
+        overrides[target] = _integer(name, value) if name in INTEGER_FIELDS else _text(value)
+    if overrides.get("resolution"):
+        parse_resolution(overrides["resolution"])
+    base = settings.blend()
+    blend_values = {
+        target: _integer(name, fields[name])
+        for name, target in BLEND_FIELDS.items()
+        if fields.get(name) not in (None, "")
+    }
+    for name, value in blend_values.items():
+        if value < 0:
+            raise InputError(f"{name.removesuffix('_px')} must be 0 or more, not {value}")
+    blend = BlendOptions(
+        padding_px=blend_values.get("padding_px", base.padding_px),
+        grow_px=blend_values.get("grow_px", base.grow_px),
+        feather_px=blend_values.get("feather_px", base.feather_px),
+        match_colour=base.match_colour,
+    )
+    return JobSpec.from_settings(
+        settings,
+        mode,
+        prompt,
+        partial_images=0,  # nobody watches previews of a batch; each would cost 100 tokens
+        references=references,
+        blend=blend,
+        source_document=image.name if image else "",
+        **overrides,
+    )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise InputError(f"expected text, not {json.dumps(value)}")
+    return str(value).strip()
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a whole number, not {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise InputError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _list(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, list):
+        return [_text(v) for v in value if _text(v)]
+    return [part.strip() for part in _text(value).split(REFERENCE_SEPARATOR) if part.strip()]
+
+
+def _path(value: Any, base_dir: Path, what: str) -> Path:
+    text = _text(value)
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        beside = base_dir / path
+        path = beside if beside.exists() or not path.exists() else path
+    if not path.is_file():
+        raise InputError(f"no such {what} file: {text}")
+    return path.resolve()
+
+
+def _rect(value: Any) -> Bounds:
+    from ..cli.options import parse_rect
+
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    return parse_rect(_text(value))
+
+
+def _image_size(path: Path) -> Extent:
+    try:
+        with Image.open(path) as image:
+            return Extent(*image.size)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"cannot read {path.name} as an image: {exc}") from None
+
+
+def _selection(selection: Path | None, rect: Bounds | None, canvas: Extent) -> SelectionMask | None:
+    if rect is not None:
+        if Bounds.of_extent(canvas).intersect(rect).is_empty:
+            raise InputError(f"rect {tuple(rect)} lies outside the {canvas} image")
+        return SelectionMask.from_rect(rect)
+    if selection is None:
+        return None
+    try:
+        with Image.open(selection) as mask:
+            mask.load()
+            if Extent(*mask.size) != canvas:
+                raise InputError(
+                    f"selection {selection.name} is {mask.size[0]}x{mask.size[1]}; "
+                    f"the image is {canvas}"
+                )
+            return SelectionMask.from_image(mask)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"cannot read selection {selection.name}: {exc}") from None
+
+
+def _outputs(
+    value: Any, image: Path | None, line: int, spec: JobSpec, out_dir: Path
+) -> tuple[Path, ...]:
+    """The output file(s) inside ``out_dir``: named, else the image's name, else line-N."""
+    from ..cli.jobs import output_paths
+
+    name = _text(value)
+    if not name:
+        if image is not None:
+            suffix = OUTPUT_SUFFIXES.get(image.suffix.lower(), ".png")
+            name = image.stem + suffix
+        else:
+            name = f"line-{line}{FORMAT_SUFFIX.get(spec.output_format, '.png')}"
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise InputError(f"output {name!r} must be a file name inside the output folder")
+    return tuple(output_paths(out_dir.resolve() / relative, spec.n, spec.output_format))
+
+
+def _job_key(
+    recipe: Mapping[str, Any], image: Path | None, selection: Path | None, outputs: Iterable[Path]
+) -> str:
+    """Same fields, same input files (by size and time) and same outputs → the same key."""
+    stamp = {
+        "recipe": {k: v for k, v in recipe.items() if k != "line"},
+        "files": [_stat(p) for p in (image, selection) if p is not None],
+        "references": [_stat(Path(p)) for p in recipe.get("references") or []],
+        "outputs": [str(p) for p in outputs],
+    }
+    text = json.dumps(stamp, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _stat(path: Path) -> list[Any]:
+    try:
+        info = path.stat()
+    except OSError:
+        return [str(path)]
+    return [str(path), info.st_size, info.st_mtime_ns]
