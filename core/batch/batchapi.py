@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from ..pricing import actual_cost, batch_price, load_pricing
 from ..settings import Settings, atomic_write
 from .apply import prepare, write_outputs
 from .jobfile import BatchJob, build_job, recipe_line
+from .online import batch_fields
 from .rows import Row, error_dict
 from .state import Journal
 
@@ -429,6 +430,9 @@ def _apply_line(
         kept = _keep_unplaced(journal, cid, result.images)
         error.hint = f"The returned image(s) are kept in {kept}."
         return _failed(row, journal, error)
+    prepared = replace(
+        prepared, record_fields={**prepared.record_fields, **batch_fields(job, journal)}
+    )
     replay = _Replay(result, result.request_id)
     try:
         done = run_job(prepared, settings, history=history, client=replay)  # type: ignore[arg-type]
@@ -438,7 +442,12 @@ def _apply_line(
     history.update(
         done.history_id,
         cost_usd=cost,
-        batch={"id": entry["batch_id"], "custom_id": cid, "discount": discount()},
+        batch={
+            **done_batch_fields(history, done.history_id),
+            "id": entry["batch_id"],
+            "custom_id": cid,
+            "discount": discount(),
+        },
     )
     row.history_id, row.cost_usd = done.history_id, cost
     try:
@@ -458,6 +467,10 @@ def _apply_line(
         batch_id=entry["batch_id"],
     )
     return row
+
+
+def done_batch_fields(history: History, history_id: str) -> dict[str, Any]:
+    return dict(history.get(history_id).data.get("batch") or {})
 
 
 def _failed(row: Row, journal: Journal, error: GptImageError, **fields: Any) -> Row:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..backoff import SharedBackoff
@@ -70,6 +70,16 @@ class _Announcing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._history, name)
+
+
+def batch_fields(job: BatchJob, journal: Journal) -> dict[str, Any]:
+    """What a batch job's history record says about where it came from (refine can use it)."""
+    fields: dict[str, Any] = {
+        "batch": {"out": str(journal.out_dir), "line": job.line, "key": job.key}
+    }
+    if job.image is not None:
+        fields["source_path"] = str(job.image)
+    return fields
 
 
 def make_client(settings: Settings, concurrency: int) -> tuple[ImageClient, SharedBackoff]:
@@ -283,6 +293,9 @@ class OnlineRun:
             self.journal.append("failed", job.key, line=job.line, error=row.error)
             return row
         row.estimate_usd = prepared.estimate_usd
+        prepared = replace(
+            prepared, record_fields={**prepared.record_fields, **batch_fields(job, self.journal)}
+        )
 
         def started(history_id: str) -> None:
             row.history_id = history_id
