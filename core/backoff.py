@@ -57,6 +57,18 @@ class SharedBackoff:
             return wait
 
     def wait(self, sleep: Callable[[float], bool]) -> bool:
-        """Wait for this caller's turn with ``sleep(seconds) -> cancelled``; True if cancelled."""
-        wait = self.delay()
-        return bool(wait > 0 and sleep(wait))
+        """Wait for this caller's turn with ``sleep(seconds) -> cancelled``; True if cancelled.
+
+        A hold that comes while the caller sleeps counts too: it then waits for that one.
+        """
+        while True:
+            with self._lock:
+                holds = self.holds
+            wait = self.delay()
+            if wait <= 0:
+                return False
+            if sleep(wait):
+                return True
+            with self._lock:
+                if self.holds == holds:
+                    return False

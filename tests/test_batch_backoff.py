@@ -49,3 +49,20 @@ def test_wait_stops_when_cancelled():
         return True  # cancelled during the wait
 
     assert gate.wait(sleep) is True and slept == [30.0]
+
+
+def test_a_hold_that_comes_during_a_wait_is_waited_out_too():
+    clock = Clock()
+    gate = SharedBackoff(1, clock=clock)
+    gate.hold(1.0)
+    slept = []
+
+    def sleep(seconds: float) -> bool:
+        slept.append(seconds)
+        clock.now += seconds
+        if len(slept) == 1:
+            gate.hold(5.0)  # another worker met a 429 meanwhile
+        return False
+
+    assert gate.wait(sleep) is False
+    assert slept[0] == 1.0 and sum(slept) >= 6.0

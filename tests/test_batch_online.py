@@ -341,3 +341,63 @@ def test_a_second_run_in_the_same_folder_is_refused_while_one_runs(env, standin)
     finally:
         first.kill()
         first.communicate()
+
+
+# --- on a terminal: confirmation and progress bar ---------------------------------------------
+
+
+def _on_terminal(argv, env, standin, answer: bytes, timeout: float = 120.0) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin/stdout/stderr, typing ``answer`` when asked."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        argv, cwd=ROOT, env=_child_env(env, standin), stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(master, answer)
+            answered = True
+        if child.poll() is not None and not ready:
+            break
+    child.wait(timeout=30)
+    os.close(master)
+    return child.returncode, seen.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_the_cost_is_confirmed_first(env, standin):
+    photos(env / "in", 2)
+    argv = _cli(
+        env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--quality",
+        "low", "--out", env / "out",
+    )  # fmt: skip
+    code, seen = _on_terminal(argv, env, standin, b"n\n")
+    assert "Send 2 job(s) for about $" in seen and code == 2
+    assert standin.image_requests() == []
+    code, seen = _on_terminal(argv, env, standin, b"y\n")
+    assert code == 0, seen
+    assert "\r[" in seen and "2 done, 0 failed, 0 remaining" in seen  # the progress bar
+    assert len(standin.image_requests()) == 2
+
+
+def test_yes_skips_the_question_on_a_terminal(env, standin):
+    photos(env / "in", 1)
+    argv = _cli(
+        env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
+        env / "out", "--yes",
+    )  # fmt: skip
+    code, seen = _on_terminal(argv, env, standin, b"n\n")
+    assert code == 0 and "[y/N]" not in seen
