@@ -451,7 +451,7 @@ def _apply_line(
     )
     row.history_id, row.cost_usd = done.history_id, cost
     try:
-        paths = write_outputs(job, canvas, done.patches, done.encoded)
+        paths = write_outputs(job, canvas, done, history)
     except GptImageError as error:
         error.hint = f"The result is kept in history {done.history_id}."
         return _failed(row, journal, error, history_id=done.history_id, cost_usd=cost)

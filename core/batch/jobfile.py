@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -429,31 +430,26 @@ def _rect(value: Any) -> Bounds:
 
 
 def _image_size(path: Path) -> Extent:
+    """The size the image shows at (EXIF orientation applied), from its header alone."""
     try:
         with Image.open(path) as image:
-            return Extent(*image.size)
+            width, height = image.size
+            if image.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # turned a quarter
+                width, height = height, width
+            return Extent(width, height)
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"cannot read {path.name} as an image: {exc}") from None
 
 
+_ORIENTATION = 0x0112
+
+
 def _selection(selection: Path | None, rect: Bounds | None, canvas: Extent) -> SelectionMask | None:
-    if rect is not None:
-        if Bounds.of_extent(canvas).intersect(rect).is_empty:
-            raise InputError(f"rect {tuple(rect)} lies outside the {canvas} image")
-        return SelectionMask.from_rect(rect)
-    if selection is None:
-        return None
-    try:
-        with Image.open(selection) as mask:
-            mask.load()
-            if Extent(*mask.size) != canvas:
-                raise InputError(
-                    f"selection {selection.name} is {mask.size[0]}x{mask.size[1]}; "
-                    f"the image is {canvas}"
-                )
-            return SelectionMask.from_image(mask)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"cannot read selection {selection.name}: {exc}") from None
+    """The selection exactly as ``edit`` reads it (same checks against the canvas)."""
+    from ..cli.options import read_selection
+
+    text = ",".join(str(v) for v in rect) if rect is not None else None
+    return read_selection(SimpleNamespace(rect=text, selection=selection), canvas)
 
 
 def _outputs(

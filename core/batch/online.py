@@ -155,7 +155,7 @@ class OnlineRun:
         record = self._record(state.history_id)
         if record is not None and record.images:
             try:  # paid for and in history: write it out, send nothing
-                paths = outputs_from_history(job, record)
+                paths = outputs_from_history(job, record, self.history)
             except GptImageError as error:
                 base.status, base.error = "failed", error.to_dict()
                 return base
@@ -325,7 +325,7 @@ class OnlineRun:
             result.cost_usd,
         )
         try:
-            paths = write_outputs(job, canvas, result.patches, result.encoded)
+            paths = write_outputs(job, canvas, result, self.history)
         except GptImageError as error:
             row.error = error.to_dict()
             row.error["hint"] = f"The result is kept in history {result.history_id}."

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import EXIT_OK, InputError
 from ..settings import Settings, atomic_write
-from .console import write_err, write_out
+from .console import redraw, write_err, write_out
 from .runtime import say_json
 
 BAR_WIDTH = 24
@@ -103,7 +103,7 @@ class Progress:
         if snap.waits:
             text += f" | {snap.waits} rate-limit wait(s)"
         with self._lock:
-            self._write("\r" + text[: width - 1].ljust(min(width - 1, len(text))) + "\x1b[K")
+            redraw(text[: width - 1], err=self.stream is sys.stderr)
             self._drawn = True
 
     def end(self) -> None:

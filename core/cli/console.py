@@ -57,3 +57,8 @@ def write_err(text: str) -> None:
 
 def print_json(payload: dict[str, Any]) -> None:
     _write(sys.stdout, json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+
+
+def redraw(text: str, *, err: bool = False) -> None:
+    """Overwrite the terminal's current line with ``text`` (escaped): a progress bar."""
+    _write(sys.stderr if err else sys.stdout, "\r" + printable(text) + "\x1b[K")

@@ -394,7 +394,6 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     sRGB, or 16 bits per channel, is blended in its own space and depth instead."""
     from ..client import preload_sdk
     from ..jobs import prepare_job
-    from ..pipeline import composite_into
 
     settings = with_timeout(args, settings)
     if args.compare:
@@ -416,7 +415,24 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
     check_outputs(outputs, prepared, settings, source)
     result = run_api_job(settings, prepared)
-    history = History.from_settings(settings)
+    written = write_edit_outputs(source, outputs, result, History.from_settings(settings), level)
+    print_job(args, job_report(result, prepared, written))
+    return EXIT_OK
+
+
+def write_edit_outputs(
+    source: SourceImage,
+    outputs: list[Path],
+    result: Any,
+    history: History,
+    level: int = FAST_PNG_LEVEL,
+) -> list[Path]:
+    """Each of ``result.patches`` blended into IMG and streamed to its output (``edit`` and
+    ``batch`` alike); IMG with a colour profile other than sRGB, or 16 bits per channel, is
+    blended in its own space and depth. ``source.pixels`` is blended into in place."""
+    from ..pipeline import composite_into
+
+    canvas_pixels = source.pixels
     plain = source.deep is None and not source.converted
     written = []
     under = None  # the original pixels under the results, for the variants after the first
@@ -430,8 +446,7 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
             data = composite_file(source, patch, path)
         save_outputs([(path, data)], result, history, first_index=index)
         written.append(path)
-    print_job(args, job_report(result, prepared, written))
-    return EXIT_OK
+    return written
 
 
 def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
