@@ -174,14 +174,14 @@ def test_dry_run_writes_the_upload_files_and_sends_nothing(env, capsys, standin)
 
 def test_hundreds_of_jobs_with_429s_share_one_backoff(env, capsys, standin, monkeypatch):
     releases = []  # when the shared gate let each attempt go
-    delay = SharedBackoff.delay
+    wait = SharedBackoff.wait
 
-    def recorded(self):
-        wait = delay(self)
-        releases.append(time.time() + wait)
-        return wait
+    def recorded(self, sleep):
+        cancelled = wait(self, sleep)
+        releases.append(time.time())
+        return cancelled
 
-    monkeypatch.setattr(SharedBackoff, "delay", recorded)
+    monkeypatch.setattr(SharedBackoff, "wait", recorded)
     count = 200
     images = photos(env / "in", count, size=(48, 32))
     jobs = []
