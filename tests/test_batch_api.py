@@ -50,7 +50,8 @@ def test_partial_failure_each_line_reported_images_in_history_and_half_price(env
     assert code == 0, err
     assert {r["status"] for r in submitted["rows"]} == {"submitted"}
     assert "50% discount" in err
-    assert submitted["totals"]["estimate_usd"] == pytest.approx(dry["estimate_usd"] / 2, abs=2e-4)
+    # each line rounded up to 1/100 cent: at most 6 such steps apart
+    assert submitted["totals"]["estimate_usd"] == pytest.approx(dry["estimate_usd"] / 2, abs=6e-4)
     (batch_id,) = submitted["totals"]["batches"]
     # the input went up as Batch JSONL through the Files API, edits in their JSON form
     (upload,) = [r for r in standin.requests if r["endpoint"] == "files" and r["method"] == "POST"]

@@ -136,7 +136,9 @@ def test_estimate_over_max_cost_refuses_before_sending(env, capsys, standin):
 
 def test_max_cost_stops_an_online_run_before_the_spend_would_pass_it(env, capsys, standin):
     photos(env / "in", 6)
+    # at 2K the stand-in bills more than the estimate says (its own token table)
     argv = ["batch", "--images", env / "in" / "*.png", "--prompt", "x", "--quality", "low"]
+    argv += ["--resolution", "2K"]
     _, dry, _ = run_json(capsys, *argv, "--out", env / "dry", "--dry-run")
     budget = dry["estimate_usd"]  # the estimate fits exactly...
     # ...but the stand-in bills more than estimated: the run must stop on what was really spent

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,27 +27,31 @@ from ..client import InputImage
 from ..errors import GptImageError, InputError
 from ..geometry import Bounds, Extent
 from ..jobs import JobSpec, check_spec, estimate_for, plan_for, reference_from_bytes
-from ..pipeline import BlendOptions, Mode
+from ..options import OPTIONS, Option, option
+from ..pipeline import Mode
 from ..selection import SelectionMask
 from ..settings import Settings
 from ..sizing import parse_resolution
 
-#: Job fields by the names the CLI uses for the same options, and the JobSpec field they set.
+BLEND_NAMES = ("padding_px", "grow_px", "feather_px", "match_colour")
+
+
+def _field_name(opt: Option) -> str:
+    """A job file's name for an option: its CLI flag without dashes (``--format`` → ``format``;
+    the list option plural: ``references``); options without a flag by their own name."""
+    if opt.flag is None:
+        return opt.name
+    name = opt.flag.lstrip("-")
+    return name + "s" if opt.kind is list and not name.endswith("s") else name
+
+
+#: Field name (and each option's own name, as an alias) → option name, from ``core.options``.
 OPTION_FIELDS: dict[str, str] = {
-    "model": "model",
-    "quality": "quality",
-    "resolution": "resolution",
-    "n": "n",
-    "format": "output_format",
-    "compression": "output_compression",
-    "background": "background",
-    "moderation": "moderation",
-    "aspect": "aspect",
+    **{opt.name: opt.name for opt in OPTIONS},
+    **{_field_name(opt): opt.name for opt in OPTIONS},
 }
-BLEND_FIELDS = {"padding": "padding_px", "grow": "grow_px", "feather": "feather_px"}
-INTEGER_FIELDS = {"n", "compression", "padding", "grow", "feather"}
-INPUT_FIELDS = ("image", "selection", "rect", "prompt", "references", "output")
-KNOWN_FIELDS = (*INPUT_FIELDS, *OPTION_FIELDS, *BLEND_FIELDS)
+INPUT_FIELDS = ("image", "selection", "rect", "prompt", "output")
+KNOWN_FIELDS = (*INPUT_FIELDS, *dict.fromkeys(_field_name(opt) for opt in OPTIONS))
 OUTPUT_SUFFIXES = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpeg", ".webp": ".webp"}
 FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 #: Separator of several references in one CSV cell.
@@ -263,12 +267,13 @@ def build_job(
 ) -> BatchJob:
     """One line → ``BatchJob``; ``InputError`` says what is wrong with it."""
     refs = refs or _Refs()
-    unknown = sorted(set(entry.fields) - set(KNOWN_FIELDS))
+    unknown = sorted(set(entry.fields) - set(INPUT_FIELDS) - set(OPTION_FIELDS))
     if unknown:
         raise InputError(
             f"unknown field {', '.join(repr(u) for u in unknown)}; known: {', '.join(KNOWN_FIELDS)}"
         )
-    fields = {**{k: v for k, v in defaults.items() if v not in (None, "", [])}, **entry.fields}
+    given = {OPTION_FIELDS.get(k, k): v for k, v in entry.fields.items()}
+    fields = {**{k: v for k, v in defaults.items() if v not in (None, "", [], ())}, **given}
     prompt = _text(fields.get("prompt"))
     if not prompt:
         raise InputError("no prompt")
@@ -328,10 +333,16 @@ def build_job(
 
 
 def resolved_options(spec: JobSpec) -> dict[str, Any]:
-    """The options a spec runs with, by job-file field names (settings' defaults filled in)."""
-    values = {name: getattr(spec, target) for name, target in OPTION_FIELDS.items()}
-    values.update({name: getattr(spec.blend, target) for name, target in BLEND_FIELDS.items()})
-    return {k: v for k, v in values.items() if v is not None}
+    """The options a spec runs with, by option name (settings' defaults filled in)."""
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        if opt.kind is list:
+            continue
+        holder = spec.blend if opt.name in BLEND_NAMES else spec
+        value = getattr(holder, opt.name, None)
+        if value is not None:
+            values[opt.name] = value
+    return values
 
 
 def recipe_line(recipe: Mapping[str, Any]) -> JobLine:
@@ -348,39 +359,42 @@ def _spec(
     references: tuple[InputImage, ...],
     image: Path | None,
 ) -> JobSpec:
-    overrides: dict[str, Any] = {}
-    for name, target in OPTION_FIELDS.items():
-        value = fields.get(name)
-        if value in (None, ""):
+    """The spec from the line's fields (by option name), typed and range-checked by
+    ``core.options``; what a line leaves out comes from settings, as for one job."""
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        value = fields.get(opt.name)
+        if opt.kind is list or value in (None, ""):
             continue
-        overrides[target] = _integer(name, value) if name in INTEGER_FIELDS else _text(value)
-    if overrides.get("resolution"):
-        parse_resolution(overrides["resolution"])
-    base = settings.blend()
-    blend_values = {
-        target: _integer(name, fields[name])
-        for name, target in BLEND_FIELDS.items()
-        if fields.get(name) not in (None, "")
-    }
-    for name, value in blend_values.items():
-        if value < 0:
-            raise InputError(f"{name.removesuffix('_px')} must be 0 or more, not {value}")
-    blend = BlendOptions(
-        padding_px=blend_values.get("padding_px", base.padding_px),
-        grow_px=blend_values.get("grow_px", base.grow_px),
-        feather_px=blend_values.get("feather_px", base.feather_px),
-        match_colour=base.match_colour,
-    )
+        values[opt.name] = option(opt.name).check(_typed(opt, value))
+    if values.get("resolution"):
+        parse_resolution(values["resolution"])
+    blend = replace(settings.blend(), **{k: values.pop(k) for k in BLEND_NAMES if k in values})
+    values.setdefault("partial_images", option("partial_images").headless_default)
     return JobSpec.from_settings(
         settings,
         mode,
         prompt,
-        partial_images=0,  # nobody watches previews of a batch; each would cost 100 tokens
         references=references,
         blend=blend,
         source_document=image.name if image else "",
-        **overrides,
+        **values,
     )
+
+
+def _typed(opt: Option, value: Any) -> Any:
+    if opt.kind is int:
+        return _integer(opt.name, value)
+    if opt.kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = _text(value).lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        raise InputError(f"{opt.name} must be true or false, not {value!r}")
+    return _text(value)
 
 
 def _text(value: Any) -> str:

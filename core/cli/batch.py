@@ -16,13 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, InputError
+from ..options import OPTIONS
 from ..settings import Settings
 from .batch_report import invalid_rows, report
 from .console import write_err, write_out
-from .options import add_blend_options, add_model_options
+from .options import add_blend_options, add_model_options, add_option
 from .runtime import add_verbose, say_json, with_settings
 
 SUBCOMMANDS = ("status", "fetch", "cancel")
+#: Job options settable for every line from the command line (core.options spells them).
+BATCH_FLAGS = (
+    "quality",
+    "n",
+    "output_format",
+    "output_compression",
+    "background",
+    "moderation",
+    "aspect",
+    "references",
+    "partial_images",
+)
 
 
 def add_batch_command(commands: argparse._SubParsersAction) -> None:
@@ -45,16 +58,8 @@ def add_batch_command(commands: argparse._SubParsersAction) -> None:
         "--selections", type=Path, metavar="MASKDIR", help="masks named like the images' stems"
     )
     add_model_options(parser)
-    parser.add_argument("--quality", help="default quality for every line")
-    parser.add_argument("-n", type=int, dest="n", metavar="N", help="images per job (1-10)")
-    parser.add_argument("--format", dest="format", help="png, jpeg or webp")
-    parser.add_argument("--compression", type=int, metavar="0-100")
-    parser.add_argument("--background", help="auto, opaque or transparent")
-    parser.add_argument("--moderation", help="auto or low")
-    parser.add_argument("--aspect", metavar="W:H", help="shape for text-to-image lines")
-    parser.add_argument(
-        "--reference", action="append", default=[], metavar="FILE", help="reference for all lines"
-    )
+    for name in BATCH_FLAGS:
+        add_option(parser, name)
     add_blend_options(parser)
     parser.add_argument("--skip-invalid", action="store_true", help="run the valid lines anyway")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask to confirm the cost")
@@ -146,23 +151,13 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def _defaults(args: argparse.Namespace) -> dict[str, Any]:
-    """Flags as default fields for every line (by the job file's field names)."""
-    return {
-        "prompt": args.prompt if not args.images else None,
-        "model": args.model,
-        "resolution": args.resolution,
-        "quality": args.quality,
-        "n": args.n,
-        "format": args.format,
-        "compression": args.compression,
-        "background": args.background,
-        "moderation": args.moderation,
-        "aspect": args.aspect,
-        "references": [str(Path(p).resolve()) for p in args.reference] or None,
-        "padding": args.padding,
-        "grow": args.grow,
-        "feather": args.feather,
+    """Flags as default fields for every line (by option name; None = not given)."""
+    values: dict[str, Any] = {
+        opt.name: getattr(args, opt.name, None) for opt in OPTIONS if opt.kind is not list
     }
+    values["references"] = [str(Path(p).resolve()) for p in args.references] or None
+    values["prompt"] = args.prompt if not args.images else None
+    return values
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> Any:
