@@ -95,6 +95,12 @@ class Bounds(NamedTuple):
         right, bottom = min(self.right, other.right), min(self.bottom, other.bottom)
         return Bounds(left, top, max(0, right - left), max(0, bottom - top))
 
+    def union(self, other: Bounds) -> Bounds:
+        """The smallest box holding both."""
+        left, top = min(self.x, other.x), min(self.y, other.y)
+        right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
+        return Bounds(left, top, right - left, bottom - top)
+
     def contains(self, other: Bounds) -> bool:
         return (
             self.x <= other.x

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from PIL import Image, ImageChops
+
 from .errors import InputError
 from .pipeline import LayerPatch
 
@@ -254,6 +256,20 @@ def stack_for_records(records: Sequence[Any]) -> ResultStack:
     return ResultStack(tuple(round_from_record(r) for r in records))
 
 
+def seen_through(image: Image.Image, masks: Sequence[Image.Image]) -> Image.Image:
+    """``image`` (RGBA) as it shows through its layer's masks (L, same size): the alpha is
+    multiplied by each. A result layer used as a source is read like this, never raw: its hidden
+    pixels outside the feathered selection would otherwise come back as a grey halo."""
+    if not masks:
+        return image
+    out = image.convert("RGBA")
+    alpha = out.getchannel("A")
+    for mask in masks:
+        alpha = ImageChops.multiply(alpha, mask.convert("L"))
+    out.putalpha(alpha)
+    return out
+
+
 def variant_patch(record: Any, index: int) -> LayerPatch:
     """Image ``index`` of a history entry as a layer patch (same crop and feathered selection as
     when it first arrived)."""
@@ -268,6 +284,7 @@ __all__ = [
     "Round",
     "Variant",
     "round_from_record",
+    "seen_through",
     "stack_for_records",
     "variant_patch",
 ]

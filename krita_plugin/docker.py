@@ -16,7 +16,7 @@ from typing import Any
 
 from krita import DockWidget, Krita
 
-from . import document, layers
+from . import document
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
@@ -26,7 +26,10 @@ from .form import Form, FormValues, Reference, form_from_record, form_from_setti
 from .form_job import settings_for, spec_for
 from .history_panel import HistoryPanel
 from .job_panel import JobPanel, money
-from .qt import QHBoxLayout, QPushButton, QTimer, QVBoxLayout, QWidget
+from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
+from .result_actions import ResultActions
+from .results_strip import ResultsStrip
+from .sections import Section
 from .worker import CallWorker
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ class JobContext:
     values: FormValues
     started: float
     cancelled: bool = False
+    #: A refine adds its images to this result layer (uuid) as a new round instead of a layer.
+    target_key: str | None = None
 
 
 class GptImageDocker(DockWidget):
@@ -84,8 +89,12 @@ class GptImageDocker(DockWidget):
         self.preview = self.panel.preview
         self.status = self.panel.status
 
+        self.results = ResultsStrip()
+        self.results_section = Section("Results", self.results, "gptImageResultsSection")
+        layout.addWidget(self.results_section)
         self.history = HistoryPanel(self)
-        layout.addWidget(self.history)
+        self.history_section = Section("History", self.history, "gptImageHistorySection")
+        layout.addWidget(self.history_section)
         settings_row = QHBoxLayout()
         self.settings_button = QPushButton("Settings…")
         self.settings_button.setObjectName("gptImageSettings")
@@ -93,7 +102,14 @@ class GptImageDocker(DockWidget):
         settings_row.addWidget(self.settings_button)
         layout.addLayout(settings_row)
         layout.addStretch(1)
-        self.setWidget(root)
+        # a scroll area, so the docker fits beside Krita's own dockers on a 1080 px screen
+        scroll = QScrollArea()
+        scroll.setObjectName("gptImageScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(root)
+        self.setWidget(scroll)
+        self.result_actions = ResultActions(self)
 
         self._estimate_timer = QTimer(self)
         self._estimate_timer.setSingleShot(True)
@@ -210,6 +226,19 @@ class GptImageDocker(DockWidget):
             self.show_message(str(error), error=True)
             return False
         self._remember(values, settings)
+        return self.start_job(doc, active, color, prepared, values, settings)
+
+    def start_job(
+        self,
+        doc: Any,
+        active: Any,
+        color: document.ColorInfo,
+        prepared: jobs.PreparedJob,
+        values: FormValues,
+        settings: Settings,
+        target_key: str | None = None,
+    ) -> bool:
+        """Send a prepared job on a worker; its results come back to ``_on_done``."""
         self._serial += 1
         self._job = JobContext(
             serial=self._serial,
@@ -220,6 +249,7 @@ class GptImageDocker(DockWidget):
             prepared=prepared,
             values=values,
             started=time.monotonic(),
+            target_key=target_key,
         )
         worker = CallWorker(
             self._serial,
@@ -265,6 +295,9 @@ class GptImageDocker(DockWidget):
         if self._worker is not None:
             self._worker.cancel()
         self._finish_ui()
+        self.cost_label.setText("")
+        self.elapsed_label.setText("")
+        self.update_estimate()
         self.show_message("Cancelled. Nothing was added to the document.")
 
     def _finish_ui(self) -> None:
@@ -317,9 +350,7 @@ class GptImageDocker(DockWidget):
             )
             return
         try:
-            self.last_inserted = layers.insert_results(
-                job.doc, result.patches, job.prepared.spec.prompt, job.color, job.active_id
-            )
+            self.last_inserted = self.result_actions.place(job, result)
         except Exception as error:  # Krita refused: keep the results reachable
             log.exception("inserting results failed")
             self.show_message(
@@ -327,9 +358,9 @@ class GptImageDocker(DockWidget):
                 error=True,
             )
             return
-        where = "" if app.activeDocument() == job.doc else f" into “{job.doc_label}”"
+        where = "" if app.activeDocument() == job.doc else f" in “{job.doc_label}”"
         self.show_message(
-            f"Done in {result.elapsed_s:.1f} s: {len(result.patches)} layer(s) added{where}; {cost}."
+            f"Done in {result.elapsed_s:.1f} s: {self.result_actions.note}{where}; {cost}."
         )
 
     # --- references ---
@@ -426,16 +457,24 @@ class GptImageDocker(DockWidget):
             self.show_message("Open a document to insert the result into.", error=True)
             return
         try:
-            color = document.color_info(doc)
-            patches = self.history.patches_for(record)
-            active = doc.activeNode()
-            self.last_inserted = layers.insert_results(
-                doc, patches, record.prompt, color, active.uniqueId() if active else None
-            )
+            self.last_inserted = self.result_actions.insert_record(doc, record)
         except GptImageError as error:
             self.show_message(str(error), error=True)
             return
-        self.show_message(f"Inserted {len(patches)} layer(s) from history.")
+        self.show_message(
+            f"Inserted a result layer keeping {len(record.images)} variant(s) from history."
+        )
+
+    # --- result layers (see result_actions.py) ---
+
+    def next_variant(self) -> bool:
+        return self.result_actions.next_variant()
+
+    def previous_variant(self) -> bool:
+        return self.result_actions.previous_variant()
+
+    def refine(self) -> bool:
+        return self.result_actions.refine()
 
     def reuse_from_history(self, record: Any) -> None:
         values = form_from_record(dict(record.data))

@@ -18,6 +18,7 @@ from .core.errors import InputError
 from .core.geometry import Bounds, Extent
 from .core.pixels import PixelFormat, from_host, is_linear_profile, krita_pixel_format
 from .core.selection import SelectionMask
+from .core.variants import seen_through
 
 SOURCE_LAYER = "layer"
 SOURCE_COMPOSITE = "composite"
@@ -84,12 +85,29 @@ def crop_reader(
     def read(bounds: Bounds) -> Image.Image:
         if source == SOURCE_LAYER and node is not None:
             data = bytes(node.projectionPixelData(*bounds))
+            image = from_host(data, bounds.extent, color.fmt, linear=color.linear)
+            return _as_seen(node, bounds, image, color)
         else:
             doc.refreshProjection()
             data = bytes(doc.pixelData(*bounds))
         return from_host(data, bounds.extent, color.fmt, linear=color.linear)
 
     return read
+
+
+def _as_seen(node: Any, bounds: Bounds, image: Image.Image, color: ColorInfo) -> Image.Image:
+    """A layer's pixels through its visible transparency masks, unless Krita's projection of the
+    layer already applied them (then raw and projection differ)."""
+    masks = [c for c in node.childNodes() if c.type() == "transparencymask" and c.visible()]
+    if not masks:
+        return image
+    raw = from_host(bytes(node.pixelData(*bounds)), bounds.extent, color.fmt, linear=color.linear)
+    if raw.getchannel("A").tobytes() != image.getchannel("A").tobytes():
+        return image  # the projection shows the masks already
+    coverage = [
+        Image.frombytes("L", bounds.extent, bytes(mask.pixelData(*bounds))) for mask in masks
+    ]
+    return seen_through(image, coverage)
 
 
 def node_bounds(node: Any) -> Bounds:

@@ -1,4 +1,5 @@
-"""Registers the docker and the actions (Generate, Cancel, Repeat last) with Krita.
+"""Registers the docker and the actions (Generate, Cancel, Repeat last, Next / Previous variant,
+Refine) with Krita.
 
 Actions act on the docker of the active window. Default shortcuts come from ``gpt_image.action``
 when Krita finds it, else from ``DEFAULT_SHORTCUTS``; users rebind them in Krita's settings.
@@ -20,11 +21,17 @@ ACTIONS = (
     ("gpt_image_generate", "GPT Image: Generate", "generate"),
     ("gpt_image_cancel", "GPT Image: Cancel", "cancel"),
     ("gpt_image_repeat_last", "GPT Image: Repeat last", "repeat_last"),
+    ("gpt_image_next_variant", "GPT Image: Next variant", "next_variant"),
+    ("gpt_image_previous_variant", "GPT Image: Previous variant", "previous_variant"),
+    ("gpt_image_refine", "GPT Image: Refine this result", "refine"),
 )
 DEFAULT_SHORTCUTS = {
     "gpt_image_generate": "Ctrl+Alt+Shift+G",
     "gpt_image_cancel": "Ctrl+Alt+Shift+C",
     "gpt_image_repeat_last": "Ctrl+Alt+Shift+R",
+    "gpt_image_next_variant": "Ctrl+Alt+Shift+N",
+    "gpt_image_previous_variant": "Ctrl+Alt+Shift+P",
+    "gpt_image_refine": "Ctrl+Alt+Shift+E",
 }
 
 

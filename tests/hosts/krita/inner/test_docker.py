@@ -304,22 +304,20 @@ def test_special_layers_are_never_written(driver, docs, tmp_path, kind):
     assert order.index(new[0].name()) == order.index(node.name()) + 1  # a new layer above it
 
 
-def test_three_variants_make_one_group(driver, docs):
+def test_three_variants_make_one_result_layer(driver, docs):
+    """N variants: ONE masked result layer showing variant 1 and keeping all three (the result
+    strip and flipping are tested in test_results.py)."""
     doc = docs.new(200, 160)
     rect_selection(doc, 20, 20, 90, 70)
     before_names = node_names(doc)
     driver.configure("three kinds of fruit", mode="edit_selection", n=3)
     driver.generate()
     assert "Done" in driver.status(), driver.status()
+    assert "keeping 3 variant(s)" in driver.status()
     new = result_nodes(doc, before_names)
-    assert len(new) == 1 and new[0].type() == "grouplayer"
-    variants = [c for c in new[0].childNodes() if c.type() == "paintlayer"]
-    assert len(variants) == 3
-    top_first = list(reversed(variants))
-    assert [v.visible() for v in top_first] == [True, False, False]
-    assert all(v.name().endswith(f"#{i + 1}") for i, v in enumerate(top_first))
-    for variant, patch in zip(top_first, driver.docker.last_result.patches, strict=True):
-        assert_masked(doc, variant, patch)
+    assert len(new) == 1 and new[0].type() == "paintlayer", [n.type() for n in new]
+    assert_masked(doc, new[0], driver.docker.last_result.patches[0])
+    assert driver.docker.results.list.count() == 3
     assert image_requests()[0]["params"].get("n") in ("3", 3)
     Krita.instance().action("edit_undo").trigger()
     settle(doc)
@@ -590,7 +588,7 @@ def test_history_insert_and_reuse(driver, docs):
     driver.click("gptImageHistoryInsert")
     spin(0.1)
     assert len(node_names(doc)) == count + 1
-    assert "Inserted 1 layer" in driver.status()
+    assert "Inserted a result layer keeping 1 variant(s)" in driver.status()
     driver.set_prompt("")
     driver.choose("gptImageQuality", "high")
     driver.click("gptImageHistoryReuse")

@@ -1,0 +1,240 @@
+"""What the docker does with result layers: place a job's result (one layer keeping all its
+variants, or a new round on the layer a refine came from), follow the active layer in the result
+strip, flip variants, keep all or one, and start a refine of the shown variant."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from krita import Krita
+
+from . import document, variants
+from .core.errors import ConfigError, GptImageError, InputError
+from .core.history import History
+from .core.refine import prepare_refine
+from .core.settings import load_settings
+from .core.variants import ResultStack, round_from_record, stack_for_records, variant_patch
+from .form_job import settings_for
+from .qt import QTimer
+
+log = logging.getLogger(__name__)
+FOLLOW_MS = 300
+
+
+def _money(usd: float | None) -> str:
+    return "?" if usd is None else f"${usd:.3f}"
+
+
+class ResultActions:
+    def __init__(self, docker: Any) -> None:
+        self.docker = docker
+        self.note = ""
+        strip = docker.results
+        strip.show_requested.connect(self.show_at)
+        strip.previous_button.clicked.connect(self.previous_variant)
+        strip.next_button.clicked.connect(self.next_variant)
+        strip.keep_one_button.clicked.connect(self.keep_one)
+        strip.keep_all_button.clicked.connect(self.keep_all)
+        strip.refine_button.clicked.connect(self.refine)
+        # Krita tells Python nothing when the active layer changes: look a few times a second
+        self._timer = QTimer(docker)
+        self._timer.setInterval(FOLLOW_MS)
+        self._timer.timeout.connect(self.follow_active)
+        self._timer.start()
+
+    # --- the active result layer ---
+
+    def active(self) -> tuple[Any, Any, ResultStack | None]:
+        doc = Krita.instance().activeDocument()
+        if doc is None:
+            return None, None, None
+        layer = variants.result_layer(doc, doc.activeNode())
+        stack = variants.stack_of(doc, layer) if layer is not None else None
+        return doc, layer, stack
+
+    def follow_active(self) -> None:
+        """The strip shows the active layer's variants (or explains itself)."""
+        try:
+            _doc, layer, stack = self.active()
+        except RuntimeError:  # a document closing under us
+            return
+        key = variants.node_key(layer) if layer is not None else None
+        self.docker.results.set_stack(stack, key, layer.name() if layer is not None else "")
+
+    def _need(self) -> tuple[Any, Any, ResultStack] | None:
+        doc, layer, stack = self.active()
+        if stack is None:
+            self.docker.show_message(
+                "Select a GPT result layer (named “GPT: …”) in the Layers docker first.",
+                error=True,
+            )
+            return None
+        return doc, layer, stack
+
+    # --- flipping ---
+
+    def _show(self, change: Any) -> bool:
+        found = self._need()
+        if found is None:
+            return False
+        doc, layer, stack = found
+        new_stack = change(stack)
+        if new_stack.shown == stack.shown:
+            return True
+        try:
+            variants.show_variant(doc, layer, new_stack, document.color_info(doc))
+        except (GptImageError, RuntimeError) as error:
+            self.docker.show_message(f"Could not show that variant: {error}", error=True)
+            return False
+        current = new_stack.current
+        self.docker.show_message(
+            f"Showing variant {current.round + 1}.{current.position + 1} of {new_stack.count} "
+            f"({current.info.label()}). Ctrl+Z goes back."
+        )
+        self.follow_active()
+        return True
+
+    def next_variant(self) -> bool:
+        return self._show(lambda s: s.next())
+
+    def previous_variant(self) -> bool:
+        return self._show(lambda s: s.previous())
+
+    def show_at(self, flat: int) -> bool:
+        return self._show(lambda s: s.show_at(flat))
+
+    def keep_one(self) -> bool:
+        found = self._need()
+        if found is None:
+            return False
+        doc, layer, stack = found
+        variants.keep_one(doc, layer)
+        dropped = stack.count - 1
+        self.docker.show_message(
+            f"Kept the shown variant; {dropped} other(s) dropped from the layer (still in History)."
+        )
+        self.follow_active()
+        return True
+
+    def keep_all(self) -> bool:
+        found = self._need()
+        if found is None:
+            return False
+        doc, layer, stack = found
+        try:
+            variants.keep_all(doc, layer, stack, document.color_info(doc))
+        except (GptImageError, RuntimeError) as error:
+            self.docker.show_message(f"Could not make the layers: {error}", error=True)
+            return False
+        self.docker.show_message(
+            f"Made {stack.count} layers in a group, the shown variant visible. Ctrl+Z goes back."
+        )
+        self.follow_active()
+        return True
+
+    # --- refine ---
+
+    def refine(self) -> bool:
+        """Edit the shown variant again with the prompt box as the follow-up instruction."""
+        docker = self.docker
+        if docker.busy:
+            docker.show_message("A job is already running; cancel it first.")
+            return False
+        found = self._need()
+        if found is None:
+            return False
+        doc, layer, stack = found
+        values = docker.form.values()
+        try:
+            if not values.prompt.strip():
+                raise InputError(
+                    "Type the follow-up in the prompt box (what to change in this result)."
+                )
+            settings = settings_for(values)
+            settings.connection()
+            record = History.from_settings(settings).get(stack.current.history_id)
+            color = document.color_info(doc)
+            # what the person sees now: the document's projection, the result as masked
+            reader = document.crop_reader(doc, None, document.SOURCE_COMPOSITE, color)
+            prepared = prepare_refine(
+                record,
+                reader,
+                values.prompt,
+                settings,
+                variant=stack.current.index,
+                n=values.n,
+                quality=values.quality,
+                partial_images=values.partial_images,
+                source_document=document.describe_document(doc),
+            )
+        except ConfigError as error:
+            docker._explain_config(error)
+            return False
+        except GptImageError as error:
+            docker.show_message(str(error), error=True)
+            return False
+        return docker.start_job(doc, layer, color, prepared, values, settings, target_key=record.id)
+
+    # --- placing results ---
+
+    def place(self, job: Any, result: Any) -> Any:
+        """Put a finished job's result into its document; ``note`` says what happened."""
+        history = History.from_settings(load_settings())
+        rnd = round_from_record(history.get(result.history_id))
+        if job.target_key is not None:
+            layer = self._layer_with(job.doc, job.target_key)
+            if layer is not None:
+                stack = variants.stack_of(job.doc, layer)
+                assert stack is not None
+                new_stack = stack.add_round(rnd)
+                node = variants.show_variant(job.doc, layer, new_stack, job.color)
+                self.note = (
+                    f"round {len(new_stack.rounds)} with {len(rnd.images)} variant(s) added to "
+                    f"“{layer.name()}”"
+                )
+                self.follow_active()
+                return node
+            log.info("The refined layer is gone: the refine becomes a new layer")
+        stack = ResultStack((rnd,))
+        node = variants.insert_result_layer(
+            job.doc, stack, result.patches[0], job.prepared.spec.prompt, job.color, job.active_id
+        )
+        count = len(result.patches)
+        self.note = f"1 result layer added, keeping {count} variant(s)"
+        self.follow_active()
+        return node
+
+    def insert_record(self, doc: Any, record: Any) -> Any:
+        """A history entry as one result layer again (all its variants kept, the first shown)."""
+        stack = stack_for_records([record])
+        color = document.color_info(doc)
+        active = doc.activeNode()
+        node = variants.insert_result_layer(
+            doc,
+            stack,
+            variant_patch(record, 0),
+            record.prompt,
+            color,
+            active.uniqueId() if active is not None else None,
+        )
+        self.follow_active()
+        return node
+
+    @staticmethod
+    def _layer_with(doc: Any, history_id: str) -> Any | None:
+        """The result layer whose stack holds ``history_id`` (the active one first)."""
+        active = variants.result_layer(doc, doc.activeNode())
+        candidates = [active] if active is not None else []
+
+        def walk(node: Any) -> None:
+            for child in node.childNodes():
+                candidates.append(child)
+                walk(child)
+
+        walk(doc.rootNode())
+        for node in candidates:
+            stack = variants.stack_of(doc, node)
+            if stack is not None and stack.round_of(history_id) is not None:
+                return node
+        return None

@@ -1,0 +1,360 @@
+"""Result layers in the real Krita: variants kept with one layer, flipped in place (one undo step
+each), the result strip following the active layer, keep all / keep one, refine as a new round,
+a result layer read as seen, and a docker that fits a 1080 px screen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from conftest import (
+    activate,
+    image_requests,
+    node_names,
+    projection,
+    rect_selection,
+    settle,
+    spin,
+    wait_until,
+)
+from krita import Krita
+
+try:
+    from PyQt5.QtWidgets import QApplication, QListWidget, QWidget
+except ImportError:  # Krita 6
+    from PyQt6.QtWidgets import QApplication, QListWidget, QWidget
+
+from PIL import Image
+
+SHOTS = os.environ.get("GPT_IMAGE_SCREENSHOTS", "")
+
+
+def undo_entries() -> list[str]:
+    """What Krita's own Undo History docker lists (to prove a flip adds no hidden steps)."""
+    from krita import Krita as _K
+
+    try:
+        from PyQt5.QtWidgets import QListView
+    except ImportError:  # Krita 6
+        from PyQt6.QtWidgets import QListView
+    for dock in _K.instance().dockers():
+        if dock.objectName() == "History":
+            for view in dock.findChildren(QListView):
+                model = view.model()
+                return [str(model.data(model.index(i, 0))) for i in range(model.rowCount())]
+    return []
+
+
+def result_layers(doc, before):
+    return [c for c in doc.rootNode().childNodes() if c.name() not in before]
+
+
+def layer_rgba(doc, layer, bounds) -> np.ndarray:
+    """The layer's own pixels over ``bounds`` as RGBA (the documents here are RGBA/U8: BGRA)."""
+    x, y, w, h = bounds
+    data = np.frombuffer(bytes(layer.pixelData(x, y, w, h)), np.uint8).reshape(h, w, 4)
+    return data[..., [2, 1, 0, 3]]
+
+
+def patch_rgba(patch) -> np.ndarray:
+    return np.asarray(patch.image.convert("RGBA"))
+
+
+def shows(doc, layer, patch) -> bool:
+    return np.array_equal(layer_rgba(doc, layer, patch.bounds), patch_rgba(patch))
+
+
+def strip(driver):
+    return driver.widget(QListWidget, "gptImageResults")
+
+
+def stack_of(doc, layer):
+    from gpt_image import variants
+
+    return variants.stack_of(doc, layer)
+
+
+def only_result(doc, before):
+    found = result_layers(doc, before)
+    assert len(found) == 1, [(n.name(), n.type()) for n in found]
+    return found[0]
+
+
+def trigger(name):
+    Krita.instance().action(name).trigger()
+    spin(0.3)
+
+
+def make_result(driver, docs, n=3, prompt="three pears", size=(220, 170)):
+    doc = docs.new(*size)
+    rect_selection(doc, 30, 25, 100, 80)
+    before = node_names(doc)
+    driver.configure(prompt, mode="edit_selection", n=n)
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    layer = only_result(doc, before)
+    activate(doc, layer)
+    wait_until(lambda: strip(driver).count() == n, 5, "the strip to list the variants")
+    return doc, before, layer
+
+
+def save_shot(widget, name):
+    """A screenshot for the README, when the run is asked for them (tools/screenshots.sh)."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(SHOTS) / name))
+
+
+# --- variants in place ---------------------------------------------------------------------------
+
+
+def test_variants_flip_in_place_with_one_undo_step_each(driver, docs):
+    doc, before, layer = make_result(driver, docs)
+    patches = driver.docker.last_result.patches
+    assert shows(doc, layer, patches[0])
+    assert stack_of(doc, layer).count == 3
+    texts = [strip(driver).item(i).text() for i in range(3)]
+    assert texts[0].startswith("1.1 gpt-image-2 low") and " s" in texts[0] and "$" in texts[0]
+    assert not strip(driver).item(0).icon().isNull()
+
+    entries = undo_entries()
+    trigger("gpt_image_next_variant")
+    if entries:  # the two commands a flip is made of, and nothing else Krita could stop at
+        assert undo_entries()[len(entries) :] == ["Add Layer", "Remove Layer"], undo_entries()
+    layer = only_result(doc, before)  # still one layer, now showing variant 2
+    assert shows(doc, layer, patches[1])
+    assert stack_of(doc, layer).current.index == 1
+    assert strip(driver).currentRow() == 1
+    outside = projection(doc)
+
+    trigger("gpt_image_next_variant")
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[2])
+
+    trigger("edit_undo")  # one undo step: back to variant 2, still one layer
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[1]), "one undo did not bring variant 2 back"
+    assert projection(doc) == outside
+    trigger("edit_undo")
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[0]), (
+        [shows(doc, layer, p) for p in patches],
+        stack_of(doc, layer),
+        [(c.name(), c.uniqueId().toString()) for c in doc.rootNode().childNodes()],
+    )
+    trigger("edit_redo")
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[1]), "one redo did not show variant 2 again"
+
+    activate(doc, layer)
+    trigger("gpt_image_previous_variant")
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[0])
+    trigger("gpt_image_previous_variant")  # wraps around to the last
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[2])
+
+    strip(driver).setCurrentRow(1)  # a click on the second thumbnail
+    spin(0.3)
+    layer = only_result(doc, before)
+    assert shows(doc, layer, patches[1])
+    save_shot(driver.docker, "krita-result-strip.png")
+
+
+def test_keep_one_and_keep_all(driver, docs):
+    doc, before, layer = make_result(driver, docs)
+    patches = driver.docker.last_result.patches
+    driver.click("gptImageNextVariant")
+    spin(0.3)
+    layer = only_result(doc, before)
+    activate(doc, layer)
+    entries = undo_entries()
+    driver.click("gptImageKeepAll")
+    spin(0.3)
+    if entries:
+        assert undo_entries()[len(entries) :] == ["Add Layer", "Remove Layer"], undo_entries()
+    group = only_result(doc, before)
+    assert group.type() == "grouplayer"
+    kids = list(reversed([c for c in group.childNodes() if c.type() == "paintlayer"]))
+    assert len(kids) == 3
+    assert [k.visible() for k in kids] == [False, True, False]
+    for kid, patch in zip(kids, patches, strict=True):
+        assert shows(doc, kid, patch)
+    trigger("edit_undo")  # one step back to the single layer showing variant 2
+    layer = only_result(doc, before)
+    assert layer.type() == "paintlayer" and shows(doc, layer, patches[1])
+
+    activate(doc, layer)
+    wait_until(lambda: strip(driver).count() == 3, 5, "the strip")
+    driver.click("gptImageKeepOne")
+    spin(0.3)
+    assert stack_of(doc, layer).count == 1 and stack_of(doc, layer).current.index == 1
+    assert strip(driver).count() == 1
+    assert shows(doc, layer, patches[1])
+    from gpt_image.core.history import History
+    from gpt_image.core.settings import load_settings
+
+    record = History.from_settings(load_settings()).get(driver.docker.last_result.history_id)
+    assert len(record.images) == 3, "keep one must not delete anything from history"
+
+
+def test_strip_follows_the_active_layer(driver, docs):
+    doc, before, first = make_result(driver, docs, n=2, prompt="first job")
+    rect_selection(doc, 120, 90, 60, 50)
+    driver.configure("second job", mode="edit_selection", n=3)
+    driver.generate()
+    second = only_result(doc, [*before, first.name()])
+    activate(doc, second)
+    wait_until(lambda: strip(driver).count() == 3, 5, "the strip to show the second job")
+    activate(doc, first)
+    wait_until(lambda: strip(driver).count() == 2, 5, "the strip to follow the older layer")
+    background = doc.rootNode().childNodes()[0]
+    activate(doc, background)
+    wait_until(lambda: strip(driver).count() == 0, 5, "the strip to empty on a plain layer")
+    assert not driver.widget(QWidget, "gptImageKeepAll").isEnabled()
+
+
+# --- refine --------------------------------------------------------------------------------------
+
+
+def test_refine_adds_a_round_to_the_same_layer(driver, docs):
+    doc, before, layer = make_result(driver, docs, n=2, prompt="a green apple")
+    first_id = driver.docker.last_result.history_id
+    driver.click("gptImageNextVariant")
+    spin(0.3)
+    layer = only_result(doc, before)
+    activate(doc, layer)
+    seen = projection(doc)
+    driver.set_prompt("add a leaf")
+    driver.click("gptImageRefine")
+    wait_until(lambda: not driver.docker.busy, 60, "the refine")
+    spin(0.3)
+    assert "round 2" in driver.status(), driver.status()
+    layer = only_result(doc, before)
+    stack = stack_of(doc, layer)
+    assert len(stack.rounds) == 2 and stack.count == 4 and stack.shown == (1, 0)
+    assert stack.rounds[1].parent_id == first_id
+    prompt = image_requests()[-1]["params"]["prompt"]
+    assert "a green apple" in prompt and "add a leaf" in prompt
+    from gpt_image.core.history import History
+    from gpt_image.core.settings import load_settings
+
+    history = History.from_settings(load_settings())
+    child = history.get(stack.rounds[1].history_id)
+    parent = history.get(first_id)
+    assert child.data["parent_id"] == first_id and child.data["parent_variant"] == 1
+    assert child.data["crop"] == parent.data["crop"]
+    assert child.inputs["mask"].read_bytes() == parent.inputs["mask"].read_bytes()
+    # the source was what the user saw (variant 2 composited over the document)
+    x, y, w, h = parent.data["crop"]
+    seen_rgba = np.frombuffer(seen, np.uint8).reshape(doc.height(), doc.width(), 4)[
+        ..., [2, 1, 0, 3]
+    ]
+    want = Image.fromarray(np.ascontiguousarray(seen_rgba[y : y + h, x : x + w]), "RGBA")
+    with Image.open(child.inputs["image"]) as sent:
+        want = want.resize(sent.size, Image.Resampling.LANCZOS)
+        diff = np.abs(np.asarray(want, np.int16) - np.asarray(sent.convert("RGBA"), np.int16))
+        assert diff.max() <= 2
+    assert shows(doc, layer, driver.docker.last_result.patches[0])
+    texts = [strip(driver).item(i).text()[:3] for i in range(strip(driver).count())]
+    assert texts == ["1.1", "1.2", "2.1", "2.2"]
+    trigger("edit_undo")  # the refine's round shown -> back to what was shown before
+    layer = only_result(doc, before)
+    assert stack_of(doc, layer).shown == (0, 1)
+
+
+def test_refine_needs_a_result_layer_and_a_follow_up(driver, docs):
+    docs.new(120, 90)
+    driver.set_prompt("x")
+    spin(0.4)
+    assert not driver.widget(QWidget, "gptImageRefine").isEnabled()
+    trigger("gpt_image_refine")  # the action on a plain layer explains itself
+    assert "result layer" in driver.status()
+    assert image_requests() == []
+    make_result(driver, docs, n=1)
+    driver.set_prompt("   ")
+    driver.click("gptImageRefine")
+    assert "follow-up" in driver.status() and not driver.docker.busy
+
+
+def test_a_result_layer_is_read_as_seen(driver, docs):
+    """A new Edit on a result layer sends it with its mask applied (no grey halo)."""
+    doc, _before, layer = make_result(driver, docs, n=1, prompt="a ring")
+    patch = driver.docker.last_result.patches[0]
+    activate(doc, layer)
+    doc.setSelection(None)
+    settle(doc)
+    driver.configure("a ring, sharper", mode="edit_image", source="layer", n=1)
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    from gpt_image.core.history import History
+    from gpt_image.core.settings import load_settings
+
+    record = History.from_settings(load_settings()).get(driver.docker.last_result.history_id)
+    with Image.open(record.inputs["image"]) as sent:
+        alpha = np.asarray(sent.convert("RGBA").getchannel("A"))
+    crop = record.data["crop"]
+    assert tuple(crop[2:]) == (doc.width(), doc.height())
+    scale = alpha.shape[1] / crop[2]
+    mask = np.asarray(patch.mask)
+    x, y, w, h = patch.bounds
+    far = (int((x + 2) * scale), int((y + 2) * scale))  # mask 0 there: hidden pixels
+    assert mask[2, 2] == 0 and alpha[far[1], far[0]] == 0, "raw hidden pixels were sent"
+    centre = (int((x + w // 2) * scale), int((y + h // 2) * scale))
+    assert alpha[centre[1], centre[0]] == 255
+
+
+# --- the docker on a real screen -----------------------------------------------------------------
+
+
+def test_docker_fits_a_1080_screen_with_everything_open(driver, docs):
+    docs.new(300, 200)
+    docker = driver.docker
+    driver.widget(QWidget, "gptImageAdvancedToggle").setChecked(True)
+    spin(0.2)
+    assert docker.minimumSizeHint().height() < 400, docker.minimumSizeHint()
+    assert docker.widget().minimumSizeHint().height() < 400
+    window = Krita.instance().activeWindow().qwindow()
+    screen = QApplication.primaryScreen().availableGeometry()
+    assert window.minimumSizeHint().height() <= screen.height(), (
+        window.minimumSizeHint(),
+        screen,
+    )
+    for name in ("gptImageResultsSectionToggle", "gptImageHistorySectionToggle"):
+        toggle = driver.widget(QWidget, name)
+        toggle.click()
+        spin(0.05)
+        toggle.click()
+    driver.widget(QWidget, "gptImageAdvancedToggle").setChecked(False)
+    save_shot(docker, "krita-docker.png")
+
+
+def test_cancel_resets_cost_and_elapsed(driver, docs):
+    doc = docs.new(160, 120)
+    rect_selection(doc, 20, 20, 60, 50)
+    driver.configure("slow sky [[delay:1.0]]", mode="edit_selection", partials=2)
+    driver.click("gptImageGenerate")
+    wait_until(lambda: driver.docker.elapsed_label.text() != "", 10, "the elapsed time")
+    assert driver.docker.cost_label.text().startswith("estimate")
+    driver.click("gptImageCancel")
+    assert driver.docker.cost_label.text() == "" and driver.docker.elapsed_label.text() == ""
+    spin(0.5)
+    assert driver.docker.elapsed_label.text() == ""
+    assert driver.docker.estimate_label.text().startswith("≈ $")
+
+
+def test_estimate_follows_every_option(driver, docs):
+    docs.new(400, 300)
+    driver.configure("a kite", mode="generate", quality="low")
+    label = driver.docker.estimate_label
+    wait_until(lambda: label.text().startswith("≈ $"), 5, "an estimate")
+    for change in (
+        lambda: driver.set_spin("gptImageVariants", 2),
+        lambda: driver.choose("gptImageQuality", "medium"),
+        lambda: driver.choose("gptImageModel", "gpt-image-1.5"),
+        lambda: driver.set_spin("gptImagePartials", 3),
+    ):
+        before = label.text()
+        change()
+        wait_until(lambda b=before: label.text() != b, 5, "the estimate to change")
