@@ -24,6 +24,8 @@ from PIL import Image
 
 from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
 from .errors import ApiUnavailable, Cancelled, GptImageError, InputError, InternalError
+from .expand import DEFAULT_OVERLAP_PX, Borders, Expansion, expand_prompt, expanded_reader
+from .expand import plan_expand as _plan_expand
 from .geometry import Bounds, Extent, Point
 from .history import History, image_extension
 from .imagefile import open_checked
@@ -67,6 +69,9 @@ class JobSpec:
     output_compression: int | None = default("output_compression")
     moderation: str | None = default("moderation")
     user: str | None = default("user")
+    #: ``Mode.EXPAND`` only: pixels added per side, and the feathered overlap into the original.
+    borders: Borders | None = None
+    overlap_px: int = DEFAULT_OVERLAP_PX
 
     @classmethod
     def from_settings(
@@ -182,7 +187,10 @@ def check_spec(spec: JobSpec, settings: Settings) -> JobSpec:
     """``spec`` checked against the option definition and the model's capabilities, before
     anything is read or sent; ``InputError`` (exit 2) names what the model takes."""
     caps = capabilities(spec.model, settings.custom_models)
-    prompt = check_prompt(spec.prompt)
+    expanding = Mode(spec.mode) is Mode.EXPAND
+    if expanding and spec.borders is None:
+        raise InputError("Expand needs the borders to add.")
+    prompt = check_prompt(expand_prompt(spec.prompt) if expanding else spec.prompt)
     check_options({name: getattr(spec, name) for name in _SPEC_FIELDS}, caps)
     edited = 0 if Mode(spec.mode) is Mode.GENERATE else 1
     limit = min(caps.max_input_images, MAX_INPUT_IMAGES) - edited
@@ -213,6 +221,17 @@ def plan_for(
         )
     if canvas is None:
         raise InputError("An edit needs the size of the image being edited.")
+    if mode is Mode.EXPAND:
+        if spec.borders is None:
+            raise InputError("Expand needs the borders to add.")
+        return _plan_expand(
+            canvas,
+            spec.borders,
+            overlap_px=spec.overlap_px,
+            model=spec.model,
+            resolution=spec.resolution,
+            custom_models=custom,
+        )
     return _plan_job(
         mode,
         canvas,
@@ -249,7 +268,9 @@ def prepare_job(
     """Plan, read the crop's pixels (only those), build the upload, estimate. Main thread.
 
     ``read_crop(bounds)`` returns RGBA pixels of ``bounds`` (canvas coordinates, always inside
-    the canvas); it is not called for text-to-image.
+    the canvas); it is not called for text-to-image. For an expand, ``canvas`` and ``read_crop``
+    are the original document's (nothing is resized before the result is in hand); the plan is
+    on the new canvas.
     """
     spec = check_spec(spec, settings)
     plan = plan_for(spec, canvas, selection, settings)
@@ -257,6 +278,8 @@ def prepare_job(
     if plan.mode is not Mode.GENERATE:
         if read_crop is None:
             raise InputError("An edit needs the pixels of the area to edit.")
+        if plan.expansion is not None:
+            read_crop = expanded_reader(read_crop, plan.expansion)
         pixels = read_crop(plan.source_bounds)
     upload = build_upload(plan, pixels)
     est = estimate_for(spec, plan)
@@ -316,6 +339,11 @@ def job_record_settings(spec: JobSpec) -> dict[str, Any]:
         "output_compression": spec.output_compression,
         "background": spec.background,
         "moderation": spec.moderation,
+        **(
+            {"borders": list(spec.borders), "overlap_px": spec.overlap_px}
+            if spec.borders is not None
+            else {}
+        ),
         "blend": {
             "padding_px": spec.blend.padding_px,
             "grow_px": spec.blend.grow_px,
@@ -618,12 +646,16 @@ def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
             aspect=options.get("aspect"),
             output_compression=options.get("output_compression"),
             moderation=options.get("moderation"),
+            borders=Borders(*options["borders"]) if options.get("borders") else None,
+            overlap_px=int(options.get("overlap_px", DEFAULT_OVERLAP_PX)),
         )
         selection = None
         if "selection" in files:
             with Image.open(files["selection"]) as coverage:
                 origin = data.get("selection_origin") or data["crop"][:2]
                 selection = SelectionMask(coverage.convert("L"), Point(*origin))
+        stored_plan = data.get("plan") or {}
+        expansion = stored_plan.get("expansion")
         plan = Plan(
             mode=spec.mode,
             model=spec.model,
@@ -632,6 +664,7 @@ def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
             api_size=Extent.parse(str(data["api_size"])),
             selection=selection,
             blend=blend,
+            expansion=Expansion.from_dict(expansion) if expansion else None,
         )
         upload = Upload(
             files["image"].read_bytes() if "image" in files else None,

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
@@ -43,6 +44,7 @@ class Mode(str, Enum):
     EDIT_SELECTION = "edit_selection"
     EDIT_IMAGE = "edit_image"
     GENERATE = "generate"
+    EXPAND = "expand"  # a masked edit of a grown canvas: core/expand.py plans it
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Plan:
     api_size: Extent
     selection: SelectionMask | None = field(default=None, repr=False)
     blend: BlendOptions = BlendOptions()
+    #: For ``Mode.EXPAND``: the original inside the new canvas (``core.expand.Expansion``).
+    expansion: Any = field(default=None, repr=False)
 
     @property
     def scale(self) -> float:
@@ -107,6 +111,7 @@ class Plan:
                 "feather_px": self.blend.feather_px,
                 "match_colour": self.blend.match_colour,
             },
+            **({"expansion": self.expansion.to_dict()} if self.expansion is not None else {}),
         }
 
 
@@ -279,6 +284,9 @@ def build_layer(plan: Plan, result: Image.Image, sent: Image.Image | None = None
     bounds = plan.source_bounds
     if bounds != plan.crop:
         back = back.crop(bounds.relative_to(plan.crop.offset).box)
+    if plan.mode is Mode.EXPAND:
+        back = back.copy()  # ``result`` itself stays as the API sent it
+        back.putalpha(255)  # the new area has nothing under it: never leave holes there
     return LayerPatch(bounds, back, blend_mask(plan, bounds))
 
 

@@ -150,8 +150,8 @@ def snap_size(
     return size_crop(region, caps, resolution, room).api_size
 
 
-def size_for_aspect(aspect: str, caps: ModelCaps, resolution: str | Extent = "auto") -> Extent:
-    """The API size for text-to-image with no canvas: ``W:H`` shape at the chosen resolution."""
+def parse_aspect(aspect: str) -> float:
+    """``W:H`` (or one number, W/H) as width / height; InputError for anything else."""
     a, sep, b = aspect.strip().partition(":")
     try:
         ratio = float(a) / float(b) if sep else float(a)
@@ -161,6 +161,12 @@ def size_for_aspect(aspect: str, caps: ModelCaps, resolution: str | Extent = "au
         ) from None
     if not 0 < ratio < math.inf:
         raise InputError(f"Unknown aspect {aspect!r}.", hint="Write it as W:H, e.g. 16:9.")
+    return ratio
+
+
+def size_for_aspect(aspect: str, caps: ModelCaps, resolution: str | Extent = "auto") -> Extent:
+    """The API size for text-to-image with no canvas: ``W:H`` shape at the chosen resolution."""
+    ratio = parse_aspect(aspect)
     if max(ratio, 1 / ratio) > caps.max_aspect * (1 + 1e-9):
         raise InputError(
             f"Aspect {aspect} is more elongated than {caps.name} makes images "

@@ -5,6 +5,7 @@ The library never prints; this package owns stdout/stderr and exit codes. Every 
 
 - ``plan``: the dry run (``plan.py``)
 - ``generate``, ``edit``, ``estimate``, ``check``, ``improve`` (``jobs.py``)
+- ``expand`` (``expand.py``)
 - ``history`` (``history.py``)
 - ``refine`` (``refine.py``); ``--compare`` on ``generate`` / ``edit`` (``compare.py``)
 - ``models`` (``models.py``)
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError, InternalError
 from .batch import add_batch_command
 from .console import write_err
+from .expand import add_expand_command
 from .history import add_history_command
 from .jobs import (
     add_check_command,
@@ -39,6 +41,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_plan_command,
     add_generate_command,
     add_edit_command,
+    add_expand_command,
     add_estimate_command,
     add_check_command,
     add_history_command,

@@ -1,4 +1,4 @@
-"""``plan``: the dry run that writes the exact files an edit would upload."""
+"""``plan``: the dry run that writes the exact files an edit (or expand) would upload."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from ..errors import (
     EXIT_OK,
     InputError,
 )
+from ..expand import expanded_reader
 from ..geometry import Extent
 from ..models import DEFAULT_MODEL
 from ..pipeline import Mode, build_upload, plan_job
 from .console import print_json, write_out
+from .expand import add_expand_target_options, expand_report, is_expand, plan_expand_from_args
 from .options import (
     add_blend_options,
     add_model_options,
@@ -35,6 +37,7 @@ def add_plan_command(commands: argparse._SubParsersAction) -> None:
     add_selection_options(parser)
     add_model_options(parser)
     add_blend_options(parser)
+    add_expand_target_options(parser, required=False)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run_plan)
@@ -42,20 +45,34 @@ def add_plan_command(commands: argparse._SubParsersAction) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     source = read_image(args.image)
+    canvas_pixels = source.pixels
     canvas = Extent(*source.size)
-    selection = read_selection(args, canvas)
-    plan = plan_job(
-        Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE,
-        canvas,
-        selection,
-        model=args.model or DEFAULT_MODEL,
-        resolution=args.resolution or "auto",
-        blend=blend_from_args(args),
-    )
-    upload = build_upload(plan, source.pixels.crop(plan.source_bounds.box))
+    model, resolution = args.model or DEFAULT_MODEL, args.resolution or "auto"
+    if is_expand(args):
+        if args.selection or args.rect:
+            raise InputError("--by/--to/--size expand the canvas; they take no selection.")
+        plan = plan_expand_from_args(args, canvas_pixels, model=model, resolution=resolution)
+        assert plan.expansion is not None
+        read = expanded_reader(lambda box: canvas_pixels.crop(box.box), plan.expansion)
+        extra = expand_report(plan)
+    else:
+        if args.anchor is not None or args.overlap is not None:
+            raise InputError("--anchor and --overlap go with --by, --to or --size.")
+        selection = read_selection(args, canvas)
+        plan = plan_job(
+            Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE,
+            canvas,
+            selection,
+            model=model,
+            resolution=resolution,
+            blend=blend_from_args(args),
+        )
+        read, extra = (lambda box: canvas_pixels.crop(box.box)), {}
+    upload = build_upload(plan, read(plan.source_bounds))
     files = _write_upload(args.out, upload.image_png, upload.mask_png)
     report = {
         **plan.to_dict(),
+        **extra,
         "crop": list(plan.crop),
         "source_bounds": list(plan.source_bounds),
         "files": {name: str(path) for name, path in files.items()},
@@ -65,6 +82,8 @@ def run_plan(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         x, y, w, h = plan.crop
+        if extra:
+            write_out(f"expand to {plan.canvas}, original at {tuple(extra['offset'])}\n")
         write_out(
             f"{plan.mode.value}: crop {w}x{h} at ({x}, {y}) → {plan.api_size} "
             f"(scale {plan.scale:.4f}) for {plan.model}\n"

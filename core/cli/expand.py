@@ -1,0 +1,190 @@
+"""``expand``: grow IMG's canvas and let the model fill the new area (and ``plan``'s targets).
+
+``--by L,T,R,B`` | ``--to W:H [--anchor A]`` | ``--size WxH [--anchor A]`` say how the canvas
+grows; ``plan`` takes the same three to write the exact upload files without sending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import EXIT_OK, InputError
+from ..expand import (
+    ANCHORS,
+    DEFAULT_OVERLAP_PX,
+    Borders,
+    borders_for_aspect,
+    borders_for_size,
+    expand_canvas,
+    expand_note,
+    parse_anchor,
+    parse_borders,
+    request_summary,
+)
+from ..geometry import Extent
+from ..pipeline import Mode, Plan, composite
+from ..settings import Settings
+from .options import add_model_options, read_image_raw
+from .runtime import add_verbose, say, say_json, with_settings
+
+#: argparse takes "-10,0,0,0" for an option; this lets it reach ``parse_borders``, which
+#: explains that borders can't be negative.
+_NUMBERS = re.compile(r"^-\d+$|^-\d*\.\d+$|^-?\d+(,\s*-?\d+)+$")
+
+
+def add_expand_target_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--by`` / ``--to`` (+ ``--anchor``) / ``--size`` and ``--overlap``."""
+    parser._negative_number_matcher = _NUMBERS  # type: ignore[attr-defined]
+    target = parser.add_mutually_exclusive_group(required=required)
+    target.add_argument("--by", metavar="L,T,R,B", help="pixels to add on each side")
+    target.add_argument("--to", metavar="W:H", help="target aspect, e.g. 16:9 or 9:16")
+    target.add_argument("--size", metavar="WxH", help="target canvas size in pixels")
+    parser.add_argument(
+        "--anchor",
+        default=None,
+        help=f"where the original sits for --to/--size: {', '.join(ANCHORS)} (default center)",
+    )
+    parser.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        metavar="PX",
+        help=f"feathered band of the original the fill may cover, px (default {DEFAULT_OVERLAP_PX})",
+    )
+
+
+def is_expand(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name, None) for name in ("by", "to", "size"))
+
+
+def borders_from_args(args: argparse.Namespace, image: Extent) -> Borders:
+    """The borders ``--by``/``--to``/``--size`` ask for; InputError with the reason."""
+    if args.anchor is not None and args.by:
+        raise InputError("--anchor goes with --to or --size; --by already says each side.")
+    if args.by:
+        return parse_borders(args.by)
+    anchor = parse_anchor(args.anchor)
+    if args.to:
+        return borders_for_aspect(image, args.to, anchor)
+    try:
+        size = Extent.parse(args.size)
+    except ValueError:
+        raise InputError(f"--size takes WxH in pixels, not {args.size!r}.") from None
+    if size.width <= 0 or size.height <= 0:
+        raise InputError(f"--size {args.size}: width and height must be positive.")
+    return borders_for_size(image, size, anchor)
+
+
+def overlap_from_args(args: argparse.Namespace) -> int:
+    return DEFAULT_OVERLAP_PX if args.overlap is None else args.overlap
+
+
+def expand_report(plan: Plan) -> dict[str, Any]:
+    """What every expand report shares: new canvas, original's offset, the requests."""
+    expansion = plan.expansion
+    assert expansion is not None
+    return {
+        "canvas": list(expansion.canvas),
+        "offset": list(expansion.offset),
+        "borders": list(expansion.borders),
+        "overlap_px": expansion.overlap_px,
+        "requests": request_summary(plan),
+        "note": expand_note(plan),
+    }
+
+
+def add_expand_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "expand",
+        help="grow the canvas and let the model paint the new area",
+        description="Add borders to IMG (--by per side, --to an aspect, --size a canvas) and "
+        "fill them with the model; OUT is the new full canvas, the original's pixels unchanged "
+        "beyond the feathered overlap. -n N writes OUT-1 ... OUT-N.",
+    )
+    parser.add_argument("--image", type=Path, required=True, metavar="IMG")
+    add_expand_target_options(parser, required=True)
+    parser.add_argument("--prompt", default="", help="what the new area shows (optional)")
+    add_model_options(parser)
+    parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
+    parser.add_argument("-n", type=int, dest="n", metavar="N", help="number of variants (1-10)")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_verbose(parser)
+    parser.set_defaults(handler=with_settings(cmd_expand))
+
+
+def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
+    from ..jobs import JobSpec, prepare_job
+    from ..sizing import parse_resolution
+    from .jobs import encode, flatten, job_report, output_paths, run_api_job, save_outputs
+
+    raw = read_image_raw(args.image)
+    had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
+    original = raw.convert("RGBA")
+    image = Extent(*original.size)
+    borders = borders_from_args(args, image)
+    if args.resolution:
+        parse_resolution(args.resolution)
+    spec = JobSpec.from_settings(
+        settings,
+        Mode.EXPAND,
+        args.prompt,
+        model=args.model,
+        quality=args.quality,
+        resolution=args.resolution,
+        n=args.n,
+        partial_images=0,
+        source_document=Path(args.image).name,
+        borders=borders,
+        overlap_px=overlap_from_args(args),
+    )
+    prepared = prepare_job(spec, image, None, lambda box: original.crop(box.box), settings)
+    outputs = output_paths(args.output, prepared.spec.n)
+    result = run_api_job(settings, prepared)
+    base = expand_canvas(original, prepared.plan.expansion)
+    files = []
+    for path, patch in zip(outputs, result.patches, strict=False):
+        full = flatten(composite(base, patch), had_alpha)
+        files.append((path, encode(full, path)))
+    save_outputs(files, result.history_id)
+    report = {
+        **job_report(result, prepared, [p for p, _ in files]),
+        **expand_report(prepared.plan),
+    }
+    if args.json:
+        say_json(args, report)
+        return EXIT_OK
+    for path in report["outputs"]:
+        say(args, f"saved {path}")
+    cost = report["cost_usd"]
+    cost_text = f"${cost:.4f}" if cost is not None else "unknown (no usage reported)"
+    say(
+        args,
+        f"expanded {image} → {prepared.plan.canvas} (original at {tuple(report['offset'])}); "
+        f"cost {cost_text}, estimate ${report['estimate_usd']:.4f}",
+    )
+    if report["note"]:
+        say(args, f"note: {report['note']}")
+    say(args, f"history {report['history_id']}  request {report['request_id']}")
+    return EXIT_OK
+
+
+def plan_expand_from_args(
+    args: argparse.Namespace, original: Image.Image, *, model: str, resolution: str
+) -> Plan:
+    """``plan --by/--to/--size``: the expand plan for IMG, as ``expand`` would make it."""
+    from ..expand import plan_expand
+
+    image = Extent(*original.size)
+    return plan_expand(
+        image,
+        borders_from_args(args, image),
+        overlap_px=overlap_from_args(args),
+        model=model,
+        resolution=resolution,
+    )
