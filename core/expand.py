@@ -286,10 +286,10 @@ def plan_expand(
 ) -> Plan:
     """The expand as one masked-edit plan on the new canvas; InputError when it can't be done.
 
-    The crop holds the whole new area plus a band of the original: under ``auto``, the widest
-    band that costs no resolution (native scale when the new area allows it); when even the new
-    area alone is beyond the budget, a band of ``MIN_CONTEXT_PX`` and the crop is scaled down
-    to a valid size. Other resolutions take the narrow band at the size they name.
+    The crop holds the whole new area plus a band of the original: the widest band that costs
+    no resolution at the chosen size (native scale under ``auto`` when the new area allows it);
+    when even the new area alone is beyond the budget, a band of ``MIN_CONTEXT_PX`` and the
+    crop is scaled down to a valid size.
     """
     expansion = Expansion(image, borders, overlap_px)
     caps = capabilities(model, custom_models)
@@ -303,9 +303,7 @@ def plan_expand(
 
     if caps.flexible:
         _check_reachable(expansion, want(overlap_px + MASK_SAFETY_PX).extent, caps)
-    band = minimum
-    if choice == "auto" and caps.flexible:
-        band = _widest_band(want, minimum, max(canvas), caps, canvas)
+    band = _widest_band(want, minimum, max(canvas), caps, canvas, choice)
     region = want(band)
     sized = size_crop(region.extent, caps, choice, room=canvas)
     crop = _place(region, sized.crop, canvas)
@@ -341,20 +339,35 @@ def _check_reachable(expansion: Expansion, need: Extent, caps: Any) -> None:
 
 
 def _widest_band(
-    want: Callable[[int], Bounds], low: int, high: int, caps: Any, canvas: Extent
+    want: Callable[[int], Bounds],
+    low: int,
+    high: int,
+    caps: Any,
+    canvas: Extent,
+    resolution: str | Extent,
 ) -> int:
     """The largest band that costs no resolution: its crop goes at (about) the scale of the
-    narrowest band, or at full scale; ``low`` when already that is scaled down."""
+    narrowest band, or at full scale, and stays on the canvas if the narrowest one does."""
 
-    def scale(band: int) -> float:
-        return size_crop(want(band).extent, caps, "auto", room=canvas).scale
+    def sized(band: int) -> Any:
+        return size_crop(want(band).extent, caps, resolution, room=canvas)
 
-    floor = min(scale(low), 1.0) * (1 - BAND_SCALE_TOLERANCE)
-    if scale(high) >= floor:
+    def fits(crop: Extent) -> bool:
+        return crop.width <= canvas.width and crop.height <= canvas.height
+
+    narrow = sized(low)
+    floor = min(narrow.scale, 1.0) * (1 - BAND_SCALE_TOLERANCE)
+    inside = fits(narrow.crop)
+
+    def good(band: int) -> bool:
+        got = sized(band)
+        return got.scale >= floor and (fits(got.crop) or not inside)
+
+    if good(high):
         return high
-    while high - low > 8:  # scale(low) >= floor > scale(high)
+    while high - low > 8:  # good(low) and not good(high)
         middle = (low + high) // 2
-        low, high = (middle, high) if scale(middle) >= floor else (low, middle)
+        low, high = (middle, high) if good(middle) else (low, middle)
     return low
 
 
