@@ -146,6 +146,10 @@ RETURN_VALUES = (
 
 def args_for(proc_name: str) -> tuple[Arg, ...]:
     """The arguments of one procedure, in declaration order."""
+    from .expand_args import EXPAND_ARGS, EXPAND_PROC
+
+    if proc_name == EXPAND_PROC:
+        return EXPAND_ARGS
     return tuple(arg for arg in ARGS if proc_name in arg.procs)
 
 

@@ -20,6 +20,7 @@ from core.pipeline import Mode, plan_job  # noqa: E402
 
 from . import canvas, logs  # noqa: E402
 from .arguments import EDIT_PROC, args_for, options_from_values  # noqa: E402
+from .expand_args import EXPAND_PROC  # noqa: E402
 
 log = logs.get("dialog")
 PREVIEW_PX = 320
@@ -72,6 +73,8 @@ def estimate_text(config: Any, proc_name: str, image: Any, settings: Any) -> str
         for arg in args_for(proc_name)
         if arg.kind != "drawable"
     }
+    if proc_name == EXPAND_PROC:
+        return expand_estimate_text(values, image, settings)
     try:
         options = options_from_values({**values, "prompt": values.get("prompt") or "x"})
         selection = canvas.read_selection(image)
@@ -98,6 +101,26 @@ def estimate_text(config: Any, proc_name: str, image: Any, settings: Any) -> str
             options.prompt,
         )
         return f"Estimated cost: about ${est.usd:.3f} for {options.variants} × {plan.api_size}"
+    except Exception as exc:  # the estimate must never block the dialog
+        return f"Estimated cost: unavailable ({exc})"
+
+
+def expand_estimate_text(values: dict, image: Any, settings: Any) -> str:
+    """Expand…'s cost line and the new canvas size (planned from sizes only, no pixels)."""
+    from core import jobs
+
+    from .expand import spec_for
+    from .expand_args import expand_options
+
+    try:
+        options = expand_options(values)
+        spec = spec_for(image, options, settings)
+        plan = jobs.plan_for(spec, canvas.canvas_extent(image), None, settings)
+        est = jobs.estimate_for(jobs.check_spec(spec, settings), plan)
+        return (
+            f"New canvas {plan.canvas}; estimated cost: about ${est.usd:.3f} for "
+            f"{options.variants} × {plan.api_size}"
+        )
     except Exception as exc:  # the estimate must never block the dialog
         return f"Estimated cost: unavailable ({exc})"
 

@@ -1,4 +1,4 @@
-"""The GIMP 3 plug-in class: registers Edit… and Generate…, maps runs to ``job.execute``.
+"""The GIMP 3 plug-in class: registers Edit…, Generate… and Expand…, maps runs to ``job``.
 
 Registration needs only libgimp, so both procedures show up even when the vendored packages are
 missing; running one then says what is wrong and how to fix it.
@@ -16,6 +16,7 @@ from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
 from . import arguments  # noqa: E402
 from .arguments import EDIT_PROC, GENERATE_PROC, Arg  # noqa: E402
+from .expand_args import EXPAND_PROC  # noqa: E402
 
 RW = GObject.ParamFlags.READWRITE
 MENU = "<Image>/Filters/GPT Image"
@@ -34,6 +35,14 @@ DOCS = {
         "Text to image with an OpenAI image model. The result fills the selection's bounding box "
         "(masked by the feathered selection) or, without a selection, a new layer the size of "
         "the image. Reference images (layers or files) guide the result. One undo step per job.",
+    ),
+    EXPAND_PROC: (
+        "E_xpand…",
+        "Grow the canvas and let an OpenAI image model paint the new area",
+        "Adds left/top/right/bottom pixels (or grows the image to an aspect, the original placed "
+        "by anchor), then fills the new area: a new layer on top with a layer mask over the new "
+        "area and a feathered overlap, so the original stays unchanged beyond the overlap. The "
+        "prompt is optional. Resize and fill are one undo step.",
     ),
 }
 
@@ -89,7 +98,7 @@ class GptImagePlugIn(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        return [EDIT_PROC, GENERATE_PROC]
+        return [EDIT_PROC, GENERATE_PROC, EXPAND_PROC]
 
     def do_create_procedure(self, name):
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)

@@ -31,6 +31,7 @@ from .arguments import (  # noqa: E402
     reference_drawables,
     values_from_config,
 )
+from .expand_args import EXPAND_PROC, expand_options  # noqa: E402
 
 log = logs.get("session")
 
@@ -85,8 +86,10 @@ def run(procedure, run_mode, image, drawables, config):
                 "or set OPENAI_API_KEY.",
                 code="missing_api_key",
             )
+        expanding = name == EXPAND_PROC
         try:
-            options = options_from_values(values_from_config(config, name))
+            values = values_from_config(config, name)
+            options = expand_options(values) if expanding else options_from_values(values)
         except ValueError as exc:
             raise InputError(str(exc)) from None
         if interactive:
@@ -96,6 +99,11 @@ def run(procedure, run_mode, image, drawables, config):
         Gimp.progress_init(f"GPT Image: {options.prompt[:40]}")
         from . import job
 
+        if expanding:
+            from . import expand
+
+            outcome = expand.execute(image, options, _progress(ui), settings)
+            return _success(outcome.layer, outcome.history_id)
         outcome = job.execute(
             name,
             image,

@@ -633,6 +633,48 @@ def case_ui_smoke(name, s):
     s["status"] = "success"
 
 
+EXPAND = "plug-in-gpt-image-expand"
+
+
+def expand_case(name, s, size, **args):
+    """An expand of a patterned two-layer image; exports before/after, the fill and its mask."""
+    image, active = new_image(size=size, layer_box=(21, 17, 97, 61))
+    Gimp.Selection.none(image)
+    before(name, image, s)
+    s["canvas_before"] = [image.get_width(), image.get_height()]
+    res, layer = call(EXPAND, image, [active], **args)
+    s.update(res)
+    s["canvas_after"] = [image.get_width(), image.get_height()]
+    standard_exports(name, image, layer, s)
+
+
+def case_expand_by(name, s):
+    expand_case(name, s, (300, 200), prompt=f"{name}: a beach", left=40, top=0, right=60, bottom=30)
+
+
+def case_expand_aspect(name, s):
+    expand_case(
+        name, s, (300, 200), prompt=f"{name}: dunes", aspect="16:9", anchor="right", overlap=12
+    )
+
+
+def case_expand_refused(name, s):
+    image, active = new_image(size=(300, 200))
+    before(name, image, s)
+    s["cases"] = {}
+    for label, args in (
+        ("both", {"left": 10, "aspect": "16:9"}),
+        ("nothing", {}),
+        ("unreachable", {"aspect": "5:1", "anchor": "center"}),
+        ("bad_aspect", {"aspect": "wide"}),
+    ):
+        res, _layer = call(EXPAND, image, [active], prompt=f"{name}: {label}", **args)
+        res["canvas_after"] = [image.get_width(), image.get_height()]
+        s["cases"][label] = res
+    s["status"] = "success"
+    standard_exports(name, image, None, s)
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -657,9 +699,12 @@ CASES = {
     "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,
     "no_vendor": case_no_vendor,
+    "expand_by": case_expand_by,
+    "expand_aspect": case_expand_aspect,
+    "expand_refused": case_expand_refused,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
-SEPARATE = {"no_key", "no_vendor"}
+SEPARATE = {"no_key", "no_vendor", "expand_by", "expand_aspect", "expand_refused"}
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}
 for case_name, case in CASES.items():
