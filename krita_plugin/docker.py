@@ -16,11 +16,12 @@ from typing import Any
 
 from krita import DockWidget, Krita
 
-from . import document
+from . import document, expand_flow
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
 from .core.settings import Settings, load_settings, save_settings
+from .expand_panel import ExpandPanel
 from .extension import DOCKER_ID
 from .form import Form, FormValues, Reference, form_from_record, form_from_settings
 from .form_job import settings_for, spec_for
@@ -76,6 +77,8 @@ class GptImageDocker(DockWidget):
         layout = QVBoxLayout(root)
         self.form = Form()
         layout.addWidget(self.form)
+        self.expand_panel = ExpandPanel()  # shown in the Expand canvas mode only
+        layout.addWidget(self.expand_panel)
 
         self.panel = JobPanel()
         layout.addWidget(self.panel)
@@ -126,6 +129,8 @@ class GptImageDocker(DockWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.form.prompt.submitted.connect(self.generate)
         self.form.changed.connect(self._estimate_timer.start)
+        self.expand_panel.changed.connect(self._estimate_timer.start)
+        self.form.mode.currentIndexChanged.connect(self._show_mode_options)
         self.form.add_layer_ref.clicked.connect(self.add_active_layer_reference)
         self.form.add_file_ref.clicked.connect(self._pick_reference_files)
         self.form.improve_button.clicked.connect(self.improve_prompt)
@@ -138,6 +143,7 @@ class GptImageDocker(DockWidget):
             self.form.set_values(form_from_settings(load_settings()), prompt=False)
         except GptImageError as error:
             self.show_message(str(error), error=True)
+        self._show_mode_options()
         INSTANCES.append(self)
         QTimer.singleShot(0, self.history.refresh)
 
@@ -154,6 +160,15 @@ class GptImageDocker(DockWidget):
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.panel.show_message(text, error=error)
+
+    def _show_mode_options(self, *_args: Any) -> None:
+        self.expand_panel.setVisible(self.form.values().mode == Mode.EXPAND.value)
+
+    def _expand_spec(self, spec: jobs.JobSpec, doc: Any) -> jobs.JobSpec:
+        """``spec`` with the expand panel's borders when the mode is Expand canvas."""
+        if Mode(spec.mode) is not Mode.EXPAND:
+            return spec
+        return expand_flow.with_borders(spec, self.expand_panel, document.canvas_extent(doc))
 
     # --- estimate ---
 
@@ -173,6 +188,7 @@ class GptImageDocker(DockWidget):
         try:
             settings = settings_for(values)
             spec = jobs.JobSpec.from_settings(settings, values.mode, values.prompt or "x")
+            spec = self._expand_spec(spec, doc)
             plan = jobs.plan_for(
                 spec, document.canvas_extent(doc), document.selection_box(doc), settings
             )
@@ -212,10 +228,13 @@ class GptImageDocker(DockWidget):
             active = doc.activeNode()
             source = document.source_node(doc, active)
             selection = None
-            if values.mode != Mode.EDIT_IMAGE.value:
+            expanding = values.mode == Mode.EXPAND.value
+            if values.mode != Mode.EDIT_IMAGE.value and not expanding:
                 selection = document.selection_mask(doc)
-            spec = spec_for(values, settings, doc, color)
-            reader = document.crop_reader(doc, source, values.source, color)
+            spec = self._expand_spec(spec_for(values, settings, doc, color), doc)
+            # an expand continues what is seen: it reads the visible composite
+            how = document.SOURCE_COMPOSITE if expanding else values.source
+            reader = document.crop_reader(doc, source, how, color)
             prepared = jobs.prepare_job(
                 spec, document.canvas_extent(doc), selection, reader, settings
             )
@@ -350,7 +369,17 @@ class GptImageDocker(DockWidget):
             )
             return
         try:
-            self.last_inserted = self.result_actions.place(job, result)
+            if job.prepared.plan.mode is Mode.EXPAND:
+                self.last_inserted = expand_flow.insert(
+                    job.doc,
+                    job.prepared,
+                    lambda: self.result_actions.place(expand_flow.placed_on_top(job), result),
+                )
+            else:
+                self.last_inserted = self.result_actions.place(job, result)
+        except GptImageError as error:
+            self.show_message(f"{error}", error=True)
+            return
         except Exception as error:  # Krita refused: keep the results reachable
             log.exception("inserting results failed")
             self.show_message(
@@ -358,9 +387,10 @@ class GptImageDocker(DockWidget):
                 error=True,
             )
             return
+        extra = f" {expand_flow.note(job.prepared)}" if job.prepared.plan.expansion else ""
         where = "" if app.activeDocument() == job.doc else f" in “{job.doc_label}”"
         self.show_message(
-            f"Done in {result.elapsed_s:.1f} s: {self.result_actions.note}{where}; {cost}."
+            f"Done in {result.elapsed_s:.1f} s: {self.result_actions.note}{where}; {cost}.{extra}"
         )
 
     # --- references ---
@@ -457,7 +487,10 @@ class GptImageDocker(DockWidget):
             self.show_message("Open a document to insert the result into.", error=True)
             return
         try:
-            self.last_inserted = self.result_actions.insert_record(doc, record)
+            if record.data.get("mode") == Mode.EXPAND.value:
+                self.last_inserted = expand_flow.insert_from_history(doc, record)
+            else:
+                self.last_inserted = self.result_actions.insert_record(doc, record)
         except GptImageError as error:
             self.show_message(str(error), error=True)
             return

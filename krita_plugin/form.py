@@ -34,6 +34,7 @@ MODES = (
     (Mode.EDIT_SELECTION.value, "Edit selection"),
     (Mode.EDIT_IMAGE.value, "Edit image"),
     (Mode.GENERATE.value, "Generate"),
+    (Mode.EXPAND.value, "Expand canvas"),
 )
 SOURCES = (("layer", "Active layer"), ("composite", "Visible composite"))
 MODELS = ("gpt-image-2", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini")
