@@ -320,3 +320,37 @@ def test_expand_fill_is_colour_matched_to_the_original(tmp_path):
     diff = ImageStat.Stat(ImageChops.difference(kept, original.crop((100, 100, 700, 500))))
     assert max(diff.mean) < 3, "the drift was not corrected"
     assert base.size == (1100, 600)
+
+
+def test_sixteen_bit_gray_keeps_its_values_beyond_the_overlap(env, capsys, standin):
+    import numpy as np
+
+    src, out = env / "deep.png", env / "deep-out.png"
+    values = (np.arange(300 * 200, dtype=np.uint32).reshape(200, 300) * 37 % 65536).astype(
+        np.uint16
+    )
+    Image.frombytes("I;16", (300, 200), values.tobytes()).save(src)
+    report = run_json(
+        capsys, "expand", "--image", src, "--by", "0,0,64,0", "--quality", "low", "-o", out
+    )
+    assert report["canvas"] == [364, 200]
+    with Image.open(out) as result:
+        got = np.asarray(result)
+    assert got.shape[:2] == (200, 364)
+    kept = got[:, : 300 - DEFAULT_OVERLAP_PX]
+    if kept.ndim == 3:
+        kept = kept[..., 0]
+    assert kept.dtype == np.uint16 or kept.max() > 255, "the output lost its 16 bits"
+    assert np.array_equal(kept.astype(np.uint16), values[:, : 300 - DEFAULT_OVERLAP_PX])
+
+
+def test_exif_rotation_is_applied_before_the_borders(env, capsys, standin):
+    src = env / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise when displayed
+    noisy((400, 300)).save(src, exif=exif.tobytes(), quality=95)
+    report = run_json(
+        capsys, "expand", "--image", src, "--by", "10,0,0,0", "--quality", "low",
+        "-o", env / "r.png",
+    )  # fmt: skip
+    assert report["canvas"] == [310, 400], "the displayed (upright) picture is expanded"

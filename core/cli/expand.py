@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from ..errors import EXIT_OK, InputError
@@ -18,6 +20,7 @@ from ..expand import (
     ANCHORS,
     DEFAULT_OVERLAP_PX,
     Borders,
+    Expansion,
     borders_for_aspect,
     borders_for_size,
     expand_canvas,
@@ -27,9 +30,10 @@ from ..expand import (
     request_summary,
 )
 from ..geometry import Extent
-from ..pipeline import Mode, Plan, composite
+from ..imagefile import SourceImage
+from ..pipeline import Mode, Plan
 from ..settings import Settings
-from .options import add_model_options, read_image_raw
+from .options import add_model_options, read_image
 from .runtime import add_verbose, say, say_json, with_settings
 
 #: argparse takes "-10,0,0,0" for an option; this lets it reach ``parse_borders``, which
@@ -112,21 +116,55 @@ def add_expand_command(commands: argparse._SubParsersAction) -> None:
     add_model_options(parser)
     parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
     parser.add_argument("-n", type=int, dest="n", metavar="N", help="number of variants (1-10)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="OUT",
+        help="output file (-n N: OUT-1 ... OUT-N); DIR/ for new files in DIR",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="seconds to wait for the API (default: settings timeout_s, 300)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_verbose(parser)
     parser.set_defaults(handler=with_settings(cmd_expand))
 
 
+def expanded_source(source: SourceImage, expansion: Expansion) -> SourceImage:
+    """IMG placed on the new canvas, in every form ``SourceImage`` carries (pipeline sRGB, the
+    file's own colour space, 16-bit values), so results are blended as ``edit`` blends them."""
+    pixels = expand_canvas(source.pixels, expansion)
+    if source.converted:
+        file_pixels = Image.new(source.file_pixels.mode, expansion.canvas)
+        file_pixels.paste(source.file_pixels, expansion.offset)
+    else:
+        file_pixels = pixels
+    deep = None
+    if source.deep is not None:
+        x, y = expansion.offset
+        h, w = source.deep.shape[:2]
+        deep = np.zeros((*reversed(expansion.canvas), source.deep.shape[-1]), np.uint16)
+        deep[y : y + h, x : x + w] = source.deep
+    return replace(source, pixels=pixels, file_pixels=file_pixels, deep=deep)
+
+
 def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
+    from ..client import preload_sdk
+    from ..history import History
     from ..jobs import JobSpec, prepare_job
     from ..sizing import parse_resolution
-    from .jobs import encode, flatten, job_report, output_paths, run_api_job, save_outputs
+    from .jobs import check_outputs, composite_file, job_report, run_api_job, with_timeout
+    from .outputs import output_paths, save_outputs
 
-    raw = read_image_raw(args.image)
-    had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
-    original = raw.convert("RGBA")
-    image = Extent(*original.size)
+    settings = with_timeout(args, settings)
+    preload_sdk()
+    source = read_image(args.image)
+    image = Extent(*source.size)
     borders = borders_from_args(args, image)
     if args.resolution:
         parse_resolution(args.resolution)
@@ -143,19 +181,22 @@ def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
         borders=borders,
         overlap_px=overlap_from_args(args),
     )
-    prepared = prepare_job(spec, image, None, lambda box: original.crop(box.box), settings)
-    outputs = output_paths(args.output, prepared.spec.n)
+    pixels = source.pixels
+    prepared = prepare_job(spec, image, None, lambda box: pixels.crop(box.box), settings)
+    expansion = prepared.plan.expansion
+    assert expansion is not None
+    canvas = expanded_source(source, expansion)
+    stem = f"{Path(args.image).stem}-expanded"
+    outputs = output_paths(args.output, prepared.spec.n, stem=stem)
+    check_outputs(outputs, prepared, settings, canvas)
     result = run_api_job(settings, prepared)
-    base = expand_canvas(original, prepared.plan.expansion)
-    files = []
-    for path, patch in zip(outputs, result.patches, strict=False):
-        full = flatten(composite(base, patch), had_alpha)
-        files.append((path, encode(full, path)))
-    save_outputs(files, result.history_id)
-    report = {
-        **job_report(result, prepared, [p for p, _ in files]),
-        **expand_report(prepared.plan),
-    }
+    history = History.from_settings(settings)
+    written = []
+    for index, (path, patch) in enumerate(zip(outputs, result.patches, strict=False)):
+        data = composite_file(canvas, patch, path)
+        save_outputs([(path, data)], result, history, first_index=index)
+        written.append(path)
+    report = {**job_report(result, prepared, written), **expand_report(prepared.plan)}
     if args.json:
         say_json(args, report)
         return EXIT_OK
@@ -175,7 +216,7 @@ def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def plan_expand_from_args(
-    args: argparse.Namespace, original: Image.Image, *, model: str, resolution: str
+    args: argparse.Namespace, original: Any, *, model: str, resolution: str
 ) -> Plan:
     """``plan --by/--to/--size``: the expand plan for IMG, as ``expand`` would make it."""
     from ..expand import plan_expand
