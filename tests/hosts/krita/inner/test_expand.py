@@ -132,3 +132,29 @@ def test_expand_bad_input_changes_nothing_and_sends_nothing(driver, docs):
     assert image_requests() == []
     assert (doc.width(), doc.height()) == (300, 100)
     assert node_names(doc) == before_names and projection(doc) == before
+
+
+def test_history_insert_of_an_expand_grows_a_same_size_document(driver, docs):
+    doc = docs.new(256, 160, seed=5)
+    configure_expand(driver, "history expand", sides=(0, 32, 0, 0))
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    history = driver.docker.history
+    history.refresh()
+    wait_until(lambda: history.list.count() > 0, 10, "the history list")
+    assert "expand" in str(history.records[0].data.get("mode"))
+    other = docs.new(256, 160, seed=6)
+    assert Krita.instance().activeDocument() == other
+    names = node_names(other)
+    history.list.setCurrentRow(0)
+    driver.click("gptImageHistoryInsert")
+    settle(other)
+    assert (other.width(), other.height()) == (256, 192)
+    assert len(node_names(other)) == len(names) + 1
+    assert "Inserted 1 layer" in driver.status(), driver.status()
+    small = docs.new(100, 100)
+    history.list.setCurrentRow(0)
+    driver.click("gptImageHistoryInsert")
+    assert "made for a 256x160 canvas" in driver.status(), driver.status()
+    assert (small.width(), small.height()) == (100, 100)
+    assert doc.width() == 256
