@@ -28,33 +28,31 @@ from PIL import Image, ImageChops
 from .errors import InputError
 from .geometry import Bounds, Extent, Point
 from .models import DEFAULT_MODEL, capabilities
+from .options import ANCHOR_NAMES, MAX_CANVAS_EDGE, option
 from .pipeline import MASK_SAFETY_PX, BlendOptions, Mode, Plan, _place
 from .selection import SelectionMask
 from .sizing import parse_aspect, parse_resolution, size_crop
 
-#: Default width (px) of the feathered band of the original that the model may repaint.
-DEFAULT_OVERLAP_PX = 8
-MAX_OVERLAP_PX = 256
+#: Default and largest width (px) of the feathered band of the original the model may repaint.
+DEFAULT_OVERLAP_PX: int = option("overlap_px").default
+MAX_OVERLAP_PX: int = option("overlap_px").maximum or 256
 #: Context of the original the crop keeps at least beyond the overlap (canvas px).
 MIN_CONTEXT_PX = 64
 #: A wider band of context may cost this much scale (sizes snap to multiples of 16).
 BAND_SCALE_TOLERANCE = 0.01
-#: The new canvas is refused beyond these (a typo like 1000000 must not allocate gigabytes).
-MAX_CANVAS_EDGE = 32768
+#: The new canvas is refused beyond ``MAX_CANVAS_EDGE`` a side or this many pixels.
 MAX_CANVAS_PIXELS = 300_000_000
 
-#: Where the original sits in the new canvas: (x, y) fractions of the free space before it.
-ANCHORS: dict[str, tuple[float, float]] = {
-    "center": (0.5, 0.5),
-    "left": (0.0, 0.5),
-    "right": (1.0, 0.5),
-    "top": (0.5, 0.0),
-    "bottom": (0.5, 1.0),
-    "top-left": (0.0, 0.0),
-    "top-right": (1.0, 0.0),
-    "bottom-left": (0.0, 1.0),
-    "bottom-right": (1.0, 1.0),
-}
+
+def _placement(name: str) -> tuple[float, float]:
+    """(x, y) fractions of the free space before the original, read from the anchor's name."""
+    x = 0.0 if "left" in name else 1.0 if "right" in name else 0.5
+    y = 0.0 if "top" in name else 1.0 if "bottom" in name else 0.5
+    return x, y
+
+
+#: Where the original sits in the new canvas, by anchor name (names: ``core.options``).
+ANCHORS: dict[str, tuple[float, float]] = {name: _placement(name) for name in ANCHOR_NAMES}
 _ANCHOR_ALIASES = {
     "centre": "center",
     "middle": "center",
@@ -158,10 +156,7 @@ class Expansion:
 
     def __post_init__(self) -> None:
         check_borders(self.borders)
-        if not 0 <= self.overlap_px <= MAX_OVERLAP_PX:
-            raise InputError(
-                f"The overlap must be 0 to {MAX_OVERLAP_PX} px, not {self.overlap_px}."
-            )
+        option("overlap_px").check(self.overlap_px)
         if self.image.width <= 0 or self.image.height <= 0:
             raise InputError(f"The image is empty ({self.image}).")
         canvas = self.canvas

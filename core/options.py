@@ -23,6 +23,20 @@ from .models import ALL_QUALITIES, DEFAULT_MODEL, KNOWN_MODELS, ModelCaps
 MAX_REFERENCES = 15
 RESOLUTIONS: tuple[str, ...] = ("auto", "1K", "2K", "4K")
 RESOLUTION_PATTERN = r"^(?i:auto|[124]k|\d+x\d+)$"
+#: Expand refuses a new canvas with a longer side (a typo like 1000000 must not allocate GBs).
+MAX_CANVAS_EDGE = 32768
+#: Where an expanded original sits (``core.expand`` derives the placement from the name).
+ANCHOR_NAMES: tuple[str, ...] = (
+    "center",
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "top-left",
+    "top-right",
+    "bottom-left",
+    "bottom-right",
+)
 
 
 @dataclass(frozen=True)
@@ -304,6 +318,28 @@ OPTIONS: tuple[Option, ...] = (
         "Shape for text-to-image without a canvas, W:H such as 16:9.",
         flag="--aspect",
         optional=True,
+    ),
+    Option(
+        "overlap_px",
+        int,
+        8,
+        "Overlap",
+        "Expand: feathered band of the original the fill may cover, so the seam blends.",
+        unit="px",
+        minimum=0,
+        maximum=256,
+        flag="--overlap",
+        gimp="overlap",
+    ),
+    Option(
+        "anchor",
+        str,
+        "center",
+        "Anchor",
+        "Expand to an aspect or size: where the original sits in the new canvas.",
+        choices=ANCHOR_NAMES,
+        flag="--anchor",
+        gimp="anchor",
     ),
     Option(
         "user",

@@ -17,7 +17,6 @@ from PIL import Image
 
 from ..errors import EXIT_OK, InputError
 from ..expand import (
-    ANCHORS,
     DEFAULT_OVERLAP_PX,
     Borders,
     Expansion,
@@ -31,6 +30,7 @@ from ..expand import (
 )
 from ..geometry import Extent
 from ..imagefile import SourceImage
+from ..options import option
 from ..pipeline import Mode, Plan
 from ..settings import Settings
 from .options import add_model_options, read_image
@@ -48,18 +48,16 @@ def add_expand_target_options(parser: argparse.ArgumentParser, *, required: bool
     target.add_argument("--by", metavar="L,T,R,B", help="pixels to add on each side")
     target.add_argument("--to", metavar="W:H", help="target aspect, e.g. 16:9 or 9:16")
     target.add_argument("--size", metavar="WxH", help="target canvas size in pixels")
-    parser.add_argument(
-        "--anchor",
-        default=None,
-        help=f"where the original sits for --to/--size: {', '.join(ANCHORS)} (default center)",
-    )
-    parser.add_argument(
-        "--overlap",
-        type=int,
-        default=None,
-        metavar="PX",
-        help=f"feathered band of the original the fill may cover, px (default {DEFAULT_OVERLAP_PX})",
-    )
+    for name in ("anchor", "overlap_px"):
+        opt = option(name)
+        parser.add_argument(
+            opt.flag,
+            dest=name.removesuffix("_px"),
+            type=opt.kind,
+            default=None,
+            metavar="A" if name == "anchor" else "PX",
+            help=opt.describe(),
+        )
 
 
 def is_expand(args: argparse.Namespace) -> bool:

@@ -10,23 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
+from core.options import MAX_CANVAS_EDGE, option
+
 from .arguments import ARGS, QUALITIES, RESOLUTION_RE, Arg
 
 EXPAND_PROC = "plug-in-gpt-image-expand"
-#: core.expand.ANCHORS, repeated because registration must not need core (tests compare them).
-ANCHOR_NAMES = (
-    "center",
-    "left",
-    "right",
-    "top",
-    "bottom",
-    "top-left",
-    "top-right",
-    "bottom-left",
-    "bottom-right",
-)
-MAX_BORDER = 32768
-DEFAULT_OVERLAP = 8
+#: The anchor names, the overlap's default and range, the canvas limit: ``core.options`` (pure
+#: Python, so registering the procedure still needs no third-party package).
+ANCHOR_NAMES = ANCHOR_CHOICES
+MAX_BORDER = MAX_CANVAS_EDGE
+_OVERLAP = option("overlap_px")
+DEFAULT_OVERLAP: int = _OVERLAP.default
 
 
 def _common(name: str, **changes: Any) -> Arg:
@@ -82,10 +77,10 @@ EXPAND_ARGS: tuple[Arg, ...] = (
         "overlap",
         "int",
         "_Overlap",
-        "Feathered band of the original (px) the fill may cover, so the seam blends.",
+        _OVERLAP.help.removeprefix("Expand: ").capitalize(),
         DEFAULT_OVERLAP,
-        0,
-        256,
+        _OVERLAP.minimum,
+        _OVERLAP.maximum,
         procs=(EXPAND_PROC,),
     ),
     _common("timeout"),
