@@ -151,7 +151,7 @@ def test_history_insert_of_an_expand_grows_a_same_size_document(driver, docs):
     settle(other)
     assert (other.width(), other.height()) == (256, 192)
     assert len(node_names(other)) == len(names) + 1
-    assert "Inserted 1 layer" in driver.status(), driver.status()
+    assert "Inserted a result layer" in driver.status(), driver.status()
     small = docs.new(100, 100)
     history.list.setCurrentRow(0)
     driver.click("gptImageHistoryInsert")
