@@ -159,6 +159,13 @@ class Connection:
         else:
             _check_url(self.resolved_base_url, "The Azure endpoint (azure_endpoint)")
         check_proxies()
+        for value, what in (
+            (self.organization, "The organization id (organization / OPENAI_ORG_ID)"),
+            (self.project, "The project id (project / OPENAI_PROJECT_ID)"),
+            (self.azure_deployment, "The Azure deployment (azure_deployment)"),
+            (self.api_version, "The Azure API version (api_version)"),
+        ):
+            _check_header_value(value, what)
         if not self.timeout_s or self.timeout_s <= 0:
             raise ConfigError(f"Timeout must be positive, not {self.timeout_s!r}.")
         if self.max_retries < 0:
@@ -182,6 +189,20 @@ def preload_sdk() -> threading.Thread:
     return thread
 
 
+def _check_header_value(value: str | None, what: str) -> None:
+    """``ConfigError`` for a setting sent in an HTTP header (or URL) that can't be: whitespace,
+    control or non-ASCII characters would fail inside the HTTP layer, looking like a network
+    failure after sending, when nothing was sent."""
+    if not value:
+        return
+    if any(ch.isspace() or not ch.isascii() or not ch.isprintable() for ch in value):
+        raise ConfigError(
+            f"{what} holds a space, control or non-ASCII character.",
+            hint="Copy it again from the provider's dashboard.",
+            code="invalid_setting",
+        )
+
+
 def _check_url(url: str, what: str) -> None:
     """``ConfigError`` unless ``url`` is an http(s) URL with a host (checked before sending)."""
     try:
@@ -191,9 +212,10 @@ def _check_url(url: str, what: str) -> None:
         raise ConfigError(
             f"{what} {url!r} is not a valid URL ({exc}).", code="invalid_base_url"
         ) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    bad_host = not parts.hostname or any(ch.isspace() or not ch.isprintable() for ch in url)
+    if parts.scheme.lower() not in ("http", "https") or bad_host:
         raise ConfigError(
-            f"{what} {url!r} is not an http:// or https:// URL.",
+            f"{what} {url!r} is not a valid http:// or https:// URL.",
             hint="Use e.g. https://api.openai.com/v1 or http://localhost:8080/v1.",
             code="invalid_base_url",
         )

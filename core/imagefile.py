@@ -83,8 +83,26 @@ def check_dimensions(width: int, height: int, what: str) -> None:
         )
 
 
+def refuse_special_file(path: Path, what: str) -> None:
+    """``InputError`` for a pipe, device or socket: reading one can block forever or never end."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"No such image: {what}") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what} is a folder, not an image file.")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{what} is not a regular file (a pipe or device); give an image file.")
+
+
 def open_checked(source: Path | bytes, what: str) -> Image.Image:
     """Open lazily (header only) and refuse absurd sizes before any decoding (``InputError``)."""
+    if not isinstance(source, bytes):
+        refuse_special_file(Path(source), what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -249,7 +249,7 @@ class Settings(BaseModel):
         300.0,
         "Timeout",
         "Seconds to wait for one request (high quality can take 200 s).",
-        gt=0,
+        ge=1.0,
         le=MAX_TIMEOUT_S,
     )
     max_retries: int = _field(
@@ -328,9 +328,9 @@ class Settings(BaseModel):
             key = "not-needed"  # many compatible servers ignore the key, the SDK insists on one
         return Connection(
             api_key=key,
-            base_url=self.base_url,
-            organization=self.organization,
-            project=self.project,
+            base_url=self.base_url.strip() if self.base_url else None,
+            organization=self.organization.strip() if self.organization else None,
+            project=self.project.strip() if self.project else None,
             provider=self.provider,
             azure_endpoint=self.azure_endpoint,
             azure_deployment=self.azure_deployment,

@@ -820,6 +820,9 @@ def _closed_port() -> int:
         ({"HTTPS_PROXY": "http://proxy:notaport"}, "HTTPS_PROXY"),
         ({"http_proxy": "ftp://proxy:21"}, "http_proxy"),
         ({"ALL_PROXY": "socks5://127.0.0.1:1080"}, "SOCKS"),
+        ({"OPENAI_BASE_URL": "http://exa mple.com/v1"}, "base url"),
+        ({"OPENAI_ORG_ID": "org-abc\nX-Injected: 1"}, "OPENAI_ORG_ID"),
+        ({"OPENAI_PROJECT_ID": "proj_caf\u00e9"}, "OPENAI_PROJECT_ID"),
     ],
 )
 def test_config_errors_exit_2_naming_the_setting_and_send_nothing(
@@ -931,6 +934,8 @@ def _files(env: Path) -> dict[str, Path]:
     files["text"].write_text("not an image")
     files["truncated"].write_bytes(files["img"].read_bytes()[:200])
     files["dir"].mkdir()
+    files["fifo"] = env / "fifo.png"
+    os.mkfifo(files["fifo"])  # reading a pipe would block forever
     files["bomb"] = env / "bomb.png"
     files["bomb"].write_bytes(png_header_only(60_000, 60_000))
     return files
@@ -954,6 +959,13 @@ SWEEP = [
     ["edit", "--image", "{img}", "--prompt", "x", "--reference", "{text}", "-o", "{out}"],
     ["edit", "--image", "{img}", "--prompt", "x", "--reference", "{dir}", "-o", "{out}"],
     ["generate", "--prompt", "x", "--reference", "{bomb}", "-o", "{out}"],
+    ["generate", "--prompt", "x", "--reference", "{fifo}", "-o", "{out}"],
+    ["plan", "--image", "{fifo}", "--out", "{env}/p"],
+    ["edit", "--image", "{img}", "--selection", "{fifo}", "--prompt", "x", "-o", "{out}"],
+    ["edit", "--image", "/dev/zero", "--prompt", "x", "-o", "{out}"],
+    ["generate", "--prompt", "x", "-o", "{env}/" + "o" * 300 + ".png"],
+    ["edit", "--image", "{img}", "--prompt", "x", "-o", "{env}/" + "o" * 300 + ".png"],
+    ["generate", "--prompt", "x", "--timeout", "0.001", "-o", "{out}"],
     ["estimate", "--prompt", "x", "--reference", "{bomb}"],
     ["plan", "--image", "{bomb}", "--out", "{env}/p"],
     ["edit", "--image", "{img}", "--selection", "{bomb}", "--prompt", "x", "-o", "{out}"],

@@ -34,6 +34,17 @@ def _suffix(fmt: str) -> str:
 def output_paths(
     out: Path | str, count: int, fmt: str = "png", stem: str = "gpt-image"
 ) -> list[Path]:
+    """OUT for one image, OUT-1 ... OUT-N for several; see ``_output_paths``. A name the file
+    system can't take at all (too long, …) is bad input, not an internal error."""
+    try:
+        return _output_paths(out, count, fmt, stem)
+    except OSError as exc:
+        raise InputError(f"Cannot use -o {out}: {exc.strerror or exc}.") from None
+
+
+def _output_paths(
+    out: Path | str, count: int, fmt: str = "png", stem: str = "gpt-image"
+) -> list[Path]:
     """OUT for one image, OUT-1 ... OUT-N for several; OUT without a suffix gets ``fmt``'s.
 
     ``OUT`` ending in a path separator, or naming an existing folder, means new files inside
@@ -89,6 +100,22 @@ def preflight(
     history_bytes: int = 0,
 ) -> None:
     """``InputError`` (nothing sent yet) when an output can't be written or has no room."""
+    try:
+        _preflight(paths, bytes_each, history_root=history_root, history_bytes=history_bytes)
+    except OSError as exc:  # a name the file system refuses outright (too long, loops, …)
+        raise InputError(
+            f"Cannot write {exc.filename or 'the output'}: {exc.strerror or exc}."
+        ) from None
+
+
+def _preflight(
+    paths: Sequence[Path],
+    bytes_each: int,
+    *,
+    history_root: Path | None = None,
+    history_bytes: int = 0,
+) -> None:
+    """The checks ``preflight`` makes."""
     for path in paths:
         if path.is_dir():
             raise InputError(f"{path} is a folder; give a file name (or -o {path}/).")
