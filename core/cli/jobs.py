@@ -156,7 +156,8 @@ def add_improve_command(commands: argparse._SubParsersAction) -> None:
 def _read_bytes(path: Path, what: str) -> bytes:
     from ..imagefile import refuse_special_file
 
-    refuse_special_file(Path(path), f"The {what} {path}")
+    if Path(path).exists():  # a missing file gets the plain "Cannot read" below
+        refuse_special_file(Path(path), f"The {what} {path}")
     try:
         return Path(path).read_bytes()
     except OSError as exc:
