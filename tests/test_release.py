@@ -323,3 +323,14 @@ def test_mismatched_zip_refuses_and_names_the_right_one(
     assert f"gpt-image-krita-{VERSION}-linux-x86_64-py313.zip" in text
     fits = {"here_python": "3.10", "here_suffixes": [".cpython-310-x86_64-linux-gnu.so"]}
     assert bundle_check.refusal(str(tmp_path / "gpt_image"), **fits) is None
+
+
+def test_list_json_is_the_table() -> None:
+    proc = run_tool("--list", "--json", "--version", VERSION, "--only", "krita-*")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["version"] == VERSION
+    assert [r["zip"] for r in data["targets"]] == [
+        t.zip_name(VERSION) for t in release_targets() if t.host == "krita"
+    ]
+    assert all(r["wheel_platforms"] for r in data["targets"])

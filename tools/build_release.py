@@ -93,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         "(shell pattern, repeatable)",
     )
     parser.add_argument("--cache", type=Path, help="wheel download cache (default: see above)")
-    parser.add_argument("--json", action="store_true", help="print a JSON report at the end")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON report at the end (with --list: the table)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="zips built at once (default 2)")
     parser.add_argument(
         "--fresh",
@@ -111,7 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     if not targets:
         parser.error(f"--only {' '.join(args.only)} matches no target (see --list)")
     if args.list:
-        print_table(targets, version)
+        if args.json:
+            rows = [
+                {"zip": t.zip_name(version), "key": t.key, "host": t.host,
+                 "platform": t.platform, "python": t.python, "for_hosts": list(t.builds),
+                 "wheel_platforms": t.wheel_platforms}
+                for t in targets
+            ]  # fmt: skip
+            print(json.dumps({"version": version, "targets": rows}, indent=1))
+        else:
+            print_table(targets, version)
         return 0
     if args.out is None:
         parser.error("--out DIR is required (or --list)")
