@@ -20,6 +20,10 @@ from .release_targets import LINUX_GLIBC, MACOS_TARGET, ReleaseTarget
 
 #: distributions every bundle must carry (requirements.txt's and the compiled ones under them)
 REQUIRED_DISTS = ("openai", "pydantic", "pydantic_core", "pillow", "numpy")
+#: Windows paths stop at 260 characters unless long paths are enabled; a profile folder
+#: (C:\\Users\\<name>\\AppData\\Roaming\\krita\\pykrita\\, or Krita's importer's temp folder)
+#: takes up to ~100 of them.
+WINDOWS_PATH_ROOM = 150
 _TEST_TREE = re.compile(r"(^|/)(tests|conftest\.py|standin|harness|inner)(/|$)")
 _MAC_ARCHS = {
     "macos-arm64": {"arm64", "universal2"},
@@ -181,6 +185,8 @@ def check_zip(path: Path, target: ReleaseTarget) -> ZipReport:
         report.problems += _check_layout(names, zf, target)
         report.problems += _check_bundle_json(zf, target, path.name)
         for n in sorted(names):
+            if target.platform.startswith("windows") and len(n) > WINDOWS_PATH_ROOM:
+                report.problems.append(f"{n}: too long for Windows once unpacked into a profile")
             if "__pycache__" in n.split("/") or n.endswith((".pyc", ".pyo")):
                 report.problems.append(f"{n}: compiled Python left in the zip")
             elif _TEST_TREE.search(n):

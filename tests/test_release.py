@@ -117,6 +117,14 @@ def test_wheel_tag_fits_target(tag: str, key: str, fits: bool) -> None:
     assert tag_fits(tag, target(key)) is fits
 
 
+def test_long_paths_are_refused_for_windows(tmp_path: Path) -> None:
+    t = target("gimp-windows-x64-py312")
+    path = tmp_path / t.zip_name(VERSION)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("gpt-image/vendor/" + "x" * 140 + ".py", b"")
+    assert any("too long for Windows" in p for p in check_zip(path, t).problems)
+
+
 def test_platform_fits_rejects_unknown_platforms() -> None:
     assert not platform_fits("win_amd64", "haiku-x86_64")
     assert platform_fits("any", "haiku-x86_64")
