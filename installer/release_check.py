@@ -21,7 +21,7 @@ from .release_targets import LINUX_GLIBC, MACOS_TARGET, ReleaseTarget
 #: distributions every bundle must carry (requirements.txt's and the compiled ones under them)
 REQUIRED_DISTS = ("openai", "pydantic", "pydantic_core", "pillow", "numpy")
 #: Windows paths stop at 260 characters unless long paths are enabled; a profile folder
-#: (C:\\Users\\<name>\\AppData\\Roaming\\krita\\pykrita\\, or Krita's importer's temp folder)
+#: (%APPDATA%/krita/pykrita/ under C:/Users/<name>, or Krita's importer's temp folder)
 #: takes up to ~100 of them.
 WINDOWS_PATH_ROOM = 150
 _TEST_TREE = re.compile(r"(^|/)(tests|conftest\.py|standin|harness|inner)(/|$)")
