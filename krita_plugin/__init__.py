@@ -54,6 +54,8 @@ from .core import bundle_check  # noqa: E402 - stdlib only: a release zip for an
 
 if (_REFUSAL := bundle_check.refusal(_HERE)) is not None:
     IMPORT_ERROR = _REFUSAL
+    if VENDOR_DIR in sys.path:  # packages built for another Python must not shadow others'
+        sys.path.remove(VENDOR_DIR)
     print(IMPORT_ERROR, file=sys.stderr)
 
 if IMPORT_ERROR is None:

@@ -148,12 +148,16 @@ def bundle_key(host: Host) -> str:
     return f"krita-linux-x86_64-py{host.python.replace('.', '')}"
 
 
-def install_bundle(krita_dir: Path, kritarc: Path, host: Host, work: Path) -> str:
+def install_bundle(
+    krita_dir: Path, kritarc: Path, host: Host, work: Path, key: str | None = None
+) -> str:
     """Install the release zip as a user does: Krita's importer code unpacks it into the
-    resources folder, then the plug-in is enabled as the importer's "Enable now?" does."""
+    resources folder, then the plug-in is enabled as the importer's "Enable now?" does.
+    ``key``: another release zip than the one for this Krita's Python."""
     out = work / "release"
     cmd = [sys.executable, str(REPO / "tools" / "build_release.py"), "--out", str(out)]
-    proc = subprocess.run([*cmd, "--only", bundle_key(host)], capture_output=True, text=True)
+    cmd += ["--only", key or bundle_key(host)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     zips = sorted(out.glob("gpt-image-krita-*.zip"))
     if proc.returncode != 0 or len(zips) != 1:
         raise RuntimeError(f"build_release.py failed:\n{proc.stdout}\n{proc.stderr}")
@@ -368,12 +372,13 @@ def run_krita(
     extra_env: dict[str, str] | None = None,
     pytest_args: str = "",
     timeout_s: float = 300,
-    bundle: bool = False,
+    bundle: bool | str = False,
 ) -> KritaRun:
     """Install, start Krita once, run the inner suite, collect the results.
 
     For a chroot host, ``root`` is replaced by a folder inside the chroot (Krita can't see out).
-    ``bundle`` installs the release zip for the host's Python instead of running install.py.
+    ``bundle`` installs the release zip for the host's Python (True) or the one with that
+    release key (e.g. ``krita-linux-x86_64-py310``) instead of running install.py.
     """
     cache = run_setup()
     if host.chroot is not None:
@@ -382,7 +387,8 @@ def run_krita(
     home = root / "home"
     krita_dir, kritarc = home / ".local" / "share" / "krita", home / ".config" / "kritarc"
     if bundle:
-        how = install_bundle(krita_dir, kritarc, host, root)
+        key = bundle if isinstance(bundle, str) else None
+        how = install_bundle(krita_dir, kritarc, host, root, key)
     else:
         how = install_plugin(krita_dir, kritarc, cache, host)
     out = root / "out"

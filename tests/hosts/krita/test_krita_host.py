@@ -96,3 +96,33 @@ def test_in_krita(krita_run: kritarun.KritaRun, name: str) -> None:
     assert not failed, "\n\n".join(
         f"{case}: {outcome}\n{text}" for case, (outcome, text) in failed.items()
     )
+
+
+if TRIXIE:  # needs the trixie Krita (Python 3.13); KRITA_TRIXIE=0 leaves it out with the others
+
+    def test_mismatched_bundle_is_refused_in_krita(tmp_path: Path) -> None:
+        """Krita 5.2's AppImage zip (Python 3.10) imported into a Krita whose Python is 3.13:
+        the plug-in does not start and its docker names the zip that fits (one more start)."""
+        from installer.deploy import source_version
+
+        host = kritarun.trixie_host()
+        right = f"gpt-image-krita-{source_version(kritarun.REPO)}-linux-x86_64-py313.zip"
+        standin, base_url = kritarun.start_standin(tmp_path)
+        try:
+            run = kritarun.run_krita(
+                tmp_path / "refused",  # its own folder in the chroot, apart from "run"
+                host=host,
+                extra_env={
+                    **kritarun.standin_env(base_url),
+                    "GPT_IMAGE_TEST_EXPECT_REFUSAL": right,
+                },
+                pytest_args="-k test_bundle_fits_or_is_refused",
+                timeout_s=240,
+                bundle="krita-linux-x86_64-py310",
+            )
+        finally:
+            kritarun.stop_standin(standin)
+        name = "test_bundle_fits_or_is_refused_naming_the_right_zip"
+        outcome = run.cases.get(name, ("missing", ""))
+        assert outcome[0] == "passed", f"{outcome}\n{run.logs()}"
+        assert run.install.endswith("linux-x86_64-py310.zip")
