@@ -172,6 +172,18 @@ def install_bundle(
     return f"bundle:{zips[0].name}"
 
 
+def unpack_wheel(wheelhouse: Path, name: str, dest: Path) -> Path:
+    """``name``'s wheel from ``wheelhouse`` unpacked into ``dest`` (importable from there)."""
+    import zipfile
+
+    wheels = sorted(wheelhouse.glob(f"{name}-*.whl"))
+    if not wheels:
+        raise RuntimeError(f"no {name} wheel in {wheelhouse}")
+    with zipfile.ZipFile(wheels[-1]) as zf:
+        zf.extractall(dest)
+    return dest
+
+
 def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, host: Host) -> str:
     """Install the plug-in into the profile; returns how it was done (for the report)."""
     if install_py_usable():
@@ -399,11 +411,14 @@ def run_krita(
         inner = Path(
             shutil.copytree(INNER, root / "inner", ignore=shutil.ignore_patterns("__pycache__"))
         )
+    test_deps = []
+    if isinstance(bundle, str):  # a zip for another Python: the inner suite brings its own numpy
+        test_deps.append(unpack_wheel(cache / f"wheels-{host.tag}", "numpy", root / "testdeps"))
     env.update(extra_env or {})
     env.update(
         KRITA_TEST_OUT=host.inside(out),
         KRITA_TEST_DIR=host.inside(inner),
-        KRITA_TEST_SYSPATH=host.inside(testvendor),
+        KRITA_TEST_SYSPATH=":".join(host.inside(p) for p in [testvendor, *test_deps]),
         KRITA_TEST_WATCHDOG=str(int(timeout_s - 10)),
         KRITA_TEST_ARGS=pytest_args,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
