@@ -412,8 +412,10 @@ def run_krita(
             shutil.copytree(INNER, root / "inner", ignore=shutil.ignore_patterns("__pycache__"))
         )
     test_deps = []
-    if isinstance(bundle, str):  # a zip for another Python: the inner suite brings its own numpy
-        test_deps.append(unpack_wheel(cache / f"wheels-{host.tag}", "numpy", root / "testdeps"))
+    if isinstance(bundle, str):  # a zip for another Python: the inner suite brings its own
+        for name in ("numpy", "pillow"):  # what inner/conftest.py imports besides Krita's own
+            deps = unpack_wheel(cache / f"wheels-{host.tag}", name, root / "testdeps")
+        test_deps.append(deps)
     env.update(extra_env or {})
     env.update(
         KRITA_TEST_OUT=host.inside(out),
