@@ -1063,3 +1063,20 @@ def test_a_host_job_whose_history_fails_says_truthfully_where_the_result_is(env,
     assert str(result.rescued[0]) in text and "History (entry" not in text
     with Image.open(result.rescued[0]) as image:
         image.load()
+
+
+def test_compare_runs_composite_in_the_files_own_space_too(env, capsys, standin):
+    icc = adobe_rgb_profile()
+    picture = Image.new("RGB", (300, 200), (40, 160, 60))
+    path = saved(env / "adobe.png", picture, icc_profile=icc)
+    code, _out, err = cli(
+        capsys, "edit", "--image", path, "--rect", "100,80,40,40", "--prompt", "x",
+        "--compare", "gpt-image-2:low", "--compare", "gpt-image-2:medium", "-o", env / "o.png",
+    )  # fmt: skip
+    assert code == 0, err
+    written = sorted(env.glob("o-*.png"))
+    assert len(written) == 2
+    for file in written:
+        with Image.open(file) as result:
+            assert result.info.get("icc_profile") == icc
+            assert result.convert("RGB").getpixel((5, 5)) == (40, 160, 60)

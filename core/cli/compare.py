@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import EXIT_OK, InputError
 from ..geometry import Extent
+from ..history import History
 from ..pipeline import Mode
 from ..settings import Settings
 from .console import write_err
@@ -46,17 +47,19 @@ def compare_outputs(out: Path, suffix: str, count: int, fmt: str = "png") -> lis
 
 def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
     from ..compare import parse_entries, prepare_compare, run_compare, total_estimate
-    from .jobs import _edit_canvas, _image_client, _job_spec
+    from .jobs import _edit_source, _image_client, _job_spec, check_outputs, with_timeout
 
+    settings = with_timeout(args, settings)
     entries = parse_entries(args.compare, settings)
-    canvas_pixels, selection, had_alpha = None, None, False
+    canvas_pixels, selection, source_image = None, None, None
     if mode == Mode.GENERATE.value:
         spec = _job_spec(args, settings, mode)
         canvas = None
     else:
         if args.aspect:
             raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
-        canvas_pixels, selection, mode, had_alpha = _edit_canvas(args)
+        source_image, selection, mode = _edit_source(args)  # as displayed, sRGB for the model
+        canvas_pixels = source_image.pixels
         spec = _job_spec(args, settings, mode, source=Path(args.image).name)
         canvas = Extent(*canvas_pixels.size)
     read = (lambda bounds: canvas_pixels.crop(bounds.box)) if canvas_pixels is not None else None
@@ -70,6 +73,8 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
         compare_outputs(args.output, e.suffix, p.spec.n, p.spec.output_format)
         for e, p in zip(entries, prepared, strict=True)
     ]
+    for paths, one in zip(outputs, prepared, strict=True):
+        check_outputs(paths, one, settings, source_image)  # before anything is sent
     estimate = total_estimate(prepared)
     line = f"estimate ${estimate:.4f} for {len(prepared)} runs: " + ", ".join(
         f"{e.label()} ${p.estimate_usd:.4f}" for e, p in zip(entries, prepared, strict=True)
@@ -92,7 +97,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
         error = run.error
         if run.result is not None:
             try:
-                written = _write_run(run, paths, canvas_pixels, had_alpha)
+                written = _write_run(run, paths, source_image, settings)
             except InputError as exc:
                 error = exc
         first_error = first_error or error
@@ -107,19 +112,19 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
     return first_error.exit_code if first_error is not None else EXIT_OK
 
 
-def _write_run(run: Any, paths: list[Path], canvas_pixels: Any, had_alpha: bool) -> list[str]:
-    from ..pipeline import composite
-    from .jobs import encode, flatten, result_files, save_outputs
+def _write_run(run: Any, paths: list[Path], source: Any, settings: Settings) -> list[str]:
+    """One run's files: composited in IMG's own colour space and depth, like ``edit``."""
+    from .jobs import composite_file, result_files, save_outputs
 
     result = run.result
-    if canvas_pixels is None:
+    if source is None:
         files = result_files(paths, result)
     else:
         files = [
-            (path, encode(flatten(composite(canvas_pixels, patch), had_alpha), path))
+            (path, composite_file(source, patch, path))
             for path, patch in zip(paths, result.patches, strict=False)
         ]
-    save_outputs(files, result.history_id)
+    save_outputs(files, result, History.from_settings(settings))
     return [str(p) for p, _ in files]
 
 
