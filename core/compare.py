@@ -138,6 +138,50 @@ class CompareRun:
         return self.result is not None
 
 
+@dataclass(frozen=True)
+class CompareOutcome:
+    """All runs of a comparison, read like one ``JobResult`` where hosts need a summary."""
+
+    runs: tuple[CompareRun, ...]
+
+    @property
+    def results(self) -> list[JobResult]:
+        return [run.result for run in self.runs if run.result is not None]
+
+    @property
+    def failed(self) -> list[CompareRun]:
+        return [run for run in self.runs if run.result is None]
+
+    @property
+    def cost_usd(self) -> float | None:
+        known = [r.cost_usd for r in self.results if r.cost_usd is not None]
+        return round(sum(known), 6) if known else None
+
+    @property
+    def estimate_usd(self) -> float:
+        return total_estimate([run.prepared for run in self.runs])
+
+    @property
+    def elapsed_s(self) -> float:
+        return max((run.seconds for run in self.runs), default=0.0)
+
+    @property
+    def images(self) -> list[Any]:
+        return [image for r in self.results for image in r.images]
+
+    @property
+    def patches(self) -> list[Any]:
+        return [patch for r in self.results for patch in r.patches]
+
+    @property
+    def history_id(self) -> str | None:
+        return self.results[0].history_id if self.results else None
+
+    def where_kept(self) -> str:
+        kept = [r.where_kept() for r in self.results]
+        return "; ".join(kept) or "nowhere: every run failed"
+
+
 def run_compare(
     prepared: Sequence[PreparedJob],
     entries: Sequence[CompareEntry],
@@ -195,6 +239,7 @@ def run_compare(
 __all__ = [
     "MAX_CONCURRENT",
     "CompareEntry",
+    "CompareOutcome",
     "CompareRun",
     "parse_entries",
     "prepare_compare",

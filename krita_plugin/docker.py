@@ -95,6 +95,13 @@ class GptImageDocker(DockWidget):
         self.results = ResultsStrip()
         self.results_section = Section("Results", self.results, "gptImageResultsSection")
         layout.addWidget(self.results_section)
+        from .compare_panel import ComparePanel
+
+        self.compare = ComparePanel(self)
+        self.compare_section = Section(
+            "Compare models", self.compare, "gptImageCompareSection", open_=False
+        )
+        layout.addWidget(self.compare_section)
         self.history = HistoryPanel(self)
         self.history_section = Section("History", self.history, "gptImageHistorySection")
         layout.addWidget(self.history_section)
@@ -256,6 +263,7 @@ class GptImageDocker(DockWidget):
         values: FormValues,
         settings: Settings,
         target_key: str | None = None,
+        work: Any = None,
     ) -> bool:
         """Send a prepared job on a worker; its results come back to ``_on_done``."""
         self._serial += 1
@@ -270,10 +278,12 @@ class GptImageDocker(DockWidget):
             started=time.monotonic(),
             target_key=target_key,
         )
-        worker = CallWorker(
-            self._serial,
-            lambda cancel, emit: jobs.run_job(prepared, settings, on_event=emit, cancel=cancel),
-        )
+        if work is None:  # one job; a model comparison brings its own (compare_panel.py)
+
+            def work(cancel: Any, emit: Any) -> jobs.JobResult:
+                return jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
+
+        worker = CallWorker(self._serial, work)
         worker.event.connect(self._on_event)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_failed)

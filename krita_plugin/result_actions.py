@@ -10,6 +10,7 @@ from typing import Any
 from krita import Krita
 
 from . import document, variants
+from .core.compare import CompareOutcome
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.history import History
 from .core.refine import prepare_refine
@@ -22,14 +23,20 @@ log = logging.getLogger(__name__)
 FOLLOW_MS = 300
 
 
-def _money(usd: float | None) -> str:
-    return "?" if usd is None else f"${usd:.3f}"
+def _alive(doc: Any) -> bool:
+    try:
+        return doc.rootNode() is not None
+    except RuntimeError:
+        return False
 
 
 class ResultActions:
     def __init__(self, docker: Any) -> None:
         self.docker = docker
         self.note = ""
+        #: (document, a history id) of the newest result per document: the strip shows it while
+        #: the active layer is no result layer, so a new job's variants are one click away
+        self._recent: list[tuple[Any, str]] = []
         strip = docker.results
         strip.show_requested.connect(self.show_at)
         strip.previous_button.clicked.connect(self.previous_variant)
@@ -50,8 +57,20 @@ class ResultActions:
         if doc is None:
             return None, None, None
         layer = variants.result_layer(doc, doc.activeNode())
+        if layer is None:
+            layer = self._newest(doc)
         stack = variants.stack_of(doc, layer) if layer is not None else None
         return doc, layer, stack
+
+    def _newest(self, doc: Any) -> Any | None:
+        for known, history_id in reversed(self._recent):
+            if known == doc:
+                return self._layer_with(doc, history_id, prefer_active=False)
+        return None
+
+    def _remember(self, doc: Any, history_id: str) -> None:
+        self._recent = [(d, h) for d, h in self._recent if d != doc and _alive(d)][-20:]
+        self._recent.append((doc, history_id))
 
     def follow_active(self) -> None:
         """The strip shows the active layer's variants (or explains itself)."""
@@ -181,6 +200,8 @@ class ResultActions:
     def place(self, job: Any, result: Any) -> Any:
         """Put a finished job's result into its document; ``note`` says what happened."""
         history = History.from_settings(load_settings())
+        if isinstance(result, CompareOutcome):
+            return self._place_compare(job, result, history)
         rnd = round_from_record(history.get(result.history_id))
         if job.target_key is not None:
             layer = self._layer_with(job.doc, job.target_key)
@@ -197,6 +218,7 @@ class ResultActions:
                 return node
             log.info("The refined layer is gone: the refine becomes a new layer")
         stack = ResultStack((rnd,))
+        self._remember(job.doc, rnd.history_id)
         node = variants.insert_result_layer(
             job.doc, stack, result.patches[0], job.prepared.spec.prompt, job.color, job.active_id
         )
@@ -205,9 +227,29 @@ class ResultActions:
         self.follow_active()
         return node
 
+    def _place_compare(self, job: Any, outcome: CompareOutcome, history: History) -> Any:
+        """Every run that came back as a round of ONE new result layer (first run shown)."""
+        rounds = tuple(
+            round_from_record(history.get(r.history_id), kind="compare") for r in outcome.results
+        )
+        stack = ResultStack(rounds)
+        self._remember(job.doc, rounds[0].history_id)
+        first = outcome.results[0]
+        node = variants.insert_result_layer(
+            job.doc, stack, first.patches[0], job.prepared.spec.prompt, job.color, job.active_id
+        )
+        failed = "; ".join(f"{r.entry.label()} failed: {r.error}" for r in outcome.failed)
+        self.note = (
+            f"1 result layer comparing {len(rounds)} model run(s), {stack.count} variant(s)"
+            + (f" ({failed})" if failed else "")
+        )
+        self.follow_active()
+        return node
+
     def insert_record(self, doc: Any, record: Any) -> Any:
         """A history entry as one result layer again (all its variants kept, the first shown)."""
         stack = stack_for_records([record])
+        self._remember(doc, record.id)
         color = document.color_info(doc)
         active = doc.activeNode()
         node = variants.insert_result_layer(
@@ -222,9 +264,9 @@ class ResultActions:
         return node
 
     @staticmethod
-    def _layer_with(doc: Any, history_id: str) -> Any | None:
+    def _layer_with(doc: Any, history_id: str, prefer_active: bool = True) -> Any | None:
         """The result layer whose stack holds ``history_id`` (the active one first)."""
-        active = variants.result_layer(doc, doc.activeNode())
+        active = variants.result_layer(doc, doc.activeNode()) if prefer_active else None
         candidates = [active] if active is not None else []
 
         def walk(node: Any) -> None:

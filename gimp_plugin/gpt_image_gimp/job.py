@@ -220,7 +220,11 @@ def execute(
         "quality": options.quality,
         "mode": prepared.plan.mode.value,
     }
-    layer = _write_results(image, anchor, options, result.patches, info)
+    # one result layer showing variant 1 and keeping all of them (Filters → GPT Image → Variants…)
+    from . import variants
+
+    stack = variants.stack_for_result(settings, str(result.history_id))
+    layer = _write_results(image, anchor, options, result.patches[:1], info, stack)
     return Outcome(layer, str(result.history_id or ""), result.cost_usd)
 
 
@@ -254,6 +258,7 @@ def _write_results(
     options: JobOptions,
     patches: Sequence[Any],
     info: dict,
+    stack: Any = None,
 ) -> Gimp.Layer:
     if not patches:
         raise InputError("The API returned no image.", hint="Try again; nothing was changed.")
@@ -265,6 +270,10 @@ def _write_results(
         layer = canvas.insert_results(image, anchor, patches, names, layer_name(options.prompt))
         try:
             canvas.tag_layer(layer, info)
+            if stack is not None:
+                from . import variants
+
+                variants.write_stack(layer, stack)
         except Exception:
             image.remove_layer(layer)  # all or nothing: the image stays as it was
             raise

@@ -98,9 +98,11 @@ class GptImagePlugIn(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        return [EDIT_PROC, GENERATE_PROC, EXPAND_PROC]
+        return [EDIT_PROC, GENERATE_PROC, EXPAND_PROC, VARIANTS_PROC]
 
     def do_create_procedure(self, name):
+        if name == VARIANTS_PROC:
+            return _variants_procedure(self)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         label, blurb, help_text = DOCS[name]
         procedure.set_image_types("RGB*, GRAY*")
@@ -120,6 +122,54 @@ class GptImagePlugIn(Gimp.PlugIn):
             "history-id", "History id", arguments.RETURN_VALUES[1][1], "", RW
         )
         return procedure
+
+
+from .variants_args import VARIANTS_PROC  # noqa: E402
+
+
+def run_variants(procedure, run_mode, image, drawables, config, data):
+    """Entry of Variants…; the dependency check and last line of defence as for the others."""
+    from . import bootstrap
+
+    problem = bootstrap.dependency_error()
+    if problem is not None:
+        return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, problem)
+    try:
+        from . import variants_session
+
+        return variants_session.run(procedure, run_mode, image, drawables, config)
+    except Exception:
+        text = traceback.format_exc()
+        print(text, file=sys.stderr)
+        return _fail(
+            procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"GPT Image failed unexpectedly: {text}"
+        )
+
+
+def _variants_procedure(plugin):
+    """Filters → GPT Image → Variants… (its arguments live in ``variants.VARIANT_ARGS``; the
+    module imports core, so the table is read only when the procedure is created)."""
+    from .variants_args import DOCS, VARIANT_ARGS
+
+    procedure = Gimp.ImageProcedure.new(
+        plugin, VARIANTS_PROC, Gimp.PDBProcType.PLUGIN, run_variants, None
+    )
+    procedure.set_image_types("RGB*, GRAY*")
+    procedure.set_sensitivity_mask(
+        Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES
+    )
+    procedure.set_menu_label(DOCS[0])
+    procedure.add_menu_path(MENU)
+    procedure.set_documentation(DOCS[1], DOCS[2], VARIANTS_PROC)
+    procedure.set_attribution("GPT Image contributors", "GPT Image contributors", "2026")
+    for arg in VARIANT_ARGS:
+        _add_argument(procedure, arg)
+    procedure.add_layer_return_value("layer", "Layer", "The result layer (or the group)", True, RW)
+    procedure.add_int_return_value("count", "Count", "Variants the layer keeps", 0, 10000, 0, RW)
+    procedure.add_int_return_value(
+        "shown", "Shown", "Which variant it shows (1-based)", 0, 10000, 0, RW
+    )
+    return procedure
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 OUT = os.environ.get("GPTIMG_OUT", "/tmp/gptimg_out")
 WANTED = [c for c in os.environ.get("GPTIMG_CASES", "").split(",") if c]
 EDIT, GENERATE = "plug-in-gpt-image-edit", "plug-in-gpt-image-generate"
+VARIANTS = "plug-in-gpt-image-variants"
 W, H = 160, 120
 os.makedirs(OUT, exist_ok=True)
 
@@ -285,6 +286,110 @@ def case_variants(name, s):
     res, layer = call(EDIT, image, [active], prompt=f"{name}: three cats", variants=3)
     s.update(res)
     standard_exports(name, image, layer, s)
+
+
+def call_variants(image, layer, **args):
+    """plug-in-gpt-image-variants on ``layer``; its layer / count / shown return values."""
+    out, _ = call(VARIANTS, image, [layer], **args)
+    if out["status"] == "success":
+        out["count"] = out.pop("history_id")  # the second return value is the count here
+    return out
+
+
+def case_variants_flip(name, s):
+    """One result layer keeps three variants; flip, show, keep one, refine, keep all."""
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: three owls", variants=3)
+    s.update(res)
+    standard_exports(name, image, layer, s)
+    steps = []
+    plan = [("next", 0, ""), ("next", 0, ""), ("previous", 0, ""), ("show", 3, ""),
+            ("show", 9, ""), ("refine", 0, "add a hat"), ("keep-one", 0, "")]  # fmt: skip
+    for i, (action, variant, prompt) in enumerate(plan):
+        step = call_variants(image, layer, action=action, variant=variant, prompt=prompt)
+        step["action"] = action
+        export_item(image, layer, os.path.join(OUT, f"{name}-step{i}.png"))
+        mask = layer.get_mask()
+        if mask is not None:
+            export_item(image, mask, os.path.join(OUT, f"{name}-step{i}-mask.png"))
+        parasite = layer.get_parasite("gpt-image-variants")
+        step["stack"] = json.loads(bytes(parasite.get_data()).decode()) if parasite else None
+        step["layers"] = len(image.get_layers())
+        steps.append(step)
+    s["steps"] = steps
+    s["plain_layer"] = call_variants(image, active, action="next")
+    _res2, second = call(EDIT, image, [active], prompt=f"{name}: two owls", variants=2)
+    s["keep_all"] = call_variants(image, second, action="keep-all")
+    s["tree_final"] = tree(image)
+    image.delete()
+
+
+def case_variants_window(name, s):
+    """Variants… as a menu click: the thumbnails window; a click on the second thumbnail shows
+    it on the layer, then Close."""
+    from gi.repository import GLib, Gtk
+
+    image, active = new_image()
+    select_ellipse(image)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: two foxes", variants=2)
+    s.update(res)
+    _plugin_modules()
+    from gpt_image_gimp import variants_dialog
+
+    from core.settings import load_settings
+
+    def click():
+        for window in Gtk.Window.list_toplevels():
+            if window.get_visible() and window.get_title() == "GPT Image: Variants":
+                state = s.setdefault("window", {})
+                if "clicked" not in state:
+                    buttons = [b for b in _widgets(window) if isinstance(b, Gtk.Button)]
+                    thumbs = [b for b in buttons if isinstance(b.get_child(), Gtk.Box)]
+                    state["thumbnails"] = len(thumbs)
+                    state["images"] = sum(
+                        1 for b in thumbs for w in _widgets(b) if isinstance(w, Gtk.Image)
+                    )
+                    _shot(window, os.path.join(OUT, "shot-gimp-variants.png"))
+                    thumbs[1].clicked()
+                    state["clicked"] = True
+                    return True
+                window.response(Gtk.ResponseType.CLOSE)
+                return False
+        return True
+
+    GLib.timeout_add(300, click)
+    result, stack = variants_dialog.run_window(image, [layer], load_settings())
+    s["shown"] = list(stack.shown)
+    s["result_is_layer"] = result.get_id() == layer.get_id()
+    export_item(image, layer, os.path.join(OUT, f"{name}-layer.png"))
+    image.delete()
+
+
+def _shot(window, path):
+    """A screenshot of a GTK window (for the README), from the X server it is drawn on."""
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk
+
+    try:
+        gdk_window = window.get_window()
+        width, height = gdk_window.get_width(), gdk_window.get_height()
+        pixbuf = Gdk.pixbuf_get_from_window(gdk_window, 0, 0, width, height)
+        if pixbuf is not None:
+            pixbuf.savev(path, "png", [], [])
+    except Exception:  # a screenshot is a convenience, never a failure
+        traceback.print_exc()
+
+
+def _widgets(widget):
+    from gi.repository import Gtk
+
+    found = [widget]
+    if isinstance(widget, Gtk.Container):
+        for child in widget.get_children():
+            found += _widgets(child)
+    return found
 
 
 def named_image(path, layer_name, size):
@@ -682,6 +787,8 @@ CASES = {
     "generate_selection": case_generate_selection,
     "generate_image": case_generate_image,
     "variants": case_variants,
+    "variants_flip": case_variants_flip,
+    "variants_window": case_variants_window,
     "references": case_references,
     "reference_layer": case_reference_layer,
     "bad_references": case_bad_references,

@@ -8,7 +8,9 @@ dumps with Pillow and numpy. Needs root (chroot, mount): ``python -m pytest -m g
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,20 +217,81 @@ def test_generate_without_selection_fills_image(run):
     assert changed(run, name).all()
 
 
-def test_three_variants_make_a_group(run):
+def test_three_variants_make_one_result_layer(run):
     name = "variants"
     entry = case(run, name)
-    group = assert_above_active(entry, "GPT: variants: three cats")
-    assert group["is_group"] and len(group["children"]) == 3
-    assert [c["name"] for c in group["children"]] == [
-        f"GPT: variants: three cats #{i}" for i in (1, 2, 3)
-    ]
-    assert [c["visible"] for c in group["children"]] == [True, False, False]
-    assert group["job"]["history_id"] == entry["history_id"]
-    assert all(c["has_mask"] for c in group["children"])
+    layer = assert_above_active(entry, "GPT: variants: three cats")
+    assert not layer["is_group"] and layer["has_mask"]
+    assert layer["job"]["history_id"] == entry["history_id"]
     assert_masked_result(run, name, entry, feather=8)
     [request] = run.requests_for(name)
     assert int(request["params"].get("n", 1)) == 3
+
+
+def _patch_pixels(run, history_id: str, index: int):
+    from core.history import History
+    from core.jobs import patch_from_history
+
+    record = History(run.data_dir / "history").get(history_id)
+    return patch_from_history(record, index)
+
+
+def _layer_shows(run, png: str, patch) -> bool:
+    x, y, w, h = patch.bounds
+    got = rgba(run, png)[y : y + h, x : x + w]
+    want = np.asarray(patch.image.convert("RGBA")).astype(np.int32)
+    return bool(np.abs(got - want).max() <= 1)
+
+
+def test_variants_flip_keep_and_refine_in_place(run):
+    name = "variants_flip"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    job = entry["history_id"]
+    patches = [_patch_pixels(run, job, i) for i in range(3)]
+    assert _layer_shows(run, f"{name}-layer.png", patches[0])
+    steps = entry["steps"]
+    expected = [1, 2, 1, 2]  # next, next, previous, show 3 -> indices shown
+    for i, want in enumerate(expected):
+        step = steps[i]
+        assert step["status"] == "success", step
+        assert step["layers"] == len(entry["tree_before"]) + 1, "a flip must add no layer"
+        assert _layer_shows(run, f"{name}-step{i}.png", patches[want]), (i, step)
+        assert step["stack"]["shown"] == [0, want]
+    assert steps[4]["status"] == "calling-error" and "3 variant" in steps[4]["message"]
+    refine = steps[5]
+    assert refine["status"] == "success", refine
+    stack = refine["stack"]
+    assert len(stack["rounds"]) == 2 and stack["shown"] == [1, 0]
+    child = stack["rounds"][1]["history_id"]
+    assert stack["rounds"][1]["parent_id"] == job
+    assert _layer_shows(run, f"{name}-step5.png", _patch_pixels(run, child, 0))
+    prompts = [r["params"]["prompt"] for r in run.requests_for(name)]
+    [prompt] = [p for p in prompts if "add a hat" in p]
+    assert "three owls" in prompt
+    kept = steps[6]
+    assert kept["status"] == "success" and kept["count"] == 1
+    assert kept["stack"]["rounds"][0]["history_id"] == child
+    assert entry["plain_layer"]["status"] == "calling-error"
+    assert entry["keep_all"]["status"] == "success", entry["keep_all"]
+    group = next(layer for layer in entry["tree_final"] if layer["is_group"])
+    assert len(group["children"]) == 2
+    assert [c["visible"] for c in group["children"]] == [True, False]
+    assert all(c["has_mask"] for c in group["children"])
+
+
+def test_variants_window_shows_thumbnails_and_flips_on_a_click(run):
+    name = "variants_window"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    window = entry["window"]
+    assert window["thumbnails"] == 2 and window["images"] == 2
+    assert entry["shown"] == [0, 1] and entry["result_is_layer"]
+    assert _layer_shows(run, f"{name}-layer.png", _patch_pixels(run, entry["history_id"], 1))
+    shots = os.environ.get("GPT_IMAGE_SCREENSHOTS")
+    if shots and (run.out / "shot-gimp-variants.png").exists():  # tools/screenshots.py
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        shutil.copy(run.out / "shot-gimp-variants.png", Path(shots) / "gimp-variants.png")
 
 
 def test_references_argument_sends_file_layer_id_and_named_layer(run):

@@ -210,8 +210,11 @@ def test_strip_follows_the_active_layer(driver, docs):
     activate(doc, first)
     wait_until(lambda: strip(driver).count() == 2, 5, "the strip to follow the older layer")
     background = doc.rootNode().childNodes()[0]
-    activate(doc, background)
-    wait_until(lambda: strip(driver).count() == 0, 5, "the strip to empty on a plain layer")
+    activate(doc, background)  # a plain layer: the strip shows the newest result again
+    wait_until(lambda: strip(driver).count() == 3, 5, "the strip to show the newest result")
+    other = docs.new(100, 80)
+    activate(other, other.rootNode().childNodes()[0])
+    wait_until(lambda: strip(driver).count() == 0, 5, "the strip to empty in a fresh document")
     assert not driver.widget(QWidget, "gptImageKeepAll").isEnabled()
 
 
@@ -336,6 +339,9 @@ def test_cancel_resets_cost_and_elapsed(driver, docs):
     driver.configure("slow sky [[delay:1.0]]", mode="edit_selection", partials=2)
     driver.click("gptImageGenerate")
     wait_until(lambda: driver.docker.elapsed_label.text() != "", 10, "the elapsed time")
+    if SHOTS:  # the progress bar with a streamed preview, for the README
+        wait_until(lambda: not driver.docker.preview.isHidden(), 20, "a partial preview")
+        save_shot(driver.docker, "krita-progress.png")
     assert driver.docker.cost_label.text().startswith("estimate")
     driver.click("gptImageCancel")
     assert driver.docker.cost_label.text() == "" and driver.docker.elapsed_label.text() == ""
@@ -358,3 +364,36 @@ def test_estimate_follows_every_option(driver, docs):
         before = label.text()
         change()
         wait_until(lambda b=before: label.text() != b, 5, "the estimate to change")
+
+
+def test_compare_models_in_one_click(driver, docs):
+    try:
+        from PyQt5.QtWidgets import QLabel, QLineEdit
+    except ImportError:  # Krita 6
+        from PyQt6.QtWidgets import QLabel, QLineEdit
+
+    doc = docs.new(220, 170)
+    rect_selection(doc, 30, 25, 100, 80)
+    before = node_names(doc)
+    driver.configure("a lantern", mode="edit_selection", n=1, quality="low")
+    driver.widget(QWidget, "gptImageCompareSectionToggle").click()
+    driver.widget(QLineEdit, "gptImageCompare").setText("gpt-image-2:low, gpt-image-1.5:high")
+    label = driver.widget(QLabel, "gptImageCompareEstimate")
+    wait_until(lambda: label.text().endswith("for 2 runs"), 5, "the summed estimate")
+    assert image_requests() == [], "an estimate must send nothing"
+    driver.click("gptImageCompareRun")
+    wait_until(lambda: not driver.docker.busy, 60, "the comparison")
+    spin(0.3)
+    assert "comparing 2 model run(s)" in driver.status(), driver.status()
+    layer = only_result(doc, before)
+    stack = stack_of(doc, layer)
+    assert [(r.model, r.quality) for r in stack.rounds] == [
+        ("gpt-image-2", "low"),
+        ("gpt-image-1.5", "high"),
+    ]
+    sent = sorted((r["params"]["model"], r["params"]["quality"]) for r in image_requests())
+    assert sent == [("gpt-image-1.5", "high"), ("gpt-image-2", "low")]
+    activate(doc, layer)
+    wait_until(lambda: strip(driver).count() == 2, 5, "the strip")
+    assert strip(driver).item(1).text().startswith("2.1 gpt-image-1.5 high")
+    driver.widget(QWidget, "gptImageCompareSectionToggle").click()

@@ -1,0 +1,158 @@
+"""The interactive Variants… window: thumbnails of the active result layer's variants.
+
+A click on a thumbnail shows that variant on the layer (in place, one undo step); "Keep this
+one" and "Keep all as layers" end the comparison; "Refine" edits the shown variant with the
+follow-up typed beside it (its images join as a new round and the thumbnails grow). Main thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gtk", "3.0")
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf, Gimp, GimpUi, Gtk  # noqa: E402
+
+from core.errors import GptImageError  # noqa: E402
+from core.history import History  # noqa: E402
+from core.variants import ResultStack  # noqa: E402
+
+from . import logs, variants  # noqa: E402
+
+log = logs.get("variants")
+THUMB_PX = 96
+RESPONSE_KEEP_ONE, RESPONSE_KEEP_ALL = 1, 2
+
+
+class VariantsWindow:
+    """``window`` is a ``GimpUi.Dialog``; ``layer``/``stack`` follow every action."""
+
+    def __init__(self, image: Gimp.Image, layer: Gimp.Layer, stack: ResultStack, settings: Any):
+        self.image, self.layer, self.stack, self.settings = image, layer, stack, settings
+        self.result_layer = layer
+        self.window = GimpUi.Dialog(title="GPT Image: Variants", role="gpt-image-variants")
+        self.window.add_button("Keep _this one", RESPONSE_KEEP_ONE)
+        self.window.add_button("Keep _all as layers", RESPONSE_KEEP_ALL)
+        self.window.add_button("_Close", Gtk.ResponseType.CLOSE)
+        box = self.window.get_content_area()
+        self.title = Gtk.Label(xalign=0.0)
+        self.grid = Gtk.FlowBox(max_children_per_line=5, selection_mode=Gtk.SelectionMode.NONE)
+        row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
+        self.follow_up = Gtk.Entry(placeholder_text="Follow-up, e.g. “make the hat red”")
+        self.follow_up.set_hexpand(True)
+        self.refine_button = Gtk.Button(label="_Refine this result", use_underline=True)
+        self.refine_button.connect("clicked", lambda *_: self.refine())
+        row.pack_start(self.follow_up, True, True, 0)
+        row.pack_start(self.refine_button, False, False, 0)
+        self.status = Gtk.Label(xalign=0.0)
+        for widget in (self.title, self.grid, row, self.status):
+            widget.set_margin_start(12)
+            widget.set_margin_end(12)
+            widget.set_margin_top(6)
+            box.pack_start(widget, widget is self.grid, True, 0)
+        self.buttons: list[Gtk.Button] = []
+        self.fill()
+
+    # --- building ---
+
+    def fill(self) -> None:
+        for child in self.grid.get_children():
+            self.grid.remove(child)
+        self.buttons = []
+        history = History.from_settings(self.settings)
+        current = self.stack.position
+        for flat, item in enumerate(self.stack.variants()):
+            label = f"{item.round + 1}.{item.position + 1}  {item.info.label()}"
+            button = Gtk.Button()
+            inner = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
+            picture = self._thumbnail(history, item.history_id, item.index)
+            if picture is not None:
+                inner.pack_start(picture, False, False, 0)
+            text = Gtk.Label(label=("▶ " if flat == current else "") + label)
+            text.set_line_wrap(True)
+            text.set_max_width_chars(18)
+            inner.pack_start(text, False, False, 0)
+            button.add(inner)
+            button.set_tooltip_text(item.info.prompt)
+            button.connect("clicked", lambda _b, f=flat: self.show(f))
+            self.grid.add(button)
+            self.buttons.append(button)
+        self.title.set_text(
+            f"{self.layer.get_name()}: {self.stack.count} variant(s) in "
+            f"{len(self.stack.rounds)} round(s). Click one to show it (Ctrl+Z goes back)."
+        )
+        self.window.show_all()
+
+    @staticmethod
+    def _thumbnail(history: History, history_id: str, index: int) -> Gtk.Image | None:
+        try:
+            path = history.get(history_id).images[index]
+            pixbuf = GdkPixbuf.Pixbuf.new_from_file_at_scale(str(path), THUMB_PX, THUMB_PX, True)
+            return Gtk.Image.new_from_pixbuf(pixbuf)
+        except Exception:  # a deleted entry: the label still says what it was
+            return None
+
+    # --- actions ---
+
+    def show(self, flat: int) -> None:
+        try:
+            self.stack = variants.flip(
+                self.image, self.layer, self.stack.show_at(flat), self.settings
+            )
+        except GptImageError as error:
+            self.status.set_text(str(error))
+            return
+        self.status.set_text(f"Showing {self.stack.current.label()}")
+        self.fill()
+
+    def refine(self) -> None:
+        from .session import _progress
+
+        text = self.follow_up.get_text().strip()
+        if not text:
+            self.status.set_text("Type the follow-up first: what to change in the shown variant.")
+            return
+        self.status.set_text("Refining…")
+        self.refine_button.set_sensitive(False)
+        try:
+            self.layer, self.stack, result = variants.refine(
+                self.image, [self.layer], text, self.settings, _progress(None)
+            )
+            cost = result.cost_usd
+            self.status.set_text(
+                f"Round {len(self.stack.rounds)} added"
+                + (f" (cost ${cost:.3f}, estimate ${result.estimate_usd:.3f})" if cost else "")
+            )
+        except GptImageError as error:
+            self.status.set_text(str(error))
+        finally:
+            self.refine_button.set_sensitive(True)
+        self.fill()
+
+    def run(self) -> Gimp.Layer:
+        """Until Close (or a keep); returns the result layer (a group after keep-all)."""
+        while True:
+            response = self.window.run()
+            if response == RESPONSE_KEEP_ONE:
+                self.stack = variants.run_action(
+                    self.image, [self.layer], "keep-one", 0, self.settings
+                )[1]
+            elif response == RESPONSE_KEEP_ALL:
+                self.result_layer, _ = variants.run_action(
+                    self.image, [self.layer], "keep-all", 0, self.settings
+                )
+            break
+        self.window.destroy()
+        return self.result_layer
+
+
+def run_window(image: Gimp.Image, drawables: Any, settings: Any) -> tuple[Gimp.Layer, ResultStack]:
+    GimpUi.init("gpt-image")
+    layer, stack = variants.result_layer(drawables)
+    window = VariantsWindow(image, layer, stack, settings)
+    result = window.run()
+    return result, window.stack
