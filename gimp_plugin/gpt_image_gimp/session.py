@@ -58,6 +58,16 @@ def _progress(ui: Any) -> runner.Progress:
     )
 
 
+def _offer_refine(name: str, drawables: Any) -> bool:
+    from .arguments import EDIT_PROC
+
+    if name != EDIT_PROC:
+        return False
+    from . import variants
+
+    return variants.offer_refine(drawables)
+
+
 def run(procedure, run_mode, image, drawables, config):
     name = procedure.get_name()
     try:
@@ -66,6 +76,7 @@ def run(procedure, run_mode, image, drawables, config):
         log_path = None
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     ui = None
+    refining = False
     try:
         settings = core_settings.load_settings()
         logs.protect(settings.api_key.get_secret_value() if settings.api_key else None)
@@ -74,6 +85,7 @@ def run(procedure, run_mode, image, drawables, config):
 
             dialog.init()
             settings = dialog.ensure_api_key(settings)
+            refining = settings is not None and _offer_refine(name, drawables)
             if settings is None or not dialog.run_dialog(
                 procedure, config, image, drawables, settings
             ):
@@ -104,6 +116,13 @@ def run(procedure, run_mode, image, drawables, config):
 
             outcome = expand.execute(image, options, _progress(ui), settings)
             return _success(outcome.layer, outcome.history_id)
+        if interactive and refining:  # Edit… on a result layer: "Refine this result"
+            from . import variants
+
+            layer, _stack, refined = variants.refine(
+                image, drawables, options.prompt, settings, _progress(ui)
+            )
+            return _success(layer, str(refined.history_id or ""))
         outcome = job.execute(
             name,
             image,

@@ -215,3 +215,36 @@ def refine(
     )
     new_stack = stack.add_round(round_from_record(history.get(result.history_id)))
     return layer, flip(image, layer, new_stack, settings), result
+
+
+def offer_refine(drawables: Sequence[Gimp.Drawable]) -> bool:
+    """Edit… on a result layer: ask whether to refine it (the prompt becomes the follow-up) or
+    to make a new edit of it. True for refine. Interactive runs only."""
+    layer = canvas.anchor_layer(drawables)
+    if layer is None or read_stack(layer) is None:
+        return False
+    gi.require_version("GimpUi", "3.0")
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import GimpUi, Gtk
+
+    dialog = GimpUi.Dialog(title="GPT Image: Edit", role="gpt-image-refine")
+    dialog.add_button("_New edit", Gtk.ResponseType.NO)
+    dialog.add_button("_Refine this result", Gtk.ResponseType.OK)
+    dialog.set_default_response(Gtk.ResponseType.OK)
+    label = Gtk.Label(
+        label=f"“{layer.get_name()}” is a GPT Image result.\n\n"
+        "Refine this result: the prompt you type next is a follow-up to it (the original\n"
+        "instruction is kept), through the same selection, from what the image shows now;\n"
+        "its variants join the layer (Filters → GPT Image → Variants… flips them).\n\n"
+        "New edit: edit the layer as it shows (its mask applied) into a new layer.",
+        xalign=0.0,
+    )
+    label.set_margin_start(12)
+    label.set_margin_end(12)
+    label.set_margin_top(8)
+    dialog.get_content_area().pack_start(label, False, False, 0)
+    dialog.show_all()
+    try:
+        return dialog.run() == Gtk.ResponseType.OK
+    finally:
+        dialog.destroy()

@@ -392,6 +392,37 @@ def _widgets(widget):
     return found
 
 
+def case_edit_refine(name, s):
+    """Edit… (a menu click) on a result layer offers "Refine this result"; chosen, the prompt
+    is the follow-up and the result joins the same layer as round 2."""
+    from gi.repository import GimpUi
+
+    image, active = new_image()
+    select_ellipse(image)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: a grey cat", variants=2)
+    s["first"] = res
+    dialog, session = _plugin_modules()
+    dialog.init()
+    layers_before = len(image.get_layers())
+    proc = Gimp.get_pdb().lookup_procedure(EDIT)
+    config = proc.create_config()
+    config.set_property("prompt", f"{name}: make it orange")
+    _answer_later(GimpUi.Dialog, s)  # the question: Refine this result (the default button)
+    _answer_later(GimpUi.ProcedureDialog, s, delay_ms=900)
+    result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [layer], config)
+    status = result.index(0)
+    s["status"] = status.value_nick
+    if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+        s["message"] = result.index(1)
+    s["same_layer"] = (
+        status == Gimp.PDBStatusType.SUCCESS and result.index(1).get_id() == layer.get_id()
+    )
+    s["layers_added"] = len(image.get_layers()) - layers_before
+    parasite = layer.get_parasite("gpt-image-variants")
+    s["stack"] = json.loads(bytes(parasite.get_data()).decode()) if parasite else None
+    image.delete()
+
+
 def named_image(path, layer_name, size):
     """An open image whose ``get_name()`` is ``os.path.basename(path)``, with one layer."""
     image = Gimp.Image.new(size[0], size[1], Gimp.ImageBaseType.RGB)
@@ -789,6 +820,7 @@ CASES = {
     "variants": case_variants,
     "variants_flip": case_variants_flip,
     "variants_window": case_variants_window,
+    "edit_refine": case_edit_refine,
     "references": case_references,
     "reference_layer": case_reference_layer,
     "bad_references": case_bad_references,

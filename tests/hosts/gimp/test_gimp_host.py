@@ -294,6 +294,20 @@ def test_variants_window_shows_thumbnails_and_flips_on_a_click(run):
         shutil.copy(run.out / "shot-gimp-variants.png", Path(shots) / "gimp-variants.png")
 
 
+def test_edit_on_a_result_layer_offers_refine(run):
+    name = "edit_refine"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["same_layer"] and entry["layers_added"] == 0
+    stack = entry["stack"]
+    assert len(stack["rounds"]) == 2 and stack["shown"] == [1, 0]
+    assert stack["rounds"][1]["parent_id"] == entry["first"]["history_id"]
+    [prompt] = [
+        r["params"]["prompt"] for r in run.requests_for(name) if "orange" in r["params"]["prompt"]
+    ]
+    assert "a grey cat" in prompt and "Follow-up" in prompt
+
+
 def test_references_argument_sends_file_layer_id_and_named_layer(run):
     name = "references"
     entry = case(run, name)
