@@ -120,7 +120,7 @@ def run(procedure, run_mode, image, drawables, config):
             from . import variants
 
             layer, _stack, refined = variants.refine(
-                image, drawables, options.prompt, settings, _progress(ui)
+                image, drawables, options.prompt, settings, _progress(ui), job.image_label(image)
             )
             return _success(layer, str(refined.history_id or ""))
         outcome = job.execute(

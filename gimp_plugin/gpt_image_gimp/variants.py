@@ -189,14 +189,15 @@ def refine(
     prompt: str,
     settings: Any,
     progress: Any,
+    source_document: str = "",
 ) -> tuple[Gimp.Layer, ResultStack, Any]:
     """Edit the shown variant again with ``prompt`` as the follow-up (same crop and mask, from
-    what the image shows now); its images join the layer as a new round, shown at once."""
+    what the image shows now); its images join the layer as a new round, shown at once.
+    ``source_document`` names the image for history (``job.image_label``)."""
     from core import settings as core_settings
     from core.refine import prepare_refine
 
     from . import runner
-    from .job import image_label
 
     layer, stack = result_layer(drawables)
     history = History.from_settings(settings)
@@ -208,7 +209,7 @@ def refine(
             prompt,
             settings,
             variant=stack.current.index,
-            source_document=image_label(image),
+            source_document=source_document or image.get_name() or "",
         )
     result = runner.run_in_background(
         prepared, settings, progress, cancel_path=runner.cancel_file(core_settings.data_dir())

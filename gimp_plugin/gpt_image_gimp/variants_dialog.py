@@ -110,6 +110,7 @@ class VariantsWindow:
         self.fill()
 
     def refine(self) -> None:
+        from .job import image_label
         from .session import _progress
 
         text = self.follow_up.get_text().strip()
@@ -120,7 +121,12 @@ class VariantsWindow:
         self.refine_button.set_sensitive(False)
         try:
             self.layer, self.stack, result = variants.refine(
-                self.image, [self.layer], text, self.settings, _progress(None)
+                self.image,
+                [self.layer],
+                text,
+                self.settings,
+                _progress(None),
+                image_label(self.image),
             )
             cost = result.cost_usd
             self.status.set_text(

@@ -51,12 +51,13 @@ def run(procedure: Any, run_mode: Any, image: Any, drawables: Any, config: Any) 
         variant = int(config.get_property("variant"))
         prompt = str(config.get_property("prompt") or "")
         if action == "refine":
+            from .job import image_label
             from .session import _progress
 
             Gimp.progress_init("GPT Image: refining")
             try:
                 layer, stack, _result = variants.refine(
-                    image, drawables, prompt, settings, _progress(None)
+                    image, drawables, prompt, settings, _progress(None), image_label(image)
                 )
             finally:
                 with contextlib.suppress(Exception):
