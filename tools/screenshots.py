@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,22 +23,37 @@ ROOT = Path(__file__).resolve().parent.parent
 KRITA_TESTS = "flip_in_place or docker_fits or cancel_resets"
 
 
-def krita_shots(out: Path) -> int:
+def krita_shots(out: Path, host_name: str = "bookworm", tests: str = KRITA_TESTS) -> int:
     sys.path.insert(0, str(ROOT / "tests" / "hosts" / "krita"))
     sys.path.insert(0, str(ROOT))
     import kritarun
 
+    host = kritarun.trixie_host() if host_name == "trixie" else kritarun.BOOKWORM
+    shots = out
+    if host.chroot is not None:  # Krita in a chroot writes inside it; copied out below
+        shots = host.chroot / "tmp" / "gpt-image-shots"
+        shots.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="gpt-image-shots-"))
     standin, base_url = kritarun.start_standin(root)
     try:
         run = kritarun.run_krita(
             root / "run",
-            extra_env={**kritarun.standin_env(base_url), "GPT_IMAGE_SCREENSHOTS": str(out)},
-            pytest_args=f"-k '{KRITA_TESTS}'",
-            timeout_s=300,
+            host=host,
+            extra_env={
+                **kritarun.standin_env(base_url),
+                "GPT_IMAGE_SCREENSHOTS": host.inside(shots),
+            },
+            pytest_args=f"-k '{tests}'" if tests else "",
+            timeout_s=600,
         )
     finally:
         kritarun.stop_standin(standin)
+    if shots != out:
+        for path in shots.glob("*.png"):
+            shutil.copy(path, out / path.name)
+    for name, (outcome, _text) in sorted(run.cases.items()):
+        if outcome != "passed":
+            print(f"  {outcome}: {name}")
     print(f"Krita: rc={run.returncode}, inner pytest rc={run.result.get('pytest_rc')}")
     return 0 if run.result.get("pytest_rc") == 0 else 1
 
@@ -53,12 +69,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--skip-gimp", action="store_true")
+    parser.add_argument("--krita-host", choices=("bookworm", "trixie"), default="bookworm")
+    parser.add_argument(
+        "--krita-tests", default=KRITA_TESTS, help="pytest -k for the inner suite ('' = all)"
+    )
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     with open("/tmp/gpt-hosts.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        code = krita_shots(out)
+        code = krita_shots(out, args.krita_host, args.krita_tests)
         if not args.skip_gimp:
             code |= gimp_shots(out)
     for path in sorted(out.glob("*.png")):
