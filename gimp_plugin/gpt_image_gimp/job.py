@@ -192,7 +192,9 @@ def execute(
             len(references),
             selection.bounds if selection is not None else None,
         )
-        read_crop = None if mode is Mode.GENERATE else (lambda box: canvas.read_region(source, box))
+        from .variants import read_as_seen  # a masked layer is read as it shows
+
+        read_crop = None if mode is Mode.GENERATE else (lambda box: read_as_seen(source, box))
         prepared = jobs.prepare_job(
             spec, canvas.canvas_extent(image), selection, read_crop, settings
         )

@@ -249,3 +249,27 @@ def offer_refine(drawables: Sequence[Gimp.Drawable]) -> bool:
         return dialog.run() == Gtk.ResponseType.OK
     finally:
         dialog.destroy()
+
+
+def read_as_seen(drawable: Gimp.Drawable, box: Bounds) -> Any:
+    """``box`` of ``drawable`` as it shows: a layer's own pixels through its (applied) layer mask.
+
+    Reading a result layer raw would send the model pixels its mask hides (a grey halo after a
+    second edit); this is what a person sees of the layer.
+    """
+    from PIL import Image
+
+    from core.variants import seen_through
+
+    image = canvas.read_region(drawable, box)
+    mask = drawable.get_mask() if isinstance(drawable, Gimp.Layer) else None
+    if mask is None or not drawable.get_apply_mask():
+        return image
+    local = canvas._local(drawable, box)
+    data = mask.get_buffer().get(
+        Gegl.Rectangle.new(local.x, local.y, local.width, local.height),
+        1.0,
+        canvas.mask_format(mask),
+        Gegl.AbyssPolicy.NONE,
+    )
+    return seen_through(image, [Image.frombytes("L", box.extent, bytes(data))])

@@ -423,6 +423,20 @@ def case_edit_refine(name, s):
     image.delete()
 
 
+def case_edit_seen(name, s):
+    """A new Edit on a result layer (no selection) sends the layer as it shows, mask applied."""
+    image, active = new_image()
+    select_ellipse(image)
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: a moon")
+    s["first"] = res
+    _ok, x, y = layer.get_offsets()
+    s["result_bounds"] = [x, y, layer.get_width(), layer.get_height()]
+    Gimp.Selection.none(image)
+    res, _second = call(EDIT, image, [layer], prompt=f"{name}: a brighter moon")
+    s.update(res)
+    image.delete()
+
+
 def named_image(path, layer_name, size):
     """An open image whose ``get_name()`` is ``os.path.basename(path)``, with one layer."""
     image = Gimp.Image.new(size[0], size[1], Gimp.ImageBaseType.RGB)
@@ -821,6 +835,7 @@ CASES = {
     "variants_flip": case_variants_flip,
     "variants_window": case_variants_window,
     "edit_refine": case_edit_refine,
+    "edit_seen": case_edit_seen,
     "references": case_references,
     "reference_layer": case_reference_layer,
     "bad_references": case_bad_references,

@@ -308,6 +308,23 @@ def test_edit_on_a_result_layer_offers_refine(run):
     assert "a grey cat" in prompt and "Follow-up" in prompt
 
 
+def test_a_result_layer_is_read_as_it_shows(run):
+    from core.history import History
+
+    entry = case(run, "edit_seen")
+    assert entry["status"] == "success", entry.get("message")
+    record = History(run.data_dir / "history").get(entry["history_id"])
+    cx, cy, cw, _ch = record.data["crop"]
+    with Image.open(record.inputs["image"]) as sent:
+        alpha = np.asarray(sent.convert("RGBA").getchannel("A"))
+    scale = alpha.shape[1] / cw
+    x, y, w, h = entry["result_bounds"]
+    corner = (int((x + 1 - cx) * scale), int((y + 1 - cy) * scale))  # mask 0 there
+    centre = (int((x + w // 2 - cx) * scale), int((y + h // 2 - cy) * scale))
+    assert alpha[corner[1], corner[0]] == 0, "hidden pixels of the result layer were sent"
+    assert alpha[centre[1], centre[0]] == 255
+
+
 def test_references_argument_sends_file_layer_id_and_named_layer(run):
     name = "references"
     entry = case(run, name)
