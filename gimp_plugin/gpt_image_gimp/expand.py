@@ -7,6 +7,7 @@ the fill goes on top as a layer with a layer mask (the new area + the feathered 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gi
@@ -23,7 +24,7 @@ from core.pipeline import Mode  # noqa: E402
 from . import canvas, logs, runner  # noqa: E402
 from .arguments import layer_name  # noqa: E402
 from .expand_args import ExpandOptions  # noqa: E402
-from .job import Outcome, image_label  # noqa: E402
+from .job import Outcome, collect_references, image_label  # noqa: E402
 
 log = logs.get("expand")
 
@@ -34,7 +35,9 @@ def borders_for(image: Gimp.Image, options: ExpandOptions) -> Borders:
     return check_borders(Borders(*options.sides))
 
 
-def spec_for(image: Gimp.Image, options: ExpandOptions, settings: Any) -> jobs.JobSpec:
+def spec_for(
+    image: Gimp.Image, options: ExpandOptions, settings: Any, references: tuple = ()
+) -> jobs.JobSpec:
     return jobs.JobSpec.from_settings(
         settings,
         Mode.EXPAND,
@@ -43,15 +46,18 @@ def spec_for(image: Gimp.Image, options: ExpandOptions, settings: Any) -> jobs.J
         quality=options.quality,
         resolution=options.resolution,
         n=options.variants,
+        references=references,
         source_document=image_label(image),
         borders=borders_for(image, options),
         overlap_px=options.overlap,
     )
 
 
-def prepare(image: Gimp.Image, options: ExpandOptions, settings: Any) -> jobs.PreparedJob:
+def prepare(
+    image: Gimp.Image, options: ExpandOptions, settings: Any, references: tuple = ()
+) -> jobs.PreparedJob:
     """Plan and read (the visible image, only the band core needs); the image is unchanged."""
-    spec = spec_for(image, options, settings)
+    spec = spec_for(image, options, settings, references)
     with canvas.visible_projection(image) as source:
         return jobs.prepare_job(
             spec,
@@ -65,11 +71,15 @@ def prepare(image: Gimp.Image, options: ExpandOptions, settings: Any) -> jobs.Pr
 def execute(
     image: Gimp.Image,
     options: ExpandOptions,
+    reference_layers: Sequence[Gimp.Drawable],
     progress: runner.Progress,
     settings: Any,
 ) -> Outcome:
-    """The whole run; raises ``GptImageError`` (image untouched) or returns the fill layer."""
-    prepared = prepare(image, options, settings)
+    """The whole run; raises ``GptImageError`` (image untouched) or returns the fill layer.
+
+    References (``references``, ``reference-layer*``) guide the fill as they guide an edit."""
+    references = collect_references(options, reference_layers)
+    prepared = prepare(image, options, settings, references)
     plan = prepared.plan
     log.info("expand plan: %s estimate=%s", plan.to_dict(), prepared.estimate_usd)
     result = runner.run_in_background(

@@ -13,7 +13,7 @@ from typing import Any
 from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
 from core.options import MAX_CANVAS_EDGE, option
 
-from .arguments import ARGS, QUALITIES, RESOLUTION_RE, Arg
+from .arguments import ARGS, QUALITIES, RESOLUTION_RE, Arg, RefEntry, parse_references
 
 EXPAND_PROC = "plug-in-gpt-image-expand"
 #: The anchor names, the overlap's default and range, the canvas limit: ``core.options`` (pure
@@ -51,6 +51,10 @@ EXPAND_ARGS: tuple[Arg, ...] = (
     _common("quality"),
     _common("resolution"),
     _common("variants"),
+    _common("references"),
+    _common("reference-layer"),
+    _common("reference-layer-2"),
+    _common("reference-layer-3"),
     _side("left", "_Left"),
     _side("top", "_Top"),
     _side("right", "_Right"),
@@ -104,6 +108,7 @@ class ExpandOptions:
     anchor: str = "center"
     overlap: int = DEFAULT_OVERLAP
     timeout_s: float = 0.0
+    references: tuple[RefEntry, ...] = ()
 
     @property
     def sides(self) -> tuple[int, int, int, int]:
@@ -148,4 +153,5 @@ def expand_options(values: dict[str, Any]) -> ExpandOptions:
         anchor=anchor,
         overlap=int(values.get("overlap", DEFAULT_OVERLAP)),
         timeout_s=max(0.0, float(values.get("timeout") or 0.0)),
+        references=parse_references(values.get("references") or ""),
     )

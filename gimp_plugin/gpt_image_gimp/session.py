@@ -114,7 +114,8 @@ def run(procedure, run_mode, image, drawables, config):
         if expanding:
             from . import expand
 
-            outcome = expand.execute(image, options, _progress(ui), settings)
+            refs = reference_drawables(config, name)
+            outcome = expand.execute(image, options, refs, _progress(ui), settings)
             return _success(outcome.layer, outcome.history_id)
         if interactive and refining:  # Edit… on a result layer: "Refine this result"
             from . import variants

@@ -803,9 +803,18 @@ def case_expand_by(name, s):
 
 
 def case_expand_aspect(name, s):
+    other, other_layer = new_image()  # a 101x77 layer of another image guides the fill
     expand_case(
-        name, s, (300, 200), prompt=f"{name}: dunes", aspect="16:9", anchor="right", overlap=12
+        name,
+        s,
+        (300, 200),
+        prompt=f"{name}: dunes",
+        aspect="16:9",
+        anchor="right",
+        overlap=12,
+        reference_layer=other_layer,
     )
+    other.delete()
 
 
 def case_expand_refused(name, s):

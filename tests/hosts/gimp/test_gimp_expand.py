@@ -104,6 +104,9 @@ def test_expand_to_aspect_with_anchor(run):
     borders = borders_for_aspect(image, "16:9", "right")
     assert borders.left > 0 and borders.right == 0
     check_expand(run, "expand_aspect", borders, overlap=12)
+    (request,) = run.requests_for("expand_aspect")
+    sizes = [tuple(img["size"]) for img in request["images"]]
+    assert len(sizes) == 2 and sizes[1] == (101, 77), sizes  # the crop, then the reference
 
 
 def test_bad_arguments_are_calling_errors_and_change_nothing(run):
