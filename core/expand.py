@@ -227,42 +227,35 @@ def expand_prompt(prompt: str | None) -> str:
 def expansion_mask(expansion: Expansion) -> SelectionMask:
     """255 over the new area, a smooth ramp to 0 over ``overlap_px`` into the original, 0 beyond.
 
-    Only sides that grew get a ramp: an edge that stays a canvas edge is not repainted.
+    Only sides that grew get a ramp: an edge that stays a canvas edge is not repainted. Only
+    thin strips are drawn (a corner takes the larger of its two ramps), so a huge canvas costs
+    one 8-bit image.
     """
     whole = Bounds.of_extent(expansion.canvas)
     area = expansion.new_area.pad(expansion.overlap_px).intersect(whole)
     coverage = Image.new("L", area.extent, 255)
     inside = expansion.original.relative_to(area.offset)
-    coverage.paste(_ramp(expansion), inside.offset)
-    return SelectionMask(coverage, area.offset)
-
-
-def _ramp(expansion: Expansion) -> Image.Image:
-    """Coverage over the original: max over grown sides of a smoothstep falling off inward."""
-    width, height = expansion.image
+    coverage.paste(0, inside.box)
     overlap, b = expansion.overlap_px, expansion.borders
-    out = Image.new("L", (width, height), 0)
     if overlap == 0:
-        return out
-    profile = [_smooth(1 - (d + 0.5) / overlap) for d in range(overlap)]
-
-    def strip(length: int, reverse: bool, horizontal: bool) -> Image.Image:
-        values = (profile + [0] * max(0, length - overlap))[:length]
-        row = bytes(reversed(values) if reverse else values)
-        line = Image.frombytes("L", (length, 1) if horizontal else (1, length), row)
-        return line.resize((width, height), Image.Resampling.NEAREST)
-
-    for grown, horizontal, reverse in (
-        (b.left, True, False),
-        (b.right, True, True),
-        (b.top, False, False),
-        (b.bottom, False, True),
+        return SelectionMask(coverage, area.offset)
+    profile = bytes(_smooth(1 - (d + 0.5) / overlap) for d in range(overlap))
+    across_w, across_h = min(overlap, inside.width), min(overlap, inside.height)
+    for grown, box, horizontal, reverse in (
+        (b.left, (inside.x, inside.y, inside.x + across_w, inside.bottom), True, False),
+        (b.right, (inside.right - across_w, inside.y, inside.right, inside.bottom), True, True),
+        (b.top, (inside.x, inside.y, inside.right, inside.y + across_h), False, False),
+        (b.bottom, (inside.x, inside.bottom - across_h, inside.right, inside.bottom), False, True),
     ):
-        if grown:
-            out = ImageChops.lighter(
-                out, strip(width if horizontal else height, reverse, horizontal)
-            )
-    return out
+        if not grown:
+            continue
+        width, height = box[2] - box[0], box[3] - box[1]
+        length = width if horizontal else height
+        values = profile[:length][::-1] if reverse else profile[:length]
+        line = Image.frombytes("L", (length, 1) if horizontal else (1, length), values)
+        strip = line.resize((width, height), Image.Resampling.NEAREST)
+        coverage.paste(ImageChops.lighter(coverage.crop(box), strip), box[:2])
+    return SelectionMask(coverage, area.offset)
 
 
 def _smooth(t: float) -> int:
