@@ -354,3 +354,21 @@ def test_exif_rotation_is_applied_before_the_borders(env, capsys, standin):
         "-o", env / "r.png",
     )  # fmt: skip
     assert report["canvas"] == [310, 400], "the displayed (upright) picture is expanded"
+
+
+def test_a_reference_guides_the_fill_and_n_is_range_checked(env, capsys, standin):
+    src, ref = env / "in.png", env / "style.png"
+    noisy((400, 300)).save(src)
+    noisy((64, 48)).save(ref)
+    report = run_json(
+        capsys, "expand", "--image", src, "--by", "0,0,100,0", "--reference", ref,
+        "--quality", "low", "-o", env / "g.png",
+    )  # fmt: skip
+    (record,) = standin.image_requests()
+    sizes = [tuple(image["size"]) for image in record["images"]]
+    assert len(sizes) == 2 and sizes[1] == (64, 48), sizes
+    assert report["canvas"] == [500, 300]
+    code, _, err = run(capsys, "expand", "--image", src, "--by", "0,0,10,0", "-n", "11",
+                       "-o", env / "x.png")  # fmt: skip
+    assert code == 2 and "1 to 10" in err
+    assert len(standin.image_requests()) == 1

@@ -33,12 +33,16 @@ from ..imagefile import SourceImage
 from ..options import option
 from ..pipeline import Mode, Plan
 from ..settings import Settings
-from .options import add_model_options, read_image
+from .options import add_model_options, add_option, read_image
 from .runtime import add_verbose, say, say_json, with_settings
 
 #: argparse takes "-10,0,0,0" for an option; this lets it reach ``parse_borders``, which
 #: explains that borders can't be negative.
 _NUMBERS = re.compile(r"^-\d+$|^-\d*\.\d+$|^-?\d+(,\s*-?\d+)+$")
+
+
+#: The job options ``expand`` takes besides the model, resolution and its own.
+EXPAND_FLAGS = ("quality", "n", "references", "output_format", "output_compression", "moderation")
 
 
 def add_expand_target_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -112,8 +116,10 @@ def add_expand_command(commands: argparse._SubParsersAction) -> None:
     add_expand_target_options(parser, required=True)
     parser.add_argument("--prompt", default="", help="what the new area shows (optional)")
     add_model_options(parser)
-    parser.add_argument("--quality", choices=("auto", "low", "medium", "high"))
-    parser.add_argument("-n", type=int, dest="n", metavar="N", help="number of variants (1-10)")
+    for name in EXPAND_FLAGS:
+        add_option(parser, name)
+    # what an expand does not take, for the shared spec builder
+    parser.set_defaults(aspect=None, background=None, partial_images=0)
     parser.add_argument(
         "-o",
         "--output",
@@ -154,9 +160,15 @@ def expanded_source(source: SourceImage, expansion: Expansion) -> SourceImage:
 def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
     from ..client import preload_sdk
     from ..history import History
-    from ..jobs import JobSpec, prepare_job
-    from ..sizing import parse_resolution
-    from .jobs import check_outputs, composite_file, job_report, run_api_job, with_timeout
+    from ..jobs import prepare_job
+    from .jobs import (
+        _job_spec,
+        check_outputs,
+        composite_file,
+        job_report,
+        run_api_job,
+        with_timeout,
+    )
     from .outputs import output_paths, save_outputs
 
     settings = with_timeout(args, settings)
@@ -164,18 +176,8 @@ def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
     source = read_image(args.image)
     image = Extent(*source.size)
     borders = borders_from_args(args, image)
-    if args.resolution:
-        parse_resolution(args.resolution)
-    spec = JobSpec.from_settings(
-        settings,
-        Mode.EXPAND,
-        args.prompt,
-        model=args.model,
-        quality=args.quality,
-        resolution=args.resolution,
-        n=args.n,
-        partial_images=0,
-        source_document=Path(args.image).name,
+    spec = replace(
+        _job_spec(args, settings, Mode.EXPAND.value, source=Path(args.image).name),
         borders=borders,
         overlap_px=overlap_from_args(args),
     )
