@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
+from core.options import MAX_CANVAS_EDGE, option
 
 EDIT_PROC = "plug-in-gpt-image-edit"
 GENERATE_PROC = "plug-in-gpt-image-generate"
@@ -144,10 +147,86 @@ RETURN_VALUES = (
 )
 
 
+# --- Expand… (plug-in-gpt-image-expand; its run options: expand_args.py) -----------------------
+
+EXPAND_PROC = "plug-in-gpt-image-expand"
+#: The anchor names, the overlap's default and range, the canvas limit: ``core.options`` (pure
+#: Python, so registering the procedure still needs no third-party package).
+ANCHOR_NAMES = ANCHOR_CHOICES
+MAX_BORDER = MAX_CANVAS_EDGE
+_OVERLAP = option("overlap_px")
+DEFAULT_OVERLAP: int = _OVERLAP.default
+
+
+def _common(name: str, **changes: Any) -> Arg:
+    arg = next(a for a in ARGS if a.name == name)
+    return replace(arg, procs=(EXPAND_PROC,), **changes)
+
+
+def _side(name: str, label: str) -> Arg:
+    return Arg(
+        name,
+        "int",
+        label,
+        f"Pixels to add on the {name} (0-{MAX_BORDER}); ignored when aspect is set.",
+        0,
+        0,
+        MAX_BORDER,
+        procs=(EXPAND_PROC,),
+    )
+
+
+EXPAND_ARGS: tuple[Arg, ...] = (
+    _common(
+        "prompt",
+        blurb="What the new area shows (optional: without one the scene is continued).",
+    ),
+    _common("model"),
+    _common("quality"),
+    _common("resolution"),
+    _common("variants"),
+    _common("references"),
+    _common("reference-layer"),
+    _common("reference-layer-2"),
+    _common("reference-layer-3"),
+    _side("left", "_Left"),
+    _side("top", "_Top"),
+    _side("right", "_Right"),
+    _side("bottom", "_Bottom"),
+    Arg(
+        "aspect",
+        "string",
+        "_Aspect",
+        "Target shape W:H (e.g. 16:9): the smallest canvas of that shape holding the image. "
+        "Empty: use left/top/right/bottom.",
+        "",
+        procs=(EXPAND_PROC,),
+    ),
+    Arg(
+        "anchor",
+        "choice",
+        "Anc_hor",
+        "Where the original sits when aspect is set.",
+        "center",
+        choices=ANCHOR_NAMES,
+        procs=(EXPAND_PROC,),
+    ),
+    Arg(
+        "overlap",
+        "int",
+        "_Overlap",
+        _OVERLAP.help.removeprefix("Expand: ").capitalize(),
+        DEFAULT_OVERLAP,
+        _OVERLAP.minimum,
+        _OVERLAP.maximum,
+        procs=(EXPAND_PROC,),
+    ),
+    _common("timeout"),
+)
+
+
 def args_for(proc_name: str) -> tuple[Arg, ...]:
     """The arguments of one procedure, in declaration order."""
-    from .expand_args import EXPAND_ARGS, EXPAND_PROC
-
     if proc_name == EXPAND_PROC:
         return EXPAND_ARGS
     return tuple(arg for arg in ARGS if proc_name in arg.procs)

@@ -1,94 +1,28 @@
-"""Expand…'s arguments (``plug-in-gpt-image-expand``), plain Python like ``arguments``.
+"""Expand…'s run options (``plug-in-gpt-image-expand``), plain Python like ``arguments``.
 
-The common options (prompt, model, quality, resolution, variants, timeout) are the Edit…
-arguments themselves, re-declared for this procedure only where their wording differs; the
-borders are ``left``/``top``/``right``/``bottom`` in pixels, or ``aspect`` + ``anchor``.
+The procedure's argument table lives in ``arguments`` with the others (``EXPAND_ARGS``: the
+common options re-declared for this procedure, ``left``/``top``/``right``/``bottom`` in pixels,
+or ``aspect`` + ``anchor``, and ``overlap``); here they become checked ``ExpandOptions``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
-from core.options import MAX_CANVAS_EDGE, option
-
-from .arguments import ARGS, QUALITIES, RESOLUTION_RE, Arg, RefEntry, parse_references
-
-EXPAND_PROC = "plug-in-gpt-image-expand"
-#: The anchor names, the overlap's default and range, the canvas limit: ``core.options`` (pure
-#: Python, so registering the procedure still needs no third-party package).
-ANCHOR_NAMES = ANCHOR_CHOICES
-MAX_BORDER = MAX_CANVAS_EDGE
-_OVERLAP = option("overlap_px")
-DEFAULT_OVERLAP: int = _OVERLAP.default
-
-
-def _common(name: str, **changes: Any) -> Arg:
-    arg = next(a for a in ARGS if a.name == name)
-    return replace(arg, procs=(EXPAND_PROC,), **changes)
-
-
-def _side(name: str, label: str) -> Arg:
-    return Arg(
-        name,
-        "int",
-        label,
-        f"Pixels to add on the {name} (0-{MAX_BORDER}); ignored when aspect is set.",
-        0,
-        0,
-        MAX_BORDER,
-        procs=(EXPAND_PROC,),
-    )
-
-
-EXPAND_ARGS: tuple[Arg, ...] = (
-    _common(
-        "prompt",
-        blurb="What the new area shows (optional: without one the scene is continued).",
-    ),
-    _common("model"),
-    _common("quality"),
-    _common("resolution"),
-    _common("variants"),
-    _common("references"),
-    _common("reference-layer"),
-    _common("reference-layer-2"),
-    _common("reference-layer-3"),
-    _side("left", "_Left"),
-    _side("top", "_Top"),
-    _side("right", "_Right"),
-    _side("bottom", "_Bottom"),
-    Arg(
-        "aspect",
-        "string",
-        "_Aspect",
-        "Target shape W:H (e.g. 16:9): the smallest canvas of that shape holding the image. "
-        "Empty: use left/top/right/bottom.",
-        "",
-        procs=(EXPAND_PROC,),
-    ),
-    Arg(
-        "anchor",
-        "choice",
-        "Anc_hor",
-        "Where the original sits when aspect is set.",
-        "center",
-        choices=ANCHOR_NAMES,
-        procs=(EXPAND_PROC,),
-    ),
-    Arg(
-        "overlap",
-        "int",
-        "_Overlap",
-        _OVERLAP.help.removeprefix("Expand: ").capitalize(),
-        DEFAULT_OVERLAP,
-        _OVERLAP.minimum,
-        _OVERLAP.maximum,
-        procs=(EXPAND_PROC,),
-    ),
-    _common("timeout"),
+from .arguments import (
+    ANCHOR_NAMES,
+    DEFAULT_OVERLAP,
+    EXPAND_ARGS,
+    EXPAND_PROC,
+    MAX_BORDER,
+    QUALITIES,
+    RESOLUTION_RE,
+    RefEntry,
+    parse_references,
 )
+
+__all__ = ["ANCHOR_NAMES", "EXPAND_ARGS", "EXPAND_PROC", "MAX_BORDER", "ExpandOptions"]
 
 
 @dataclass(frozen=True)
