@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import plistlib
 import re
 import shutil
 import subprocess
@@ -22,6 +23,9 @@ KRITA_FLATPAK = "org.kde.krita"
 GIMP_FLATPAK = "org.gimp.GIMP"
 KRITA_DEFAULT_PY = "3.10"
 GIMP_DEFAULT_PY = "3.12"
+#: What the Windows and macOS GIMP bundles carry when their files cannot be inspected: GIMP 3.0
+#: bundles Python 3.12, GIMP 3.2 bundles 3.14.
+GIMP_BUNDLED_PY = {"3.0": "3.12", "3.2": "3.14"}
 
 
 @dataclass
@@ -34,6 +38,8 @@ class Context:
     which: Callable[[str], str | None] = shutil.which
     lib_dirs: tuple[Path, ...] = (Path("/usr/lib"), Path("/usr/lib64"), Path("/usr/local/lib"))
     run_python: Callable[[str], str | None] | None = None
+    #: where macOS apps live (krita.app, GIMP.app)
+    mac_apps: Path = Path("/Applications")
     #: where AppImages are kept besides the home folder's usual places (see ``krita_appimages``)
     system_app_dirs: tuple[Path, ...] = (Path("/opt"),)
 
@@ -108,6 +114,12 @@ def _python_in_dirs(dirs: list[Path]) -> tuple[str, Path] | None:
         if v:
             return v, d
     return None
+
+
+def _framework_python(versions: Path) -> tuple[str, Path] | None:
+    """3.X from a macOS Python.framework/Versions folder (its entries are named "3.X")."""
+    found = [int(m.group(1)) for n in _listdir(versions) if (m := re.match(r"^3\.(\d+)$", n))]
+    return (f"3.{max(found)}", versions) if found else None
 
 
 def _libpython_in_binary(path: Path) -> str | None:
@@ -262,9 +274,9 @@ def krita_candidates(ctx: Context) -> list[tuple[Target, bool]]:
         t = Target("krita", "Windows", appdata / "krita", py[0], py[1], local / "kritarc")
         out.append((t, present))
     elif ctx.system == "Darwin":
-        app = Path("/Applications/krita.app/Contents")
+        app = ctx.mac_apps / "krita.app" / "Contents"
         fw = app / "Frameworks" / "Python.framework" / "Versions"
-        hit = _python_in_dirs([fw, app / "Frameworks", app / "lib"])
+        hit = _framework_python(fw) or _python_in_dirs([fw, app / "Frameworks", app / "lib"])
         py = (hit[0], f"found in {hit[1]}") if hit else (KRITA_DEFAULT_PY, "assumed: Krita 5.2")
         prof = ctx.home / "Library/Application Support/krita"
         rc = ctx.home / "Library/Preferences/kritarc"
@@ -333,11 +345,13 @@ def gimp_candidates(ctx: Context) -> list[tuple[Target, bool]]:
     if ctx.system == "Windows":
         appdata = Path(ctx.env.get("APPDATA") or ctx.home / "AppData/Roaming")
         for prof in _gimp_profiles(ctx, appdata / "GIMP"):
-            out.append((Target("gimp", "Windows", prof, *_gimp_native_python(ctx)), True))
+            py = _gimp_native_python(ctx, prof.name)
+            out.append((Target("gimp", "Windows", prof, *py), True))
     elif ctx.system == "Darwin":
         base = ctx.home / "Library/Application Support/GIMP"
         for prof in _gimp_profiles(ctx, base):
-            out.append((Target("gimp", "macOS", prof, *_gimp_native_python(ctx)), True))
+            py = _gimp_native_python(ctx, prof.name)
+            out.append((Target("gimp", "macOS", prof, *py), True))
     else:
         base = _xdg(ctx, "XDG_CONFIG_HOME", ".config") / "GIMP"
         for prof in _gimp_profiles(ctx, base):
@@ -370,21 +384,52 @@ def _gimp_profiles(ctx: Context, base: Path) -> list[Path]:
     elif ctx.system == "Windows":
         for p in _program_files(ctx):
             if (p / "GIMP 3").is_dir():
-                return [base / "3.0"]
-    elif Path("/Applications/GIMP.app").is_dir():
-        return [base / "3.0"]
+                return [base / _windows_gimp_series(p / "GIMP 3")]
+    elif (ctx.mac_apps / "GIMP.app").is_dir():
+        return [base / _mac_gimp_series(ctx.mac_apps / "GIMP.app")]
     return []
 
 
-def _gimp_native_python(ctx: Context) -> tuple[str, str]:
+_SERIES_IN_NAME = re.compile(r"^gimp(?:-console)?-(3\.\d+)(?:\.exe)?$", re.I)
+
+
+def _windows_gimp_series(install: Path) -> str:
+    """3.X of a Windows GIMP install, from its bin/gimp-3.X.exe (3.0 when nothing says)."""
+    found = [m.group(1) for n in _listdir(install / "bin") if (m := _SERIES_IN_NAME.match(n))]
+    return max(found, key=lambda v: int(v.split(".")[1])) if found else "3.0"
+
+
+def _mac_gimp_series(app: Path) -> str:
+    """3.X of GIMP.app, from its Info.plist (3.0 when it cannot be read)."""
+    try:
+        with open(app / "Contents" / "Info.plist", "rb") as handle:
+            info = plistlib.load(handle)
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return "3.0"
+    m = re.match(r"^(3\.\d+)", str(info.get("CFBundleShortVersionString", "")))
+    return m.group(1) if m else "3.0"
+
+
+def _gimp_bundled_default(series: str | None) -> tuple[str, str]:
+    """The assumed Python of a Windows/macOS GIMP bundle of ``series`` ("3.0", "3.2", ...)."""
+    if series in GIMP_BUNDLED_PY:
+        return GIMP_BUNDLED_PY[series], f"assumed: GIMP {series} bundle"
+    newest = max(GIMP_BUNDLED_PY, key=lambda v: int(v.split(".")[1]))
+    if series and _GIMP_VERSION_DIR.match(series) and int(series.split(".")[1]) > 2:
+        return GIMP_BUNDLED_PY[newest], f"assumed: as GIMP {newest} bundle"
+    return GIMP_DEFAULT_PY, "assumed: GIMP 3"
+
+
+def _gimp_native_python(ctx: Context, series: str | None = None) -> tuple[str, str]:
+    """The Python a non-Flatpak GIMP runs plug-ins with; ``series`` is the profile's 3.X."""
     if ctx.system == "Windows":
         dirs = [p / "GIMP 3" / d for p in _program_files(ctx) for d in ("lib", "bin")]
         hit = _python_in_dirs(dirs)
-        return (hit[0], f"found in {hit[1]}") if hit else (GIMP_DEFAULT_PY, "assumed: GIMP 3")
+        return (hit[0], f"found in {hit[1]}") if hit else _gimp_bundled_default(series)
     if ctx.system == "Darwin":
-        res = Path("/Applications/GIMP.app/Contents")
+        res = ctx.mac_apps / "GIMP.app" / "Contents"
         hit = _python_in_dirs([res / "Resources/lib", res / "Frameworks", res / "lib"])
-        return (hit[0], f"found in {hit[1]}") if hit else (GIMP_DEFAULT_PY, "assumed: GIMP 3")
+        return (hit[0], f"found in {hit[1]}") if hit else _gimp_bundled_default(series)
     return _gimp_linux_python(ctx)
 
 
@@ -423,7 +468,7 @@ def explicit_gimp(ctx: Context, profile: Path) -> Target:
         hit = _flatpak_python(ctx, GIMP_FLATPAK)
         v, why = hit or ("3.12", "assumed: GIMP Flatpak runtime")
         return Target("gimp", "--gimp-dir (Flatpak)", profile, v, why)
-    v, why = _gimp_native_python(ctx)
+    v, why = _gimp_native_python(ctx, profile.name)
     return Target("gimp", "--gimp-dir", profile, v, why)
 
 

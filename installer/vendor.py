@@ -67,7 +67,9 @@ def _target_options(python_version: str, platforms: list[str]) -> list[str]:
     opts = ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
     for tag in platforms:
         opts += ["--platform", tag]
-    return [*opts, "--disable-pip-version-check", "--quiet"]
+    # Not --quiet: pip tells why it could not reach the index (a certificate, no network) only
+    # in its normal output, which is captured and read when it fails (see reach_failure).
+    return [*opts, "--disable-pip-version-check", "--progress-bar", "off"]
 
 
 def pip_commands(
@@ -151,9 +153,78 @@ _NO_MATCH = re.compile(
 )
 
 
+# Why pip could not reach the index, in the words pip (urllib3, ssl) uses; checked before "no
+# matching distribution", which pip also prints when it never got an answer at all.
+_REACH_FAILURES = (
+    (
+        re.compile(
+            r"CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError|certificate verify failed"
+            r"|problem confirming the ssl certificate",
+            re.I,
+        ),
+        "the TLS certificate of {index} could not be verified",
+        "A proxy or antivirus may be intercepting HTTPS: give pip its CA bundle (PIP_CERT=/path/to/ca.pem "
+        "or 'pip config set global.cert ...'); verification is never turned off.",
+    ),
+    (
+        re.compile(r"SSLError|SSL: |TLSV1_ALERT|WRONG_VERSION_NUMBER", re.I),
+        "a TLS error while connecting to {index}",
+        "Check a proxy or firewall that intercepts HTTPS (PIP_CERT, HTTPS_PROXY).",
+    ),
+    (
+        re.compile(r"ProxyError|Cannot connect to proxy|407 Proxy Authentication", re.I),
+        "the proxy refused or could not be reached on the way to {index}",
+        "Check HTTPS_PROXY / pip's proxy setting.",
+    ),
+    (
+        re.compile(
+            r"Temporary failure in name resolution|Name or service not known|getaddrinfo failed"
+            r"|nodename nor servname|No address associated with hostname|Failed to resolve",
+            re.I,
+        ),
+        "no network: the name of {index} could not be resolved",
+        "Check the internet connection (or use --wheels DIR with wheels fetched elsewhere).",
+    ),
+    (
+        re.compile(
+            r"Network is unreachable|Connection refused|No route to host"
+            r"|Failed to establish a new connection|ConnectTimeoutError|timed out|ReadTimeoutError",
+            re.I,
+        ),
+        "no network: {index} could not be reached",
+        "Check the internet connection (or use --wheels DIR with wheels fetched elsewhere).",
+    ),
+    (
+        re.compile(r"HTTP error (\d{3})|(\d{3}) Client Error|(\d{3}) Server Error", re.I),
+        "{index} answered with an HTTP error",
+        "Check pip's index URL (PIP_INDEX_URL) and try again later.",
+    ),
+)
+_REACH_FAILURES_ANY = re.compile("|".join(p.pattern for p, _, _ in _REACH_FAILURES), re.I)
+_INDEX_HOST = re.compile(
+    r"(?:Could not fetch URL |Looking in indexes: |host=')(?:[a-z+]+://)?(?:[^@/\s]*@)?([\w.-]+)"
+)
+
+
+def reach_failure(output: str) -> tuple[str, str] | None:
+    """(why pip could not reach its index, what to do), or None when it did reach it."""
+    m = _INDEX_HOST.search(output)
+    index = m.group(1) if m else "the package index"
+    for pattern, why, hint in _REACH_FAILURES:
+        if pattern.search(output):
+            return why.format(index=index), hint
+    return None
+
+
 def _explain_failure(stderr: str, python_version: str, platforms: list[str], wheels) -> str:
     m = _NO_MATCH.search(stderr)
     tags = ", ".join(platforms)
+    reach = None if wheels else reach_failure(stderr)
+    if reach:
+        detail = [ln.strip() for ln in stderr.splitlines() if _REACH_FAILURES_ANY.search(ln)]
+        return f"pip could not download the dependencies: {reach[0]}" + (
+            f"\n    pip: {detail[-1][:300]}" if detail else ""
+        )
     if m:
         name = re.split(r"[<>=!~;\[ ]", m.group(1))[0]
         where = f"in {wheels}" if wheels else "on PyPI"
@@ -234,12 +305,13 @@ def _run_pip(cmd: list[str], python_version: str, platforms: list[str], wheels) 
     except OSError as exc:
         raise InstallError(f"could not run pip: {exc}") from exc
     if proc.returncode != 0:
+        output = proc.stderr + proc.stdout
+        reach = None if wheels else reach_failure(output)
         hint = "Check the host's Python version (override with --python-version X.Y)"
-        if wheels:
+        if reach:
+            hint = reach[1]
+        elif wheels:
             hint += f" and that {wheels} holds wheels for it (tools/wheelhouse.py builds one)."
         else:
             hint += " and your network connection to PyPI."
-        raise InstallError(
-            _explain_failure(proc.stderr + proc.stdout, python_version, platforms, wheels),
-            hint=hint,
-        )
+        raise InstallError(_explain_failure(output, python_version, platforms, wheels), hint=hint)

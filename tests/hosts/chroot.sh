@@ -70,3 +70,17 @@ install_test_packages() {
     --target "$dest" "${KRITA_TEST_PACKAGES[@]}"
   echo "$want" > "$dest/.ok"
 }
+
+# Run a command inside the chroot in a mount namespace of its own: proc, devpts and /dev/shm are
+# mounted for that command only and vanish with it (nothing to unmount, nothing left behind by a
+# killed run, and two commands in one chroot never unmount each other's).
+inroot_private() {
+  unshare --mount --propagation private -- /bin/sh -c '
+    r=$1; shift
+    mkdir -p "$r/proc" "$r/dev/pts" "$r/dev/shm"
+    mount -t proc proc "$r/proc" &&
+    mount -t devpts devpts "$r/dev/pts" -o newinstance,ptmxmode=0666 &&
+    mount -t tmpfs shm "$r/dev/shm" -o mode=1777,size=512m &&
+    exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$ROOT" "$@"
+}

@@ -600,6 +600,71 @@ def case_f32(name, s):
     dump_raw(image, os.path.join(OUT, f"{name}-after.u16"))
 
 
+def _new_layer_kinds(image, s):
+    """GIMP 3.2's vector and link layers (3.0 has neither): record which this GIMP has."""
+    s["available"] = hasattr(Gimp, "VectorLayer") and hasattr(Gimp, "LinkLayer")
+    return s["available"]
+
+
+def _vector_layer(image):
+    """A filled ellipse as a GIMP 3.2 vector layer, on top of the patterned layers."""
+    path = Gimp.Path.new(image, "ellipse path")
+    image.insert_path(path, None, 0)
+    path.bezier_stroke_new_ellipse(80, 60, 50, 35, 0)
+    layer = Gimp.VectorLayer.new(image, path)
+    image.insert_layer(layer, None, 0)
+    color = Gegl.Color.new("black")
+    color.set_rgba(0.8, 0.2, 0.1, 1.0)
+    layer.set_enable_fill(True)
+    layer.set_fill_color(color)
+    layer.refresh()
+    return layer
+
+
+def _link_layer(image):
+    """A GIMP 3.2 link layer showing an external PNG (a patterned image exported first)."""
+    other, _ = new_image(offset_layer=False, size=(90, 70))
+    png = os.path.join(OUT, "linked-source.png")
+    export_png(other, png)
+    other.delete()
+    layer = Gimp.LinkLayer.new(image, Gio.File.new_for_path(png))
+    image.insert_layer(layer, None, 0)
+    layer.set_offsets(30, 20)
+    return layer
+
+
+def case_vector_layer(name, s):
+    """The active layer is a vector layer: its visible pixels are the source, it is left as is."""
+    image, _active = new_image()
+    if not _new_layer_kinds(image, s):
+        return
+    layer = _vector_layer(image)
+    s["drawable_type"] = type(layer).__name__
+    select_ellipse(image)
+    export_item(image, layer, os.path.join(OUT, f"{name}-source.png"))
+    before(name, image, s)
+    res, new = call(EDIT, image, [layer], prompt=f"{name}: repaint the ellipse")
+    s.update(res)
+    s["vector_layer_still_vector"] = Gimp.Item.is_vector_layer(layer)
+    standard_exports(name, image, new, s)
+
+
+def case_link_layer(name, s):
+    """The active layer is a link layer (no selection): its own area is edited from its pixels."""
+    image, _active = new_image()
+    if not _new_layer_kinds(image, s):
+        return
+    layer = _link_layer(image)
+    s["drawable_type"] = type(layer).__name__
+    Gimp.Selection.none(image)
+    export_item(image, layer, os.path.join(OUT, f"{name}-source.png"))
+    before(name, image, s)
+    res, new = call(EDIT, image, [layer], prompt=f"{name}: repaint the linked image")
+    s.update(res)
+    s["link_layer_still_link"] = Gimp.Item.is_link_layer(layer)
+    standard_exports(name, image, new, s)
+
+
 def case_last_values(name, s):
     """A script run with RUN-WITH-LAST-VALS repeats the previous run's arguments."""
     image, active = new_image()
@@ -857,6 +922,8 @@ CASES = {
     "no_alpha": case_no_alpha,
     "f32": case_f32,
     "last_values": case_last_values,
+    "vector_layer": case_vector_layer,
+    "link_layer": case_link_layer,
     "ui_smoke": case_ui_smoke,
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,

@@ -1,15 +1,15 @@
-"""Drive the real GIMP 3.0 in its trixie chroot: install the plug-in, run the batch, collect.
+"""Drive a real GIMP 3 in its Debian chroot: install the plug-in, run the batch, collect.
 
 Used by ``test_gimp_host.py``; also runnable by hand for debugging:
 
-    python tests/hosts/gimp/gimp_harness.py [CASE,CASE...]   # prints the output folder
+    python tests/hosts/gimp/gimp_harness.py [CASE,CASE...] [--host gimp3.2]  # prints the output folder
 
-Steps: ``setup.sh`` builds or reuses the chroot; ``install.py`` installs the plug-in into a
-throw-away ``GIMP3_DIRECTORY`` profile inside the chroot (with the cp313 wheelhouse from
+Steps: the host's set-up script (``testhosts.HOSTS``: GIMP 3.0.4 from trixie, 3.2.6 from forky)
+builds or reuses the chroot; ``install.py`` installs the plug-in into a throw-away
+``GIMP3_DIRECTORY`` profile inside the chroot (with a wheelhouse for the chroot's Python from
 ``tools/wheelhouse.py``); the stand-in runs on the host (the chroot shares the host's network, so
-127.0.0.1 reaches it); ``gimp-console-3.0`` runs ``batch_cases.py`` once for every case. Only a
-proc, a devpts instance and a /dev/shm tmpfs are mounted, and only those this run mounted are
-unmounted again, whatever happens.
+127.0.0.1 reaches it); the chroot's ``gimp-console-3.x`` runs ``batch_cases.py`` once for every
+case, in a mount namespace of its own (``testhosts.chroot_command``).
 """
 
 from __future__ import annotations
@@ -24,16 +24,53 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-PYTHON_VERSION = "3.13"
+sys.path.insert(0, str(HERE.parent))
+import hostjobs  # noqa: E402
+import testhosts  # noqa: E402
+
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 TEST_KEY = "sk-test-gimp-DO-NOT-LEAK-0123456789abcdef"
 GIMP_TIMEOUT_S = int(os.environ.get("GPTIMG_GIMP_TIMEOUT", "600"))
+
+
+@dataclass(frozen=True)
+class GimpHost:
+    """One GIMP under test, in its chroot (see testhosts.HOSTS)."""
+
+    id: str  # "gimp3.0", "gimp3.2"
+    series: str  # "3.2"
+    root: Path
+    console: str  # "gimp-console-3.2"
+    python: str  # the chroot's Python X.Y, which GIMP runs plug-ins with
+    version: str  # the packaged GIMP version, "3.2.6"
+
+
+#: The host run_gimp uses when none is given (the test module's current host, see its fixture).
+DEFAULT_HOST = "gimp3.0"
+_hosts: dict[str, GimpHost] = {}
+
+
+def gimp_host(host_id: str | None = None) -> GimpHost:
+    """Set up (or reuse) the chroot of ``host_id`` and describe its GIMP."""
+    host_id = host_id or DEFAULT_HOST
+    if host_id not in _hosts:
+        test_host = testhosts.by_id(host_id)
+        root = Path(testhosts.run_setup(test_host))
+        _hosts[host_id] = GimpHost(
+            host_id,
+            test_host.series,
+            root,
+            console(root),
+            testhosts.chroot_python(root),
+            testhosts.packaged_version("gimp", root),
+        )
+    return _hosts[host_id]
 
 
 @dataclass
@@ -52,7 +89,13 @@ class GimpRun:
     seconds: float
     install_seconds: float
     cancel_file: Path
-    gimp_version: str = ""  # what the chroot's Debian package says it is
+    host: GimpHost | None = None
+
+    @property
+    def gimp_version(self) -> str:
+        """What the chroot's Debian package says its GIMP is."""
+        return self.host.version if self.host else ""
+
     notes: dict = field(default_factory=dict)
     install: str = "install.py"  # or "bundle:<release key>"
 
@@ -69,16 +112,6 @@ def log(message: str) -> None:
     print(f"[gimp harness] {message}", file=sys.stderr, flush=True)
 
 
-def setup_chroot() -> Path:
-    """Run setup.sh (idempotent) and return the chroot path."""
-    proc = subprocess.run(
-        ["bash", str(HERE / "setup.sh")], capture_output=True, text=True, timeout=1800
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"setup.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return Path(proc.stdout.strip().splitlines()[-1])
-
-
 def console(root: Path) -> str:
     """The chroot's ``gimp-console-3.x`` (3.0 and 3.2 each ship only their own)."""
     found = sorted(p.name for p in (root / "usr" / "bin").glob("gimp-console-3.*"))
@@ -87,18 +120,9 @@ def console(root: Path) -> str:
     return found[-1]
 
 
-def packaged_version(root: Path) -> str:
-    """The chroot's GIMP version as Debian packaged it ("3.0.4" from "3.0.4-7")."""
-    proc = subprocess.run(
-        ["chroot", str(root), "dpkg-query", "-W", "-f", "${Version}", "gimp"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return proc.stdout.split(":")[-1].split("-")[0].split("+")[0]
-
-
-def wheelhouse() -> Path:
-    """The cached cp313 wheels (tools/wheelhouse.py), so installs are offline and quick."""
-    cmd = [sys.executable, str(REPO / "tools" / "wheelhouse.py"), PYTHON_VERSION]
+def wheelhouse(python: str) -> Path:
+    """The cached wheels for GIMP's Python (tools/wheelhouse.py), so installs are offline."""
+    cmd = [sys.executable, str(REPO / "tools" / "wheelhouse.py"), python]
     for tag in PLATFORMS:
         cmd += ["--platform", tag]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
@@ -107,7 +131,7 @@ def wheelhouse() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def install_plugin(profile: Path, with_deps: bool = True) -> None:
+def install_plugin(profile: Path, with_deps: bool = True, python: str = "3.13") -> None:
     """Install exactly as a user would: install.py into the GIMP profile (``with_deps=False``:
     ``--no-deps``, a plug-in without vendor/, to see how it explains that)."""
     cmd = [
@@ -118,12 +142,12 @@ def install_plugin(profile: Path, with_deps: bool = True) -> None:
         "--gimp-dir",
         str(profile),
         "--python-version",
-        PYTHON_VERSION,
+        python,
     ]
     if not with_deps:
         cmd += ["--no-deps"]
     elif os.environ.get("GPTIMG_WHEELHOUSE", "1") == "1":
-        cmd += ["--wheels", str(wheelhouse())]
+        cmd += ["--wheels", str(wheelhouse(python))]
     for tag in PLATFORMS:
         cmd += ["--platform", tag]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
@@ -134,8 +158,10 @@ def install_plugin(profile: Path, with_deps: bool = True) -> None:
         raise RuntimeError(f"install.py did not install an executable {entry}")
 
 
-#: The release zip for this GIMP's Python: GIMP 3.2's Flatpak zip (runtime Python 3.13).
-BUNDLE_KEY = "gimp-linux-x86_64-py" + PYTHON_VERSION.replace(".", "")
+#: The release zip for trixie GIMP 3.0.4's Python 3.13: GIMP 3.2's Flatpak zip (runtime 3.13).
+#: No Linux zip is built for 3.14 (forky's GIMP 3.2.6 is tested with install.py only).
+BUNDLE_KEY = "gimp-linux-x86_64-py313"
+BUNDLE_HOSTS = {"gimp3.0": BUNDLE_KEY}
 
 
 def build_bundle(key: str, out: Path) -> Path:
@@ -190,31 +216,6 @@ def standin() -> Iterator[str]:
                 proc.wait()
 
 
-def _mountpoint(path: Path) -> bool:
-    return subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0
-
-
-@contextlib.contextmanager
-def mounts(root: Path) -> Iterator[None]:
-    """proc, a new devpts instance and a /dev/shm tmpfs; unmounts what it mounted."""
-    specs = [
-        ("proc", ["-t", "proc", "proc"]),
-        ("dev/pts", ["-t", "devpts", "devpts", "-o", "newinstance,ptmxmode=0666"]),
-        ("dev/shm", ["-t", "tmpfs", "shm", "-o", "mode=1777,size=512m"]),
-    ]
-    mounted = []
-    try:
-        for rel, args in specs:
-            target = root / rel
-            if not _mountpoint(target):
-                subprocess.run(["mount", *args, str(target)], check=True)
-                mounted.append(target)
-        yield
-    finally:
-        for target in reversed(mounted):
-            subprocess.run(["umount", "-l", str(target)], check=False)
-
-
 def _fetch_json(url: str):
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
@@ -257,15 +258,19 @@ def run_gimp(
     profile_from: GimpRun | None = None,
     with_deps: bool = True,
     bundle: str | None = None,
+    host: str | None = None,
 ) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
 
     ``with_key=False`` runs without OPENAI_API_KEY and with an empty settings folder;
-    ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run;
-    ``bundle`` (a release key such as ``BUNDLE_KEY``) installs that release zip instead of
-    running install.py.
+    ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run, and its
+    host; ``bundle`` (a release key such as ``BUNDLE_KEY``) installs that release zip instead of
+    running install.py; ``host`` is a testhosts id ("gimp3.2"; default: ``DEFAULT_HOST``).
     """
-    root = setup_chroot()
+    if profile_from is not None and profile_from.host is not None and host is None:
+        host = profile_from.host.id
+    gimp = gimp_host(host)
+    root = gimp.root
     remove_stale_runs(root)
     work_rel = Path("tmp") / f"gptimg-{os.getpid()}-{time.time_ns()}"
     work = root / work_rel
@@ -278,7 +283,7 @@ def run_gimp(
     if profile_from is None:
         profile = work / "profile"
         if bundle is None:
-            install_plugin(profile, with_deps)
+            install_plugin(profile, with_deps, gimp.python)
         else:
             install_bundle(profile, bundle)
         install = "install.py" if bundle is None else f"bundle:{bundle}"
@@ -291,7 +296,6 @@ def run_gimp(
     host_cancel_file = root / str(cancel_file).lstrip("/")
     with (
         standin() as base_url,
-        mounts(root),
         cancel_when_seen(base_url, "cancel:", host_cancel_file) as cancel_seen,
     ):
         env = {
@@ -308,30 +312,18 @@ def run_gimp(
         }
         if with_key:
             env["OPENAI_API_KEY"] = TEST_KEY
-        cmd = [
-            "timeout",
-            "-k",
-            "10",
-            str(GIMP_TIMEOUT_S),
-            "chroot",
-            str(root),
-            "/usr/bin/env",
-            "-i",
-        ]
-        cmd += [f"{k}={v}" for k, v in env.items()]
-        cmd += [
-            "xvfb-run",
-            "-a",
-            "-s",
-            "-screen 0 1280x800x24",
-            console(root),
+        gimp_argv = [
+            *testhosts.xvfb_run("1280x800x24"),
+            gimp.console,
             "-i",
             "--batch-interpreter=python-fu-eval",
             "-b",
             f'exec(open("{inside / "batch_cases.py"}").read())',
             "--quit",
         ]
-        log(f"running {console(root)}")
+        cmd = ["timeout", "-k", "10", str(GIMP_TIMEOUT_S)]
+        cmd += testhosts.chroot_command(root, env, gimp_argv)
+        log(f"running {gimp.console} ({gimp.id})")
         t1 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.monotonic() - t1
@@ -353,8 +345,8 @@ def run_gimp(
         install_seconds=install_seconds,
         cancel_file=host_cancel_file,
         notes={"cancel_file_created_at": cancel_seen.get("at")},
-        gimp_version=packaged_version(root),
         install=install,
+        host=gimp,
     )
 
 
@@ -373,9 +365,62 @@ def remove_stale_runs(root: Path, max_age_s: float = 3600) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+# --- the runs test_gimp_host.py needs, as background jobs (tests/hosts/hostjobs.py) ----------
+
+
+def run_ids(host_ids: list[str]) -> list[str]:
+    """The main GIMP runs of a session: each host with install.py, plus "<host>-bundle" (the
+    release zip) for hosts that have one (``BUNDLE_HOSTS``)."""
+    return [*host_ids, *(f"{h}-bundle" for h in host_ids if h in BUNDLE_HOSTS)]
+
+
+def main_job(run_id: str) -> tuple[tuple[str, ...], Callable[[], GimpRun]]:
+    """Every case but the separate ones, in one GIMP start (``run_id`` as ``run_ids`` gives)."""
+    host_id, _, variant = run_id.partition("-")
+    bundle = BUNDLE_HOSTS[host_id] if variant == "bundle" else None
+    return ("gimp", run_id, "main"), lambda: run_gimp(host=host_id, bundle=bundle)
+
+
+def no_key_job(first: GimpRun) -> tuple[tuple[str, ...], Callable[[], GimpRun]]:
+    """A short second start without any key, in the first run's profile."""
+    assert first.host is not None
+    run_id = first.host.id + ("-bundle" if first.install.startswith("bundle:") else "")
+    key = ("gimp", run_id, "no_key")
+    return key, lambda: run_gimp(["no_key"], with_key=False, profile_from=first)
+
+
+def no_vendor_job(host_id: str) -> tuple[tuple[str, ...], Callable[[], GimpRun]]:
+    """The plug-in installed with --no-deps (no vendor/)."""
+    key = ("gimp", host_id, "no_vendor")
+    return key, lambda: run_gimp(["no_vendor"], with_deps=False, host=host_id)
+
+
+def mismatched_bundle_job() -> tuple[tuple[str, ...], Callable[[], GimpRun]]:
+    """GIMP 3.0's Flatpak zip (Python 3.12) unzipped into trixie's GIMP 3.0.4 (Python 3.13)."""
+    key = ("gimp", "gimp3.0", "mismatched_bundle")
+    return key, lambda: run_gimp(["no_vendor"], bundle="gimp-linux-x86_64-py312", host="gimp3.0")
+
+
+def prefetch(run_id: str) -> None:
+    """Queue the runs of ``run_id`` in the background, the second start once the first is done."""
+    key, job = main_job(run_id)
+    hostjobs.start(key, job)
+    hostjobs.then(("gimp", run_id, "no_key"), key, lambda first: no_key_job(first)[1]())
+    host_id = run_id.partition("-")[0]
+    hostjobs.start(*no_vendor_job(host_id))
+    if host_id == "gimp3.0":
+        hostjobs.start(*mismatched_bundle_job())
+
+
 if __name__ == "__main__":
-    chosen = sys.argv[1].split(",") if len(sys.argv) > 1 else None
-    result = run_gimp(chosen)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="?", default="", help="comma-separated case names")
+    ids = [h.id for h in testhosts.HOSTS if h.app == "gimp"]
+    parser.add_argument("--host", choices=ids, default=DEFAULT_HOST)
+    cli = parser.parse_args()
+    result = run_gimp(cli.cases.split(",") if cli.cases else None, host=cli.host)
     print(result.log[-6000:])
     print(
         f"rc={result.returncode} gimp {result.seconds:.1f}s install {result.install_seconds:.1f}s"

@@ -1,8 +1,9 @@
-"""The GIMP 3 plug-in in the real GIMP 3.0.4 (Debian trixie chroot), checked from outside.
+"""The GIMP 3 plug-in in the real GIMP 3.0.4 (trixie) and 3.2.6 (forky), checked from outside.
 
-One GIMP start (``gimp_harness.run_gimp``) runs every case of ``batch_cases.py`` through the PDB,
-non-interactively, against the local stand-in API; the tests below read the exported PNGs / raw
-dumps with Pillow and numpy. Needs root (chroot, mount): ``python -m pytest -m gimp tests/hosts/gimp``.
+Per GIMP, one start (``gimp_harness.run_gimp``) runs every case of ``batch_cases.py`` through the
+PDB, non-interactively, against the local stand-in API; the tests below read the exported PNGs /
+raw dumps with Pillow and numpy. Every test here runs once per GIMP (the ``gimp_host`` fixture).
+Needs root (chroot, mount): ``python -m pytest -m gimp tests/hosts/gimp``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import gimp_harness
+import hostjobs
+import testhosts
 
 from core.geometry import Extent
 from core.pipeline import BlendOptions, Mode, plan_job
 from core.selection import SelectionMask
+from tests.standin.imaging import edited_pixel
 
 pytestmark = [pytest.mark.gimp, pytest.mark.slow]
 
@@ -34,20 +39,29 @@ def reach(feather: int, grow: int = 6) -> int:
     return grow + 2 * feather + 2
 
 
-#: The scenario runs twice: installed by install.py, and from the release zip for this GIMP's
-#: Python unzipped into a fresh profile's plug-ins folder (as a user installs it).
-INSTALLS = ["install.py", "bundle"]
+#: Every GIMP of testhosts.HOSTS, each installed by install.py; GIMP 3.0.4 (trixie, Python 3.13)
+#: also from the release zip for its Python unzipped into a fresh profile's plug-ins folder (as
+#: a user installs it): run id "gimp3.0-bundle".
+RUNS = gimp_harness.run_ids([h.id for h in testhosts.selected("gimp")])
 
 
-@pytest.fixture(scope="module", params=INSTALLS)
-def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
-    bundle = gimp_harness.BUNDLE_KEY if request.param == "bundle" else None
-    result = gimp_harness.run_gimp(bundle=bundle)
+@pytest.fixture(scope="module", autouse=True, params=RUNS)
+def gimp_host(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module, once per GIMP run: its runs default to this run's host."""
+    gimp_harness.DEFAULT_HOST = request.param.partition("-")[0]
+    yield request.param
+    gimp_harness.DEFAULT_HOST = "gimp3.0"
+
+
+@pytest.fixture(scope="module")
+def run(gimp_host: str) -> Iterator[gimp_harness.GimpRun]:
+    result = hostjobs.result(*gimp_harness.main_job(gimp_host))
     assert result.returncode == 0, (
         f"gimp-console failed ({result.returncode}):\n{result.log[-5000:]}"
     )
     assert result.summary.get("cases"), f"no summary written:\n{result.log[-5000:]}"
     yield result
+    hostjobs.wait(("gimp", gimp_host, "no_key"))  # a second start may still use this profile
     gimp_harness.clean_up(result)
 
 
@@ -123,30 +137,31 @@ def test_installed_as_a_user_would(run):
     else:  # the release zip, unzipped: its bundle.json fits this GIMP, so nothing refused
         assert run.install == f"bundle:{gimp_harness.BUNDLE_KEY}"
         bundle = json.loads((plugin / "bundle.json").read_text())
-        assert bundle["python"] == gimp_harness.PYTHON_VERSION
+        assert bundle["python"] == run.host.python
         assert bundle["platform"] == "linux-x86_64"
         assert not (plugin / ".install-manifest.json").exists()
     for part in ("gpt-image.py", "gpt_image_gimp/plugin.py", "core/jobs.py", "vendor/openai"):
         assert (plugin / part).exists(), part
-    assert run.gimp_version and run.summary["gimp_version"] == run.gimp_version
+    # The GIMP that ran is the one this host stands for (3.0.4 or 3.2.6, as packaged).
+    assert run.gimp_version.startswith(run.host.series + ".")
+    assert run.summary["gimp_version"] == run.gimp_version
 
 
 def test_mismatched_bundle_is_refused_naming_the_right_zip():
     """GIMP 3.0's Flatpak zip (Python 3.12) unzipped into a GIMP whose Python is 3.13: the
-    procedure fails with a message naming the zip that fits, and the image stays untouched."""
-    other = gimp_harness.run_gimp(["no_vendor"], bundle="gimp-linux-x86_64-py312")
-    try:
-        assert other.returncode == 0, other.log[-5000:]
-        entry = case(other, "no_vendor")
-        assert entry["status"] == "execution-error"
-        message = entry["message"]
-        assert "Python 3.12" in message and "Python 3.13" in message, message
-        assert re.search(r"Install gpt-image-gimp-[^ ]+-linux-x86_64-py313\.zip instead", message)
-        assert "plug-ins folder" in message
-        assert_untouched(other, "no_vendor", entry)
-        assert other.requests_for("no_vendor") == []
-    finally:
-        gimp_harness.clean_up(other)
+    procedure fails with a message naming the zip that fits, and the image stays untouched.
+    (Trixie's GIMP 3.0.4 only: one GIMP start, shared by every run id of this module.)"""
+    other = hostjobs.result(*gimp_harness.mismatched_bundle_job())
+    # the result is shared by every run id: cleaned up with stale runs, not here
+    assert other.returncode == 0, other.log[-5000:]
+    entry = case(other, "no_vendor")
+    assert entry["status"] == "execution-error"
+    message = entry["message"]
+    assert "Python 3.12" in message and "Python 3.13" in message, message
+    assert re.search(r"Install gpt-image-gimp-[^ ]+-linux-x86_64-py313\.zip instead", message)
+    assert "plug-ins folder" in message
+    assert_untouched(other, "no_vendor", entry)
+    assert other.requests_for("no_vendor") == []
 
 
 def test_masked_edit_on_offset_layer_with_odd_ellipse(run):
@@ -488,6 +503,57 @@ def test_32_bit_float_linear_image(run):
     assert np.array_equal(before[mask == 0], after[mask == 0])
 
 
+def assert_edited_from(run, name: str, entry: dict, prompt: str, at: tuple[int, int]) -> None:
+    """The result at canvas point ``at`` is the stand-in's edit of the *source* layer's pixel
+    there (not of the layers under it): the plug-in read the layer as it is shown."""
+    x, y = at
+    source = tuple(int(v) for v in rgba(run, f"{name}-source.png")[y, x, :3])
+    below = tuple(int(v) for v in rgba(run, f"{name}-before.png")[y, x, :3])
+    lx, ly = entry["layer_bounds"][:2]
+    result = rgba(run, f"{name}-layer.png")[y, x, :3]
+    assert np.abs(result - np.array(edited_pixel(source, prompt, 0))).max() <= 4, (source, result)
+    # the layers under the source look different there, so this tells them apart
+    assert np.abs(result - np.array(edited_pixel(below, prompt, 0))).max() > 8 or source == below
+    assert (lx, ly) <= (x, y)
+
+
+def test_gimp32_vector_layer_is_read_as_shown_and_kept(run):
+    """GIMP 3.2: the active layer may be a vector layer. Its rendered pixels are the source;
+    the result is a new raster layer above it, the vector layer stays a vector layer."""
+    name = "vector_layer"
+    entry = case(run, name)
+    if run.host.series == "3.0":
+        assert entry["available"] is False  # GIMP 3.0 has no vector layers: nothing to check
+        return
+    assert entry["available"] and entry["drawable_type"] == "VectorLayer"
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["vector_layer_still_vector"]
+    new = assert_above_active(entry, f"GPT: {name}: repaint the ellipse")
+    assert new["type"] == "rgba-image" and new["has_mask"]
+    assert_masked_result(run, name, entry, feather=8)
+    assert_edited_from(run, name, entry, f"{name}: repaint the ellipse", (82, 64))
+
+
+def test_gimp32_link_layer_is_read_as_shown_and_kept(run):
+    """GIMP 3.2: the active layer may be a link layer (an external file); with no selection its
+    own area is edited from the pixels it shows, and it stays a link layer."""
+    name = "link_layer"
+    entry = case(run, name)
+    if run.host.series == "3.0":
+        assert entry["available"] is False
+        return
+    assert entry["available"] and entry["drawable_type"] == "LinkLayer"
+    assert entry["status"] == "success", entry.get("message")
+    assert entry["link_layer_still_link"]
+    assert_above_active(entry, f"GPT: {name}: repaint the linked image")
+    assert_untouched_outside_mask(run, name, entry)
+    x, y, w, h = 30, 20, 90, 70  # the link layer (batch_cases._link_layer)
+    ys, xs = np.nonzero(changed(run, name))
+    r = reach(8)
+    assert xs.min() >= x - r and xs.max() < x + w + r and ys.min() >= y - r and ys.max() < y + h + r
+    assert_edited_from(run, name, entry, f"{name}: repaint the linked image", (75, 55))
+
+
 def test_with_last_values_before_any_interactive_run(run):
     """GIMP 3.0 keeps last values from interactive runs only: a scripted RUN-WITH-LAST-VALS
     before any dialog gets the defaults, so the empty prompt is refused, clearly, untouched."""
@@ -502,7 +568,7 @@ def test_with_last_values_before_any_interactive_run(run):
 @pytest.fixture(scope="module")
 def run_without_key(run) -> Iterator[gimp_harness.GimpRun]:
     """A second, short GIMP start with no key anywhere (same installed plug-in)."""
-    result = gimp_harness.run_gimp(["no_key"], with_key=False, profile_from=run)
+    result = hostjobs.result(*gimp_harness.no_key_job(run))
     assert result.returncode == 0, result.log[-5000:]
     yield result
     gimp_harness.clean_up(result)
@@ -541,16 +607,14 @@ def test_interactive_cancel_button(run):
     assert "Cancelled by the user." in log_text
 
 
-def test_missing_vendor_is_explained():
+def test_missing_vendor_is_explained(gimp_host):
     """A plug-in copied without vendor/ still registers; running it says what to do."""
-    other = gimp_harness.run_gimp(["no_vendor"], with_deps=False)
-    try:
-        assert other.returncode == 0, other.log[-5000:]
-        assert not (other.profile / "plug-ins" / "gpt-image" / "vendor").exists()
-        entry = case(other, "no_vendor")
-        assert entry["status"] == "execution-error"
-        assert "missing or broken packages" in entry["message"]
-        assert "install.py" in entry["message"]
-        assert_untouched(other, "no_vendor", entry)
-    finally:
-        gimp_harness.clean_up(other)
+    # One GIMP start per host, shared by its run ids: cleaned up with stale runs, not here.
+    other = hostjobs.result(*gimp_harness.no_vendor_job(gimp_host.partition("-")[0]))
+    assert other.returncode == 0, other.log[-5000:]
+    assert not (other.profile / "plug-ins" / "gpt-image" / "vendor").exists()
+    entry = case(other, "no_vendor")
+    assert entry["status"] == "execution-error"
+    assert "missing or broken packages" in entry["message"]
+    assert "install.py" in entry["message"]
+    assert_untouched(other, "no_vendor", entry)

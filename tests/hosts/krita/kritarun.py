@@ -19,13 +19,20 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+sys.path.insert(0, str(HERE.parent))
+import testhosts  # noqa: E402
+
+from tools.wheelhouse import build_wheelhouse, hostcache_root  # noqa: E402
+
 HARNESS = HERE / "harness"
 INNER = HERE / "inner"
 PLUGIN_NAME = "gpt_image"
@@ -42,6 +49,7 @@ class KritaRun:
     result: dict = field(default_factory=dict)
     cases: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (outcome, text)
     install: str = ""  # "install.py" or "copy"
+    host: Host | None = None
 
     @property
     def out(self) -> Path:
@@ -58,19 +66,7 @@ class KritaRun:
 
 
 def cache_dir() -> Path:
-    from tools.wheelhouse import hostcache_root
-
     return Path(os.environ.get("KRITA_HOSTCACHE", hostcache_root() / "krita"))
-
-
-def run_setup() -> Path:
-    """Run setup.sh (cheap when everything is cached) and return the cache dir."""
-    proc = subprocess.run(
-        ["bash", str(HERE / "setup.sh")], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"setup.sh failed:\n{proc.stdout}\n{proc.stderr}")
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def install_harness(pykrita: Path) -> None:
@@ -199,7 +195,7 @@ def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, host: Host) -> s
             "--python-version",
             host.python,
             "--wheels",
-            str(cache / f"wheels-{host.tag}"),
+            str(wheelhouse(host)),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
@@ -213,11 +209,12 @@ def install_plugin(krita_dir: Path, kritarc: Path, cache: Path, host: Host) -> s
 
 @dataclass(frozen=True)
 class Host:
-    """Where Krita runs: this system (bookworm, 5.1) or a chroot (trixie, 5.2)."""
+    """Where Krita runs: this system (bookworm, 5.1) or a Debian chroot (see testhosts.HOSTS)."""
 
-    name: str
+    name: str  # the test host id, "krita5.1" ...
     python: str  # the embedded Python's X.Y
     chroot: Path | None = None
+    series: str = ""  # the Krita version this host must report ("5.3")
 
     @property
     def tag(self) -> str:
@@ -230,23 +227,23 @@ class Host:
         return "/" + str(path.resolve().relative_to(self.chroot.resolve()))
 
 
-BOOKWORM = Host("bookworm", "3.11")
+def krita_host(host_id: str = "krita5.1") -> Host:
+    """Set up (or reuse) the Krita of ``host_id`` and describe it; see testhosts.HOSTS."""
+    test_host = testhosts.by_id(host_id)
+    where = testhosts.run_setup(test_host)
+    if test_host.suite == "bookworm":  # this machine's own Krita; setup.sh printed the cache
+        python = subprocess.run(
+            ["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        return Host(host_id, python, None, test_host.series)
+    root = Path(where)
+    return Host(host_id, testhosts.chroot_python(root), root, test_host.series)
 
 
-def trixie_host() -> Host:
-    """Build (or reuse) the trixie chroot with Krita 5.2; see setup_trixie.sh."""
-    proc = subprocess.run(
-        ["bash", str(HERE / "setup_trixie.sh")], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"setup_trixie.sh failed:\n{proc.stdout}\n{proc.stderr}")
-    root = Path(proc.stdout.strip().splitlines()[-1])
-    version = subprocess.run(
-        ["chroot", str(root), "/usr/bin/python3", "-c",
-         "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    return Host("trixie", version, root)
+def wheelhouse(host: Host) -> Path:
+    """The plug-in's dependencies as wheels for the host's Python (tools/wheelhouse.py)."""
+    return build_wheelhouse(host.python)
 
 
 def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
@@ -293,33 +290,6 @@ def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
     install_harness(pykrita)
     set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
     return env
-
-
-class _Mounts:
-    """proc, a new devpts and a tmpfs /dev/shm inside a chroot while Krita runs there."""
-
-    def __init__(self, chroot: Path | None) -> None:
-        self.chroot = chroot
-        self.done: list[Path] = []
-
-    def __enter__(self) -> _Mounts:
-        if self.chroot is None:
-            return self
-        for target, args in (
-            ("proc", ["-t", "proc", "proc"]),
-            ("dev/pts", ["-t", "devpts", "devpts", "-o", "newinstance,ptmxmode=0666"]),
-            ("dev/shm", ["-t", "tmpfs", "shm", "-o", "mode=1777,size=512m"]),
-        ):
-            path = self.chroot / target
-            path.mkdir(parents=True, exist_ok=True)
-            if subprocess.run(["mountpoint", "-q", str(path)], check=False).returncode != 0:
-                subprocess.run(["mount", *args, str(path)], check=True)
-                self.done.append(path)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for path in reversed(self.done):
-            subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def parse_junit(path: Path) -> dict[str, tuple[str, str]]:
@@ -380,7 +350,7 @@ def standin_env(base_url: str) -> dict[str, str]:
 def run_krita(
     root: Path,
     *,
-    host: Host = BOOKWORM,
+    host: Host | None = None,
     extra_env: dict[str, str] | None = None,
     pytest_args: str = "",
     timeout_s: float = 300,
@@ -392,9 +362,12 @@ def run_krita(
     ``bundle`` installs the release zip for the host's Python (True) or the one with that
     release key (e.g. ``krita-linux-x86_64-py310``) instead of running install.py.
     """
-    cache = run_setup()
+    host = host or krita_host()
+    cache = cache_dir()
     if host.chroot is not None:
-        root = host.chroot / "tmp" / f"gpt-image-{root.name}"
+        remove_stale_runs(host.chroot)
+        name = f"gpt-image-{host.name}{'-bundle' if bundle else ''}-{os.getpid()}-{root.name}"
+        root = host.chroot / "tmp" / name
     env = prepare_profile(root, cache, host)
     home = root / "home"
     krita_dir, kritarc = home / ".local" / "share" / "krita", home / ".config" / "kritarc"
@@ -426,21 +399,18 @@ def run_krita(
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
         GPT_IMAGE_TEST_INSTALL=how.split(":")[0],
     )
-    krita = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", "krita", "--nosplash"]
+    krita = [*testhosts.xvfb_run("1920x1080x24"), "krita", "--nosplash"]
     if host.chroot is not None:
-        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-        krita = [chroot, str(host.chroot), "/usr/bin/env", "-i",
-                 *[f"{k}={v}" for k, v in env.items()], *krita]  # fmt: skip
+        krita = testhosts.chroot_command(host.chroot, env, krita)
     cmd = ["timeout", "-k", "10", str(int(timeout_s)), *krita]
     t0 = time.monotonic()
     with (
-        _Mounts(host.chroot),
         open(out / "krita.stdout", "wb") as so,
         open(out / "krita.stderr", "wb") as se,
     ):
         outer_env = env if host.chroot is None else None  # chroot: env -i passes Krita's env
         proc = subprocess.run(cmd, env=outer_env, stdout=so, stderr=se, cwd=root, check=False)
-    run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how)
+    run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how, host=host)
     result_file = out / "result.json"
     if result_file.exists():
         run.result = json.loads(result_file.read_text())
@@ -448,15 +418,61 @@ def run_krita(
     return run
 
 
+#: One Krita run of the whole inner suite may take this long (several overlap on 2 cores).
+FULL_RUN_TIMEOUT_S = float(os.environ.get("KRITA_TEST_TIMEOUT", "600"))
+
+
+#: Hosts whose Python has a Linux release zip (tools/build_release.py): trixie Krita 5.2's 3.13
+#: takes the Krita 5.3 / 6 AppImage zip. Their run id "<host>-bundle" installs that zip instead.
+BUNDLE_HOSTS = ("krita5.2",)
+
+
+def run_ids(host_ids: list[str]) -> list[str]:
+    """The Krita runs of a session: each host with install.py, and the bundle variants."""
+    return [*host_ids, *(f"{h}-bundle" for h in host_ids if h in BUNDLE_HOSTS)]
+
+
+def full_run(run_id: str) -> KritaRun:
+    """Set up the host of ``run_id`` ("krita5.3", "krita5.2-bundle"), start the stand-in and
+    run the whole inner suite in its Krita once."""
+    host_id, _, variant = run_id.partition("-")
+    host = krita_host(host_id)
+    root = Path(tempfile.mkdtemp(prefix=f"gpt-image-{run_id}-"))
+    standin, base_url = start_standin(root)
+    try:
+        return run_krita(
+            root / "run",
+            host=host,
+            extra_env=standin_env(base_url),
+            timeout_s=FULL_RUN_TIMEOUT_S,
+            bundle=variant == "bundle",
+        )
+    finally:
+        stop_standin(standin)
+
+
+def full_run_job(run_id: str) -> tuple[tuple[str, ...], Callable[[], KritaRun]]:
+    """(key, job) of ``full_run`` for tests/hosts/hostjobs.py."""
+    return ("krita", run_id), lambda: full_run(run_id)
+
+
+def remove_stale_runs(chroot: Path, max_age_s: float = 3600) -> None:
+    """Run folders that earlier (kept or interrupted) runs left in the chroot's /tmp."""
+    for old in (chroot / "tmp").glob("gpt-image-krita*"):
+        if time.time() - old.stat().st_mtime > max_age_s:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="/tmp/gpt-image-krita-run")
     parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
     parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--host", choices=("bookworm", "trixie"), default="bookworm")
+    ids = [h.id for h in testhosts.HOSTS if h.app == "krita"]
+    parser.add_argument("--host", choices=ids, default=ids[0])
     parser.add_argument("--bundle", action="store_true", help="install the release zip instead")
     args = parser.parse_args(argv)
-    host = trixie_host() if args.host == "trixie" else BOOKWORM
+    host = krita_host(args.host)
     pytest_args = f"-k {shlex.quote(args.k)}" if args.k else ""
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
