@@ -18,22 +18,28 @@ import hostjobs  # noqa: E402
 def _host_of(item: pytest.Item) -> tuple[str, str] | None:
     """("krita"|"gimp", host id) of a real-host test, from its parametrisation."""
     params = getattr(getattr(item, "callspec", None), "params", {})
-    if "krita_run" in params:
-        return "krita", params["krita_run"]
-    if "gimp_host" in params:
-        return "gimp", params["gimp_host"]
+    for app, fixture in (("krita", "krita_run"), ("gimp", "gimp_host")):
+        # a str: an empty host list (GPT_IMAGE_HOSTS) parametrises with pytest's NOTSET
+        if isinstance(params.get(fixture), str):
+            return app, params[fixture]
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    hosts = {h for h in map(_host_of, items) if h}
-    if not hosts:
-        return
-    # Host tests after all others, so their runs overlap the host-free tests (stable order).
+    """Host tests after all others, so their runs overlap the host-free tests (stable order)."""
     items.sort(key=lambda item: _host_of(item) is not None)
-    if os.environ.get("GPT_IMAGE_HOST_PREFETCH", "1") == "0" or config.option.collectonly:
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the runs of exactly the hosts whose tests will run (``session.items`` is final)."""
+    hosts = {h for h in map(_host_of, session.items) if h}
+    if not hosts or session.config.option.collectonly:
         return
-    for app, host_id in sorted(hosts, key=lambda h: h[1]):
+    if os.environ.get("GPT_IMAGE_HOST_PREFETCH", "1") == "0":
+        return
+    # Krita runs take longest: queue them first, then the GIMP runs.
+    for app, host_id in sorted(hosts, key=lambda h: (h[0] != "krita", h[1])):
         if app == "krita":
             import kritarun
 

@@ -34,7 +34,8 @@ case "$SUITE" in
     SCRIPT=sid
     SOURCES="deb $MIRROR sid main
 deb $MIRROR experimental main"
-    PACKAGES=(krita python3 python3-pyqt6 xvfb xauth)  # PyQt6 is only recommended by krita
+    # PyQt6 is only recommended by krita; Qt 6.5+ needs libxcb-cursor0 for its xcb platform plugin
+    PACKAGES=(krita python3 python3-pyqt6 libxcb-cursor0 xvfb xauth)
     APT_TARGET=(-t experimental) ;;
   *) echo "debian.sh: unknown suite $SUITE (forky or experimental)" >&2; exit 2 ;;
 esac

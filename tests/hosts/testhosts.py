@@ -210,10 +210,15 @@ def free_display() -> int:
     raise RuntimeError("no free X display number")
 
 
-def xvfb_run(screen: str, display: int | None = None) -> list[str]:
-    """``xvfb-run`` on a display of its own (see ``free_display``)."""
-    number = free_display() if display is None else display
-    return ["xvfb-run", "-n", str(number), "-s", f"-screen 0 {screen}"]
+def xvfb_run(screen: str, error_file: str = "/dev/null") -> list[str]:
+    """``xvfb-run`` on a display of its own (see ``free_display``); Xvfb's own messages go to
+    ``error_file`` (a path as the program run sees it)."""
+    return ["xvfb-run", "-n", str(free_display()), "-e", error_file, "-s", f"-screen 0 {screen}"]
+
+
+def lost_display(stderr: str) -> bool:
+    """The program could not reach its Xvfb (a start-up race of X, not of the program tested)."""
+    return "could not connect to display" in stderr
 
 
 # --- set-up of every selected host at once (tools/setup.sh) --------------------------------------
