@@ -23,9 +23,9 @@ KRITA_FLATPAK = "org.kde.krita"
 GIMP_FLATPAK = "org.gimp.GIMP"
 KRITA_DEFAULT_PY = "3.10"
 GIMP_DEFAULT_PY = "3.12"
-#: What the Windows and macOS GIMP bundles carry when their files cannot be inspected: GIMP 3.0
-#: bundles Python 3.12, GIMP 3.2 bundles 3.14.
-GIMP_BUNDLED_PY = {"3.0": "3.12", "3.2": "3.14"}
+#: What the Windows GIMP installer bundles when its files cannot be inspected: GIMP 3.0 Python
+#: 3.12, GIMP 3.2 Python 3.14. (macOS bundles are inspected, else GIMP_DEFAULT_PY is assumed.)
+GIMP_WINDOWS_PY = {"3.0": "3.12", "3.2": "3.14"}
 
 
 @dataclass
@@ -410,13 +410,13 @@ def _mac_gimp_series(app: Path) -> str:
     return m.group(1) if m else "3.0"
 
 
-def _gimp_bundled_default(series: str | None) -> tuple[str, str]:
-    """The assumed Python of a Windows/macOS GIMP bundle of ``series`` ("3.0", "3.2", ...)."""
-    if series in GIMP_BUNDLED_PY:
-        return GIMP_BUNDLED_PY[series], f"assumed: GIMP {series} bundle"
-    newest = max(GIMP_BUNDLED_PY, key=lambda v: int(v.split(".")[1]))
+def _gimp_windows_default(series: str | None) -> tuple[str, str]:
+    """The assumed Python of a Windows GIMP install of ``series`` ("3.0", "3.2", ...)."""
+    if series in GIMP_WINDOWS_PY:
+        return GIMP_WINDOWS_PY[series], f"assumed: GIMP {series} Windows installer"
+    newest = max(GIMP_WINDOWS_PY, key=lambda v: int(v.split(".")[1]))
     if series and _GIMP_VERSION_DIR.match(series) and int(series.split(".")[1]) > 2:
-        return GIMP_BUNDLED_PY[newest], f"assumed: as GIMP {newest} bundle"
+        return GIMP_WINDOWS_PY[newest], f"assumed: as GIMP {newest} Windows installer"
     return GIMP_DEFAULT_PY, "assumed: GIMP 3"
 
 
@@ -425,11 +425,11 @@ def _gimp_native_python(ctx: Context, series: str | None = None) -> tuple[str, s
     if ctx.system == "Windows":
         dirs = [p / "GIMP 3" / d for p in _program_files(ctx) for d in ("lib", "bin")]
         hit = _python_in_dirs(dirs)
-        return (hit[0], f"found in {hit[1]}") if hit else _gimp_bundled_default(series)
+        return (hit[0], f"found in {hit[1]}") if hit else _gimp_windows_default(series)
     if ctx.system == "Darwin":
         res = ctx.mac_apps / "GIMP.app" / "Contents"
         hit = _python_in_dirs([res / "Resources/lib", res / "Frameworks", res / "lib"])
-        return (hit[0], f"found in {hit[1]}") if hit else _gimp_bundled_default(series)
+        return (hit[0], f"found in {hit[1]}") if hit else (GIMP_DEFAULT_PY, "assumed: GIMP 3")
     return _gimp_linux_python(ctx)
 
 
