@@ -291,9 +291,11 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
     assert 40 <= sum(first.values()) < count
     standin.event_delay = 0.0
 
+    # held back on request: the resume sends nothing twice and finishes everything else
     resumed = subprocess.run(
-        argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True, timeout=300
-    )
+        [*argv, "--skip-interrupted"], cwd=ROOT, env=_child_env(env, standin),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     report = json.loads(resumed.stdout)
     after = Counter(r["params"].get("prompt") for r in standin.image_requests())
     twice = {p: n for p, n in after.items() if n > 1}
@@ -313,15 +315,54 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
     previous = sum(1 for r in rows if r["previous_run"])
     assert previous >= 40
 
-    # asked explicitly, the held-back jobs are sent once more, and nothing else is
+    # the same command as first typed finishes them: only those are sent a second time,
+    # with a warning, and nothing whose result reached history is sent again
     again = subprocess.run(
-        [*argv, "--resend-interrupted"], cwd=ROOT, env=_child_env(env, standin),
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr
     final = Counter(r["params"].get("prompt") for r in standin.image_requests())
     assert {p for p, n in final.items() if n > 1} == held
-    assert json.loads(again.stdout)["totals"]["done"] == count
+    report = json.loads(again.stdout)
+    assert report["totals"]["done"] == count
+    assert {r["line"] for r in report["rows"] if r["resent"]} == interrupted
+    for line in interrupted:
+        assert f"line {line}: was on its way to the API" in again.stderr
+
+
+def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env, standin):
+    count = 40
+    images = photos(env / "in", count, size=(48, 32))
+    jobs = [
+        {"image": str(p), "prompt": f"shot {i}", "quality": "low"} for i, p in enumerate(images)
+    ]
+    path = write_jsonl(env / "jobs.jsonl", jobs)
+    out = env / "out"
+    standin.event_delay = 0.3
+    argv = _cli(env, standin, "batch", path, "--out", out, "--concurrency", "3", "--json")
+    child = subprocess.Popen(
+        argv, cwd=ROOT, env=_child_env(env, standin), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while _journal_done(out) < 6 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    assert "finishing" in stderr and "in flight" in stderr
+    report = json.loads(stdout)
+    statuses = Counter(r["status"] for r in report["rows"])
+    assert set(statuses) <= {"done", "pending"} and statuses["pending"] > 0, statuses
+    assert all(r["error"]["code"] == "not_sent" for r in report["rows"] if r["status"] == "pending")
+    standin.event_delay = 0.0
+    again = subprocess.run(
+        argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    sent = Counter(r["params"].get("prompt") for r in standin.image_requests())
+    assert len(sent) == count and set(sent.values()) == {1}
+    assert "was on its way" not in again.stderr
 
 
 def test_a_second_run_in_the_same_folder_is_refused_while_one_runs(env, standin):

@@ -139,7 +139,7 @@ def submit(
     settings: Settings,
     api: BatchApi,
     *,
-    resend_interrupted: bool = False,
+    skip_interrupted: bool = False,
     on_status: Callable[[str], None] | None = None,
 ) -> list[Row]:
     """Send the jobs not yet settled as batches; rows say ``submitted`` / earlier outcomes."""
@@ -157,13 +157,13 @@ def submit(
             row.history_id = known.history_id
         elif known is not None and known.event == "submitted":
             row.previous = True
-        elif known is not None and known.event == "started" and not resend_interrupted:
+        elif known is not None and known.event == "started" and skip_interrupted:
             row.status, row.previous = "interrupted", True
             row.error = error_dict(
                 "An earlier online run may have sent this job without getting an answer; "
-                "it was not submitted again.",
+                "it was not submitted again (--skip-interrupted).",
                 "interrupted",
-                hint="Re-run with --resend-interrupted to submit it anyway.",
+                hint="Run without --skip-interrupted to submit it anyway.",
             )
         else:
             try:

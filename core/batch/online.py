@@ -2,9 +2,13 @@
 
 Resuming: before anything is sent, every job is matched with what the folder's journal says
 (see ``state``). A job that finished is not touched; one whose paid result reached history but
-not its output file is written out from history; one that may have reached the API without an
-answer arriving (a kill mid-request, a timeout after sending) is **not** sent again unless the
-caller asks (``resend_interrupted``), because it may already be billed. Everything else runs.
+not its output file is written out from history; everything else is sent. A job that was on
+its way to the API when an earlier run died (a ``kill -9`` mid-request: no answer, so no result
+in history) is sent again with a warning that the lost attempt may have been billed, unless the
+caller holds such jobs back (``skip_interrupted``).
+
+Ctrl-C stops starting jobs and lets those in flight finish (their results are paid for); a
+second Ctrl-C cancels them.
 
 Budget: with ``max_cost`` a job starts only when the money spent so far, plus the estimates of
 the jobs in flight, plus its own estimate stays within it.
@@ -109,8 +113,9 @@ class OnlineRun:
         backoff: SharedBackoff | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_cost: float | None = None,
-        resend_interrupted: bool = False,
+        skip_interrupted: bool = False,
         on_row: Callable[[Row], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.jobs = list(jobs)
         self.journal = journal
@@ -120,7 +125,9 @@ class OnlineRun:
         self.backoff = backoff
         self.concurrency = max(1, min(MAX_CONCURRENCY, int(concurrency)))
         self.max_cost = max_cost
-        self.resend_interrupted = resend_interrupted
+        self.skip_interrupted = skip_interrupted
+        self.on_notice = on_notice
+        self.resent: set[str] = set()  # keys sent again after an interrupted attempt
         self.on_row = on_row
         self.rows: dict[str, Row] = {}
         self._lock = threading.Lock()
@@ -182,16 +189,26 @@ class OnlineRun:
             )
             return base
         billed = state.event in ("started", "done") or state.may_be_billed
-        if billed and not self.resend_interrupted:
+        if billed and self.skip_interrupted:
             base.status = "interrupted"
             base.error = error_dict(
                 "The request may have reached the API (and been billed) before the earlier "
-                "run stopped, and no result arrived; it was not sent again.",
+                "run stopped, and no result arrived; it was not sent again (--skip-interrupted).",
                 "interrupted",
-                hint="Re-run with --resend-interrupted to send it once more.",
+                hint="Run without --skip-interrupted to send it once more.",
             )
             return base
-        return None  # failed without being billed, or the caller asked: send it
+        if billed:
+            self.resent.add(job.key)
+            self._notice(
+                f"line {job.line}: was on its way to the API when an earlier run stopped and no "
+                "result came back; sending it again (that attempt may have been billed)"
+            )
+        return None  # not settled: send it
+
+    def _notice(self, text: str) -> None:
+        if self.on_notice is not None:
+            self.on_notice(text)
 
     def _record(self, history_id: str | None) -> Any:
         if not history_id:
@@ -212,19 +229,30 @@ class OnlineRun:
         ]
         for worker in workers:
             worker.start()
+        stopping = False
         try:
             while any(w.is_alive() for w in workers):
-                for worker in workers:
-                    worker.join(0.1)
-                if on_tick is not None:
-                    on_tick(self.snapshot())
-        except KeyboardInterrupt:
-            self.cancel()
-            for worker in workers:
-                worker.join(10.0)
-            raise
+                try:
+                    for worker in workers:
+                        worker.join(0.1)
+                    if on_tick is not None:
+                        on_tick(self.snapshot())
+                except KeyboardInterrupt:
+                    if stopping:  # the second Ctrl-C: abandon what is in flight
+                        self.cancel()
+                        for worker in workers:
+                            worker.join(10.0)
+                        raise
+                    stopping = True
+                    self._stopping.set()
+                    self._notice(
+                        f"stopping: finishing {len(self._tokens)} job(s) in flight "
+                        "(their results are paid for); Ctrl-C again to abandon them"
+                    )
         finally:
             self._drain("pending")
+        if stopping:
+            raise KeyboardInterrupt
         return self.ordered_rows()
 
     def cancel(self) -> None:
@@ -285,6 +313,7 @@ class OnlineRun:
 
     def _run_one(self, job: BatchJob) -> Row:
         row = Row(job.line, "failed", job.key, estimate_usd=job.estimate_usd)
+        row.resent = job.key in self.resent
         token = self._tokens[job.key]
         try:
             prepared, canvas = prepare(job, self.settings)

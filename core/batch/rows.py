@@ -35,6 +35,7 @@ class Row:
     estimate_usd: float | None = None
     request_id: str | None = None
     previous: bool = False  # finished by an earlier run of this batch
+    resent: bool = False  # sent again: an earlier run's attempt got no answer (maybe billed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class Row:
             "estimate_usd": self.estimate_usd,
             "request_id": self.request_id,
             "previous_run": self.previous,
+            "resent": self.resent,
             "key": self.key,
         }
 

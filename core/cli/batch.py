@@ -71,9 +71,10 @@ def add_batch_command(commands: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, metavar="K", help="jobs at once (default 4; online path)"
     )
     parser.add_argument(
-        "--resend-interrupted",
+        "--skip-interrupted",
         action="store_true",
-        help="send again jobs an earlier run may have sent without getting an answer",
+        help="do not send again jobs an earlier run sent without getting an answer back "
+        "(they may have been billed); by default they are sent again, with a warning",
     )
     parser.add_argument(
         "--batch-api", action="store_true", help="send through OpenAI's Batch API (50%% off)"
@@ -216,8 +217,9 @@ def _online(args: argparse.Namespace, settings: Settings, validated: Any, journa
         backoff=backoff,
         concurrency=concurrency,
         max_cost=args.max_cost,
-        resend_interrupted=args.resend_interrupted,
+        skip_interrupted=args.skip_interrupted,
         on_row=progress.row,
+        on_notice=lambda text: write_err(f"warning: {text}\n"),
     )
     progress.quiet = True  # rows settled by earlier runs are summarised, not listed
     todo = run.triage()
@@ -245,7 +247,7 @@ def _online(args: argparse.Namespace, settings: Settings, validated: Any, journa
         progress.end()
         rows = run.ordered_rows()
         report(args, invalid_rows(validated) + rows, started=started, **_waits(backoff))
-        write_err("cancelled; run the same command again to finish the rest\n")
+        write_err("stopped; run the same command again to finish the rest\n")
         return EXIT_CANCELLED
     progress.end()
     rows = invalid_rows(validated) + rows

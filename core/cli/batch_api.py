@@ -66,7 +66,7 @@ def submit(args: argparse.Namespace, settings: Settings, validated: Any, journal
         journal,
         settings,
         api,
-        resend_interrupted=args.resend_interrupted,
+        skip_interrupted=args.skip_interrupted,
         on_status=lambda text: write_err(text + "\n"),
     )
     if args.wait:
