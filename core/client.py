@@ -257,8 +257,13 @@ class ImageClient:
         on_partial: Callable[[PartialImage], None] | None = None,
         on_image: Callable[[int, bytes], None] | None = None,
         cancel: CancelToken | None = None,
+        on_send: Callable[[], None] | None = None,
     ) -> ImageResult:
-        """Make the images; raises ``InputError``, ``ApiRefused``, ``ApiUnavailable``, ``Cancelled``."""
+        """Make the images; raises ``InputError``, ``ApiRefused``, ``ApiUnavailable``, ``Cancelled``.
+
+        ``on_send`` runs (on the SDK thread) just before each attempt's request is built and
+        sent, after any shared back-off: a batch journals it, so a run that dies later knows
+        the request may have reached the API."""
         token = cancel or CancelToken()
         caps = lookup_caps(request.model, self._custom_models)
         call = build_call(request, caps)
@@ -274,10 +279,13 @@ class ImageClient:
                 return on_image is None or token.deliver(on_image, index, data)
             return True
 
+        def work(sdk: Any, tracker: Tracker, emit: Callable[[str, Any], None]) -> Any:
+            if on_send is not None:
+                on_send()
+            return _image_work(sdk, call, tracker, emit)
+
         try:
-            meta = self._execute(
-                lambda sdk, tracker, emit: _image_work(sdk, call, tracker, emit), token, deliver
-            )
+            meta = self._execute(work, token, deliver)
         except GptImageError as error:
             if request.background == "transparent" and caps.transparent_preview:
                 raise errs.transparency_refused(error, request.model) from None

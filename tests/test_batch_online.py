@@ -310,7 +310,21 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
         if row["status"] == "done":
             assert all(Path(p).is_file() for p in row["outputs"])
     held = {f"photo {line - 1}" for line in interrupted}
-    assert held <= set(reached)  # they did reach the API before the kill
+    # held back = its request was about to leave or had left (journalled just before sending);
+    # a job whose history record existed but whose request never left is simply sent
+    journal = (out / ".gpt-image-batch" / "journal.jsonl").read_text().splitlines()
+    events = []
+    for text in journal:
+        try:
+            events.append(json.loads(text))
+        except ValueError:
+            pass  # a line torn by the kill
+    sending = {e["line"] for e in events if e["event"] == "sending"}
+    assert interrupted <= sending
+    # every job that reached the API in the killed run without its result being kept is held
+    for row in rows:
+        if f"photo {row['line'] - 1}" in reached and not row["previous_run"]:
+            assert row["status"] == "interrupted", row
     assert resumed.returncode == (4 if interrupted else 0)
     previous = sum(1 for r in rows if r["previous_run"])
     assert previous >= 40

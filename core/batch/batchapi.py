@@ -157,7 +157,12 @@ def submit(
             row.history_id = known.history_id
         elif known is not None and known.event == "submitted":
             row.previous = True
-        elif known is not None and known.event == "started" and skip_interrupted:
+        elif (
+            known is not None
+            and known.event in ("started", "failed")
+            and (known.sent or known.may_be_billed)
+            and skip_interrupted
+        ):
             row.status, row.previous = "interrupted", True
             row.error = error_dict(
                 "An earlier online run may have sent this job without getting an answer; "

@@ -76,6 +76,17 @@ class _Announcing:
         return getattr(self._history, name)
 
 
+class _Announced:
+    """The shared client, journalling each request of one job just before it leaves."""
+
+    def __init__(self, client: ImageClient, on_send: Callable[[], None]) -> None:
+        self._client = client
+        self._on_send = on_send
+
+    def run(self, request: Any, **kwargs: Any) -> Any:
+        return self._client.run(request, on_send=self._on_send, **kwargs)
+
+
 def batch_fields(job: BatchJob, journal: Journal) -> dict[str, Any]:
     """What a batch job's history record says about where it came from (refine can use it)."""
     fields: dict[str, Any] = {
@@ -188,7 +199,7 @@ class OnlineRun:
                 hint="Get its result with: python -m core batch fetch DIR",
             )
             return base
-        billed = state.event in ("started", "done") or state.may_be_billed
+        billed = state.may_be_billed or state.event == "done" or state.sent
         if billed and self.skip_interrupted:
             base.status = "interrupted"
             base.error = error_dict(
@@ -201,8 +212,11 @@ class OnlineRun:
         if billed:
             self.resent.add(job.key)
             self._notice(
-                f"line {job.line}: was on its way to the API when an earlier run stopped and no "
-                "result came back; sending it again (that attempt may have been billed)"
+                f"line {job.line}: done by an earlier run, but its output and its history copy "
+                "are gone; sending it again (billed again)"
+                if state.event == "done"
+                else f"line {job.line}: was on its way to the API when an earlier run stopped "
+                "and no result came back; sending it again (that attempt may have been billed)"
             )
         return None  # not settled: send it
 
@@ -331,10 +345,11 @@ class OnlineRun:
             self.journal.append("started", job.key, line=job.line, history_id=history_id)
 
         history = _Announcing(self.history, started)
+        client = _Announced(
+            self.client, lambda: self.journal.append("sending", job.key, line=job.line)
+        )
         try:
-            result = run_job(
-                prepared, self.settings, history=history, client=self.client, cancel=token
-            )  # type: ignore[arg-type]
+            result = run_job(prepared, self.settings, history=history, client=client, cancel=token)  # type: ignore[arg-type]
         except GptImageError as error:
             row.status = "cancelled" if isinstance(error, Cancelled) else "failed"
             row.error, row.request_id = error.to_dict(), error.request_id

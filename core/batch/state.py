@@ -3,8 +3,9 @@
 ``DIR/.gpt-image-batch/journal.jsonl`` is append-only: one JSON object per event, flushed and
 fsynced before the run goes on. The events of a job (by its key, see ``jobfile``):
 
-- ``started`` (with the history id) is written *before* the request leaves: from then on the
-  job may be billed, so a later run never sends it again blindly.
+- ``started`` (with the history id) when its history record exists, and ``sending`` just before
+  each request is built and sent: from then on the job may be billed, so a later run never
+  sends it again without saying so.
 - ``done`` (outputs, cost) after its outputs are on disk; ``failed`` with the error and whether
   the API may have billed it.
 - ``submitted`` (with the batch id) once a Batch API batch holding it exists.
@@ -46,6 +47,7 @@ class JobState:
     may_be_billed: bool = False
     request_id: str | None = None
     batch_id: str | None = None  # submitted to the Batch API
+    sent: bool = False  # a request of this job was about to leave (``sending``)
 
 
 class Journal:
@@ -129,7 +131,9 @@ def _apply(state: JobState, record: Mapping[str, Any]) -> None:
         state.history_id = str(record["history_id"])
     if event == "started":
         state.event = "started"
-        state.error, state.may_be_billed = None, False
+        state.error, state.may_be_billed, state.sent = None, False, False
+    elif event == "sending":
+        state.sent = True
     elif event == "done":
         state.event = "done"
         state.outputs = [str(p) for p in record.get("outputs") or []]
