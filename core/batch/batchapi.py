@@ -36,12 +36,12 @@ from ..errors import ApiUnavailable, GptImageError, InputError
 from ..history import History, image_extension
 from ..jobs import PreparedJob, build_request, run_job
 from ..pricing import actual_cost, batch_price, load_pricing
-from ..settings import Settings, atomic_write
+from ..settings import Settings
 from .apply import prepare, write_outputs
 from .jobfile import BatchJob, build_job, recipe_line
 from .online import batch_fields
 from .rows import Row, error_dict
-from .state import Journal
+from .state import Journal, write_file
 
 STATE_FILE = "batch-api.json"
 #: Stay well under the API's 200 MB per input file and 50,000 requests per batch.
@@ -97,7 +97,7 @@ def write_request_files(folder: Path, lines: Sequence[RequestLine], start: int =
     paths = []
     for number, chunk in enumerate(group_lines(lines), start=start):
         path = Path(folder) / f"requests-{number}.jsonl"
-        _write(path, b"".join(line.data for line in chunk))
+        write_file(path, b"".join(line.data for line in chunk))
         paths.append(path)
     return paths
 
@@ -127,7 +127,7 @@ class BatchState:
         return self.data["lines"]
 
     def save(self) -> None:
-        _write(self.path, json.dumps(self.data, indent=2, default=str).encode("utf-8"))
+        write_file(self.path, json.dumps(self.data, indent=2, default=str).encode("utf-8"))
 
 
 # --- submit ------------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def _send_chunk(
     number = len(state.chunks) + 1
     name = f"requests-{number}.jsonl"
     data = b"".join(line.data for line in chunk)
-    _write(state.journal.dir / name, data)
+    write_file(state.journal.dir / name, data)
     entry: dict[str, Any] = {
         "number": number,
         "file": name,
@@ -394,7 +394,7 @@ def _download(journal: Journal, api: BatchApi, entry: dict[str, Any]) -> dict[st
             continue
         path = journal.dir / f"{kind}-{entry['number']}.jsonl"
         if not path.exists():
-            _write(path, api.content(file_id))
+            write_file(path, api.content(file_id))
         for raw in path.read_bytes().splitlines():
             parsed = parse_result_line(raw)
             if parsed is not None:
@@ -487,13 +487,5 @@ def _failed(row: Row, journal: Journal, error: GptImageError, **fields: Any) -> 
 def _keep_unplaced(journal: Journal, cid: str, images: list[bytes]) -> Path:
     folder = journal.dir / "unplaced"
     for index, data in enumerate(images, start=1):
-        _write(folder / f"{cid}-{index}.{image_extension(data)}", data)
+        write_file(folder / f"{cid}-{index}.{image_extension(data)}", data)
     return folder
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data)
-    except OSError as exc:
-        raise InputError(f"Cannot write {path}: {exc.strerror or exc}") from None

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..settings import atomic_write
 
 STATE_DIR = ".gpt-image-batch"
 JOURNAL = "journal.jsonl"
@@ -167,3 +168,12 @@ def _try_lock(handle: Any) -> bool:
     except OSError:
         return False
     return True
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """A batch file (state, request or result file, dry-run upload) written whole or not at all."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+    except OSError as exc:
+        raise InputError(f"Cannot write {path}: {exc.strerror or exc}") from None

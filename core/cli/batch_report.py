@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_OK, InputError
-from ..settings import Settings, atomic_write
+from ..batch.state import write_file
+from ..errors import EXIT_OK
+from ..settings import Settings
 from .console import redraw, write_err, write_out
 from .runtime import say_json
 
@@ -188,7 +189,7 @@ def dry_run(args: argparse.Namespace, settings: Settings, validated: Any) -> int
             "estimate_usd": prepared.estimate_usd,
             "files": {name: str(path) for name, path in files.items()},
         }
-        _write(folder / "job.json", json.dumps(description, indent=2).encode())
+        write_file(folder / "job.json", json.dumps(description, indent=2).encode())
         jobs_out.append(description)
         if args.batch_api:
             from ..batch.batchapi import request_line
@@ -226,18 +227,10 @@ def _write_upload(folder: Path, prepared: Any) -> dict[str, Path]:
         if data is None:
             path.unlink(missing_ok=True)
             continue
-        _write(path, data)
+        write_file(path, data)
         files[name] = path
     for i, ref in enumerate(prepared.spec.references, start=1):
         path = folder / f"reference-{i}{Path(ref.name).suffix or '.png'}"
-        _write(path, ref.data)
+        write_file(path, ref.data)
         files[f"reference-{i}"] = path
     return files
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data)
-    except OSError as exc:
-        raise InputError(f"Cannot write {path}: {exc.strerror or exc}") from None
