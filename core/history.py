@@ -33,14 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .jsonfile import load_json
+from .job_record import (
+    FORMAT_VERSION,
+    RecordError,
+    created_ts_of,
+    finished_timings,
+    new_record,
+    read_record,
+)
 from .settings import atomic_write, data_dir
 
 log = logging.getLogger(__name__)
 
 JOB_FILE = "job.json"
 HISTORY_DIR = "history"
-FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
 #: A "running" job older than this is from a process that died; it may be pruned.
 STALE_RUNNING_S = 24 * 3600
@@ -101,10 +107,19 @@ class JobRecord:
 
     @property
     def created_ts(self) -> float:
-        try:
-            return float(self.data.get("created_ts", 0.0))
-        except (TypeError, ValueError):
-            return 0.0
+        value = self.data.get("created_ts")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        return created_ts_of(self.id)  # unreadable records sort by the time their id says
+
+    @property
+    def readable(self) -> bool:
+        return self.data.get("status") != "unreadable"
+
+    @property
+    def unreadable_reason(self) -> str | None:
+        """Why job.json could not be used (None when it could)."""
+        return None if self.readable else str(self.data.get("unreadable_reason") or "")
 
     @property
     def finished(self) -> bool:
@@ -124,7 +139,8 @@ class JobRecord:
     @property
     def inputs(self) -> dict[str, Any]:
         """Input files by role: image, mask, selection -> Path; references -> [Path]."""
-        names = self.data.get("inputs") or {}
+        names = self.data.get("inputs") if self.readable else {}
+        names = names if isinstance(names, dict) else {}
         out: dict[str, Any] = {}
         for role, name in names.items():
             if role.endswith("_names"):  # the original file names, not files of this folder
@@ -147,6 +163,19 @@ class JobRecord:
             "path": str(self.path),
             "image_paths": [str(p) for p in self.images],
         }
+
+
+def _unreadable(folder: Path, reason: str) -> JobRecord:
+    log.warning("History entry %s is unreadable: %s", folder.name, reason)
+    data = {
+        "id": folder.name,
+        "status": "unreadable",
+        "unreadable_reason": reason,
+        "prompt": "",
+        "error": {"message": f"unreadable: {reason}"},
+        "format_version": FORMAT_VERSION,
+    }
+    return JobRecord(folder.name, folder, data)
 
 
 def _died(data: Mapping[str, Any]) -> bool:
@@ -230,28 +259,17 @@ class History:
             if ref_names:
                 stored["references"] = ref_names
                 stored["reference_names"] = [original for original, _ in references]
-            record = {
-                "version": FORMAT_VERSION,
-                "id": job_id,
-                "status": "running",
-                "created": _now_iso(created),
-                "created_ts": created,
-                "mode": mode,
-                "prompt": prompt,
-                "model": model,
-                "source_document": source_document,
-                "settings": dict(settings or {}),
-                "inputs": stored,
-                "images": [],
-                "request_id": None,
-                "usage": None,
-                "cost_usd": None,
-                "error": None,
-                "timings": {"started": _now_iso(created)},
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
+            record = new_record(
+                job_id,
+                created=created,
+                mode=mode,
+                prompt=prompt,
+                model=model,
+                settings=settings or {},
+                source_document=source_document,
+                inputs=stored,
                 **fields,
-            }
+            )
             self._write_record(staging, record)
             final = self.root / job_id
             os.replace(staging, final)
@@ -282,6 +300,11 @@ class History:
         """Merge ``fields`` into job.json (atomic read-modify-write)."""
         with self._lock:
             record = self.get(job_id)
+            if not record.readable:  # never overwrite a record nobody can read: it may be mended
+                raise InputError(
+                    f"History entry {job_id} is unreadable ({record.unreadable_reason}); "
+                    "it was left as it is."
+                )
             data = dict(record.data)
             for key, value in fields.items():
                 if key == "timings" and isinstance(value, Mapping):
@@ -301,7 +324,7 @@ class History:
                 record = self.get(job_id)
                 images = [n for n in record.data.get("images", []) if n != name] + [name]
                 self.update(job_id, images=sorted(images, key=_result_index))
-        except OSError as exc:  # the image is safe; listing finds it without job.json's word
+        except (OSError, ValueError) as exc:  # the image is safe; listing finds it anyway
             log.warning("History entry %s: could not note %s in job.json: %s", job_id, name, exc)
         return folder / name
 
@@ -317,12 +340,9 @@ class History:
         """Close a job: status done/failed/cancelled, plus request_id, usage, cost, timings..."""
         if status not in STATUSES[1:]:
             raise ValueError(f"finish status must be one of {STATUSES[1:]}, not {status!r}")
-        ended = time.time()
         with self._lock:
             record = self.get(job_id)
-            started = record.created_ts or ended
-            timings = {"finished": _now_iso(ended), "elapsed_s": round(ended - started, 3)}
-            timings.update(fields.pop("timings", None) or {})
+            timings = finished_timings(record.created_ts, fields.pop("timings", None))
             record = self.update(
                 job_id,
                 status=status,
@@ -352,13 +372,21 @@ class History:
         return self._load(folder)
 
     def _load(self, folder: Path) -> JobRecord:
+        """The record of ``folder`` through the one reader (``job_record.read_record``); one
+        that can't be used comes back with status "unreadable" and the reason, never an error."""
         try:
-            data = load_json((folder / JOB_FILE).read_bytes())  # absurd JSON = invalid JSON
-            if not isinstance(data, dict):
-                raise ValueError("job.json is not an object")
-        except (OSError, ValueError) as exc:
-            log.warning("History entry %s is unreadable: %s", folder.name, exc)
-            data = {"id": folder.name, "status": "unreadable", "error": {"message": str(exc)}}
+            raw = (folder / JOB_FILE).read_bytes()
+        except FileNotFoundError:
+            return _unreadable(folder, "job.json is missing")
+        except OSError as exc:
+            return _unreadable(folder, f"job.json cannot be read: {exc.strerror or exc}")
+        try:
+            data = read_record(raw, folder)
+        except RecordError as exc:
+            return _unreadable(folder, str(exc))
+        except Exception as exc:  # a reader bug must not break history either
+            log.exception("History entry %s: reading job.json failed", folder.name)
+            return _unreadable(folder, f"job.json could not be read ({type(exc).__name__})")
         return JobRecord(folder.name, folder, data)
 
     def _entries(self) -> Iterator[Path]:

@@ -29,6 +29,7 @@ from .expand import plan_expand as _plan_expand
 from .geometry import Bounds, Extent, Point
 from .history import History, image_extension
 from .imagefile import open_checked
+from .job_record import record_options
 from .models import capabilities
 from .options import check_options, default, settings_options
 from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
@@ -619,9 +620,14 @@ def stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
 def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
     """The spec, plan and upload files a history entry recorded."""
     data = record.data
+    if getattr(record, "readable", True) is False:
+        raise InputError(
+            f"History entry {record.id} is unreadable: {record.unreadable_reason}.",
+            hint="Its result images (if any) are still in its folder; see `history show ID`.",
+        )
     try:
-        options = dict(data.get("settings") or {})
-        blend = BlendOptions(**(options.get("blend") or {}))
+        options = record_options(data)
+        blend = BlendOptions(**options["blend"])
         files = record.inputs
         stored = files.get("references", [])
         names = list((data.get("inputs") or {}).get("reference_names") or [])
@@ -633,19 +639,19 @@ def _stored_job(record: Any) -> tuple[JobSpec, Plan, Upload]:
         spec = JobSpec(
             mode=Mode(data["mode"]),
             prompt=str(data["prompt"]),
-            model=str(data["model"]),
-            quality=options.get("quality") or "auto",
-            resolution=options.get("resolution") or "auto",
-            n=int(options.get("n") or 1),
-            partial_images=int(options.get("partial_images") or 0),
-            output_format=options.get("output_format") or "png",
-            background=options.get("background"),
+            model=options["model"],
+            quality=options["quality"],
+            resolution=options["resolution"],
+            n=options["n"],
+            partial_images=options["partial_images"],
+            output_format=options["output_format"],
+            background=options["background"],
             references=references,
             blend=blend,
             source_document=str(data.get("source_document") or ""),
-            aspect=options.get("aspect"),
-            output_compression=options.get("output_compression"),
-            moderation=options.get("moderation"),
+            aspect=options["aspect"],
+            output_compression=options["output_compression"],
+            moderation=options["moderation"],
             borders=Borders(*options["borders"]) if options.get("borders") else None,
             overlap_px=int(options.get("overlap_px", DEFAULT_OVERLAP_PX)),
         )

@@ -295,19 +295,21 @@ def form_from_settings(settings: Any) -> FormValues:
 
 def form_from_record(data: dict) -> FormValues:
     """Form values from a history job.json (prompt, mode, model and the stored options)."""
-    opts = data.get("settings") or {}
-    blend = opts.get("blend") or {}
+    from .core.job_record import record_options
+
+    opts = record_options(data)
+    blend = opts["blend"]
     return FormValues(
         prompt=str(data.get("prompt", "")),
         mode=str(data.get("mode", Mode.EDIT_SELECTION.value)),
-        model=str(data.get("model", "gpt-image-2")),
-        quality=str(opts.get("quality", "medium")),
-        resolution=str(opts.get("resolution", "auto")),
-        n=int(opts.get("n", 1)),
-        padding_px=int(blend.get("padding_px", 48)),
-        grow_px=int(blend.get("grow_px", 6)),
-        feather_px=int(blend.get("feather_px", 8)),
-        partial_images=int(opts.get("partial_images", 0)),
+        model=opts["model"],
+        quality=str(opts["quality"]),
+        resolution=str(opts["resolution"]),
+        n=int(opts["n"]),
+        padding_px=int(blend["padding_px"]),
+        grow_px=int(blend["grow_px"]),
+        feather_px=int(blend["feather_px"]),
+        partial_images=int(opts["partial_images"]),
     )
 
 

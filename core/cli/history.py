@@ -44,6 +44,8 @@ def _history_line(record: Any) -> str:
     prompt = " ".join(record.prompt.split())
     prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
     mode = str(record.data.get("mode", ""))
+    if not record.readable:
+        prompt = f"({record.unreadable_reason})"
     return f"{record.id}  {record.status:<9} {mode:<14} {len(record.images)} img {cost_text:>8}  {prompt}"
 
 
@@ -69,7 +71,7 @@ def cmd_history_show(args: argparse.Namespace, settings: Settings) -> int:
         say_json(args, data)
         return EXIT_OK
     for key in (
-        "id", "status", "created", "mode", "model", "prompt", "api_size", "crop",
+        "id", "status", "unreadable_reason", "created", "mode", "model", "prompt", "api_size", "crop",
         "source_document", "request_id", "estimate_usd", "cost_usd", "path",
     ):  # fmt: skip
         if data.get(key) not in (None, ""):
@@ -237,6 +239,9 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="jobs, newest first")
     listing.add_argument("--search", metavar="TEXT", help="prompts containing TEXT (any case)")
     listing.add_argument("--limit", type=int, default=0, help="at most this many")
+    searching = actions.add_parser("search", help="jobs whose prompt contains TEXT (any case)")
+    searching.add_argument("search", metavar="TEXT")
+    searching.add_argument("--limit", type=int, default=0, help="at most this many")
     show = actions.add_parser("show", help="one job: its record and files")
     show.add_argument("id")
     delete = actions.add_parser("delete", help="delete one job and its files")
@@ -267,6 +272,7 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--raw", action="store_true", help="the result as the API sent it")
     for sub, command in (
         (listing, cmd_history_list),
+        (searching, cmd_history_list),
         (show, cmd_history_show),
         (delete, cmd_history_delete),
         (prune, cmd_history_prune),
