@@ -259,6 +259,48 @@ def estimate_for(spec: JobSpec, plan: Plan) -> Estimate:
     )
 
 
+def choose_mode(
+    edit: bool,
+    selection: SelectionMask | None,
+    canvas: Extent,
+    layer_bounds: Bounds | None = None,
+) -> tuple[Mode, SelectionMask | None]:
+    """The host policy for what a job edits, decided once for Krita, GIMP and the CLI.
+
+    Generate (``edit`` False) keeps the selection (its bounds frame the result). An edit with a
+    selection is a masked edit. Without one, a layer that covers only part of the canvas
+    (``layer_bounds``, canvas coordinates) is edited as a rectangular selection of its area; one
+    that covers it all (or no layer: the visible image) is a whole-image edit. ``InputError`` when
+    the layer lies entirely off the canvas.
+    """
+    if not edit:
+        return Mode.GENERATE, selection
+    if selection is not None:
+        return Mode.EDIT_SELECTION, selection
+    if layer_bounds is not None:
+        whole = Bounds.of_extent(canvas)
+        box = layer_bounds.intersect(whole)
+        if box.is_empty:
+            raise InputError(
+                "The active layer lies entirely outside the image.",
+                hint="Move it onto the canvas, or edit the visible image instead.",
+            )
+        if box != whole:
+            return Mode.EDIT_SELECTION, SelectionMask.from_rect(box)
+    return Mode.EDIT_IMAGE, None
+
+
+def estimate_job(
+    spec: JobSpec, canvas: Extent | None, selection: SelectionMask | None, settings: Settings
+) -> tuple[Plan, Estimate]:
+    """The plan and estimate of exactly the job ``prepare_job`` would build from the same
+    inputs (padding, grow, feather, references, variants, partials), without reading pixels:
+    what hosts show before the person presses OK."""
+    spec = check_spec(spec, settings)
+    plan = plan_for(spec, canvas, selection, settings)
+    return plan, estimate_for(spec, plan)
+
+
 def prepare_job(
     spec: JobSpec,
     canvas: Extent | None,

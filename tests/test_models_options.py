@@ -173,3 +173,70 @@ def test_main_exits_cleanly_for_models(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(tmp_path / "c"))
     monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path / "d"))
     assert main(["models"]) == 0
+
+
+# --- host policy in core: mode choice and the estimate of exactly the job that runs -----------
+
+
+def _reference(size=(640, 480)):
+    import io
+
+    from core.jobs import reference_from_bytes
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buffer, "PNG")
+    return reference_from_bytes("ref.png", buffer.getvalue())
+
+
+def test_choose_mode_is_one_policy_for_every_host():
+    from core.errors import InputError
+    from core.geometry import Bounds, Extent
+    from core.jobs import choose_mode
+    from core.pipeline import Mode
+    from core.selection import SelectionMask
+
+    canvas = Extent(400, 300)
+    sel = SelectionMask.from_rect(Bounds(10, 10, 50, 50))
+    assert choose_mode(False, sel, canvas) == (Mode.GENERATE, sel)
+    assert choose_mode(True, sel, canvas, Bounds(0, 0, 10, 10)) == (Mode.EDIT_SELECTION, sel)
+    assert choose_mode(True, None, canvas) == (Mode.EDIT_IMAGE, None)
+    assert choose_mode(True, None, canvas, Bounds(0, 0, 400, 300)) == (Mode.EDIT_IMAGE, None)
+    mode, small = choose_mode(True, None, canvas, Bounds(37, 23, 101, 77))
+    assert mode is Mode.EDIT_SELECTION and small.bounds == Bounds(37, 23, 101, 77)
+    mode, clipped = choose_mode(True, None, canvas, Bounds(350, 250, 100, 100))
+    assert clipped.bounds == Bounds(350, 250, 50, 50)
+    with pytest.raises(InputError, match="outside the image"):
+        choose_mode(True, None, canvas, Bounds(500, 500, 10, 10))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"n": 3, "partial_images": 2},
+        {"quality": "high", "references": "two"},
+        {"model": "gpt-image-2.5-sunburst", "quality": "xhigh", "padding": 300},
+        {"quality": "auto", "resolution": "2K"},
+    ],
+)
+def test_estimate_job_is_the_estimate_of_the_prepared_job(overrides):
+    from core.geometry import Bounds, Extent
+    from core.jobs import JobSpec, estimate_job, prepare_job
+    from core.pipeline import BlendOptions, Mode
+    from core.selection import SelectionMask
+
+    settings = Settings()
+    values = dict(overrides)
+    if values.pop("references", None):
+        values["references"] = (_reference(), _reference((300, 900)))
+    padding = values.pop("padding", None)
+    if padding is not None:
+        values["blend"] = BlendOptions(padding_px=padding)
+    spec = JobSpec.from_settings(settings, Mode.EDIT_SELECTION, "a hat", **values)
+    canvas = Extent(1600, 1200)
+    selection = SelectionMask.from_rect(Bounds(200, 150, 300, 200))
+    pixels = Image.new("RGBA", canvas, (1, 2, 3, 255))
+    plan, est = estimate_job(spec, canvas, selection, settings)
+    prepared = prepare_job(spec, canvas, selection, lambda b: pixels.crop(b.box), settings)
+    assert plan == prepared.plan
+    assert est.usd == prepared.estimate_usd and est.breakdown == prepared.estimate.breakdown
