@@ -237,16 +237,25 @@ class Host:
 
 def krita_host(host_id: str = "krita5.1") -> Host:
     """Set up (or reuse) the Krita of ``host_id`` and describe it; see testhosts.HOSTS."""
-    test_host = testhosts.by_id(host_id)
+    test_host = testhosts.by_id(ALIASES.get(host_id, host_id))
     where = testhosts.run_setup(test_host)
     if test_host.suite == "bookworm":  # this machine's own Krita; setup.sh printed the cache
         python = subprocess.run(
             ["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
-        return Host(host_id, python, None, test_host.series)
+        return Host(test_host.id, python, None, test_host.series)
     root = Path(where)
-    return Host(host_id, testhosts.chroot_python(root), root, test_host.series)
+    return Host(test_host.id, testhosts.chroot_python(root), root, test_host.series)
+
+
+#: The names hosts had before testhosts.HOSTS (still accepted by --host and krita_host).
+ALIASES = {"bookworm": "krita5.1", "trixie": "krita5.2"}
+
+
+def trixie_host() -> Host:
+    """Krita 5.2 (Debian trixie chroot): ``krita_host("krita5.2")``, by its older name."""
+    return krita_host("krita5.2")
 
 
 def wheelhouse(host: Host) -> Path:
@@ -484,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", default="", help="pytest -k expression for the inner suite")
     parser.add_argument("--timeout", type=float, default=300)
     ids = [h.id for h in testhosts.HOSTS if h.app == "krita"]
-    parser.add_argument("--host", choices=ids, default=ids[0])
+    parser.add_argument("--host", choices=[*ids, *ALIASES], default=ids[0])
     parser.add_argument("--bundle", action="store_true", help="install the release zip instead")
     args = parser.parse_args(argv)
     host = krita_host(args.host)
