@@ -28,7 +28,12 @@ def _host_of(item: pytest.Item) -> tuple[str, str] | None:
 @pytest.hookimpl(trylast=True)  # after -m / -k have deselected what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Host tests after all others, so their runs overlap the host-free tests (stable order)."""
-    items.sort(key=lambda item: _host_of(item) is not None)
+    items.sort(key=_is_host_test)
+
+
+def _is_host_test(item: pytest.Item) -> bool:
+    """Any test that needs a real host (its marker), prefetched or not."""
+    return any(item.get_closest_marker(name) for name in ("krita", "gimp"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
