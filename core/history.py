@@ -249,12 +249,12 @@ class History:
             stored: dict[str, Any] = {}
             for name, data in (inputs or {}).items():
                 if data is not None:
-                    atomic_write(staging / name, data)
+                    atomic_write(staging / name, data, durable=False)  # nothing paid for yet
                     stored[Path(name).stem] = name
             ref_names = []
             for i, (original, data) in enumerate(references, start=1):
                 name = f"reference-{i}.{image_extension(data, Path(original).suffix[1:] or 'png')}"
-                atomic_write(staging / name, data)
+                atomic_write(staging / name, data, durable=False)
                 ref_names.append(name)
             if ref_names:
                 stored["references"] = ref_names
@@ -270,7 +270,7 @@ class History:
                 inputs=stored,
                 **fields,
             )
-            self._write_record(staging, record)
+            self._write_record(staging, record, durable=False)  # flushed with the first result
             final = self.root / job_id
             os.replace(staging, final)
         except BaseException:
@@ -292,12 +292,17 @@ class History:
             return job_id, staging
         raise OSError("could not allocate a history id")  # pragma: no cover
 
-    def _write_record(self, folder: Path, record: Mapping[str, Any]) -> None:
+    def _write_record(
+        self, folder: Path, record: Mapping[str, Any], *, durable: bool = True
+    ) -> None:
         text = json.dumps(_jsonable(record), indent=2, ensure_ascii=False) + "\n"
-        atomic_write(folder / JOB_FILE, text.encode("utf-8"))
+        atomic_write(folder / JOB_FILE, text.encode("utf-8"), durable=durable)
 
     def update(self, job_id: str, **fields: Any) -> JobRecord:
         """Merge ``fields`` into job.json (atomic read-modify-write)."""
+        return self._merge(job_id, fields)
+
+    def _merge(self, job_id: str, fields: Mapping[str, Any], durable: bool = True) -> JobRecord:
         with self._lock:
             record = self.get(job_id)
             if not record.readable:  # never overwrite a record nobody can read: it may be mended
@@ -311,7 +316,7 @@ class History:
                     data["timings"] = {**(data.get("timings") or {}), **value}
                 else:
                     data[key] = value
-            self._write_record(record.path, data)
+            self._write_record(record.path, data, durable=durable)
             return JobRecord(job_id, record.path, _jsonable(data))
 
     def add_image(self, job_id: str, index: int, data: bytes, output_format: str = "png") -> Path:
@@ -323,7 +328,8 @@ class History:
             with self._lock:
                 record = self.get(job_id)
                 images = [n for n in record.data.get("images", []) if n != name] + [name]
-                self.update(job_id, images=sorted(images, key=_result_index))
+                # the image is on disk for good and listing reads the folder: this may lag
+                self._merge(job_id, {"images": sorted(images, key=_result_index)}, durable=False)
         except (OSError, ValueError) as exc:  # the image is safe; listing finds it anyway
             log.warning("History entry %s: could not note %s in job.json: %s", job_id, name, exc)
         return folder / name

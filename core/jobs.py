@@ -15,6 +15,7 @@ import io
 import logging
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -365,7 +366,7 @@ def _history_inputs(prepared: PreparedJob) -> dict[str, bytes | None]:
     selection = prepared.plan.selection
     if selection is not None:
         buffer = io.BytesIO()
-        selection.coverage.save(buffer, "PNG", compress_level=1)
+        selection.coverage.save(buffer, "PNG", compress_level=1, compress_type=zlib.Z_RLE)
         inputs["selection.png"] = buffer.getvalue()
     return inputs
 
@@ -419,6 +420,7 @@ class _Run:
         self.started = time.monotonic()
         self.stored: dict[int, Path] = {}
         self.rescued: dict[int, Path] = {}
+        self.decoded: dict[int, Image.Image] = {}  # each result is decoded once
         self.timings: dict[str, float] = {}
 
     def elapsed(self) -> float:
@@ -452,6 +454,7 @@ class _Run:
         except Exception:
             log.warning("Result image %d could not be decoded", index + 1)
             return
+        self.decoded[index] = image
         self.emit(JobEvent("image", index, image, self.elapsed()))
 
     def store(self, index: int, data: bytes) -> None:
@@ -580,9 +583,15 @@ def run_job(
         raise bug from exc
     cost = done["cost_usd"]
     try:
-        images = [decode_image(data) for data in result.images]
-        sent = decode_image(prepared.upload.image_png) if prepared.upload.image_png else None
-        patches = [build_layer(plan, image, sent) for image in images]
+        images = [
+            run.decoded[i] if i in run.decoded else decode_image(d)
+            for i, d in enumerate(result.images)
+        ]
+        upload = prepared.upload
+        sent = upload.sent
+        if sent is None and upload.image_png:  # an upload read back from history
+            sent = decode_image(upload.image_png)
+        patches = [build_layer(plan, image, sent, upload=upload) for image in images]
     except Exception as exc:
         kept = run.where_kept()
         error = ApiUnavailable(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -117,10 +118,19 @@ class Plan:
 
 @dataclass(frozen=True)
 class Upload:
-    """The exact files the API receives (PNG bytes); ``None`` when a mode sends none."""
+    """The exact files the API receives (PNG bytes); ``None`` when a mode sends none.
+
+    A freshly built upload also keeps, in memory only, what applying a result needs again:
+    ``sent`` (the uploaded picture, API size, RGBA), ``keep`` (API size, ``L``, 255 where the
+    model was told to keep the picture) and ``blend`` (the blend mask over ``plan.crop``), so
+    nothing is decoded or computed twice. Uploads read back from history have none of them.
+    """
 
     image_png: bytes | None
     mask_png: bytes | None
+    sent: Image.Image | None = field(default=None, repr=False, compare=False)
+    keep: Image.Image | None = field(default=None, repr=False, compare=False)
+    blend: Image.Image | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -204,12 +214,26 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
     image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
     if source.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")  # opaque pixels go up opaque: no alpha for the model to read
-    return Upload(_encode_png(image), _encode_mask(api_mask(plan)) if plan.masked else None)
+    # The picture's encode releases the GIL: it runs beside the masks on a second core.
+    with ThreadPoolExecutor(1, thread_name_prefix="gpt-image-encode") as pool:
+        image_png = pool.submit(_encode_png, image)
+        if not plan.masked:
+            return Upload(image_png.result(), None, sent=image)
+        blend = blend_mask(plan, plan.crop)
+        mask = api_mask(plan, blend)
+        mask_png = _encode_mask(mask)
+        return Upload(
+            image_png.result(), mask_png, sent=image, keep=mask.getchannel("A"), blend=blend
+        )
 
 
-def api_mask(plan: Plan) -> Image.Image:
-    """RGBA at the API size: alpha 0 where the model may paint, 255 where it must keep."""
-    edit = grow(blend_mask(plan, plan.crop).point(lambda v: 255 if v else 0), MASK_SAFETY_PX)
+def api_mask(plan: Plan, blend: Image.Image | None = None) -> Image.Image:
+    """RGBA at the API size: alpha 0 where the model may paint, 255 where it must keep.
+
+    ``blend`` is ``blend_mask(plan, plan.crop)`` when the caller has it already.
+    """
+    blend = blend if blend is not None else blend_mask(plan, plan.crop)
+    edit = grow(blend.point(lambda v: 255 if v else 0), MASK_SAFETY_PX)
     if edit.size != plan.api_size:
         # Any coverage after bilinear resampling counts as "edit": never shrink the edit area.
         edit = edit.resize(plan.api_size, Image.Resampling.BILINEAR).point(
@@ -225,11 +249,18 @@ def blend_mask(plan: Plan, area: Bounds) -> Image.Image:
     if plan.selection is None:
         return Image.new("L", area.extent, 255)
     margin = plan.blend.reach_px + 1
-    coverage = plan.selection.region(area.pad(margin))
-    coverage = grow(coverage, plan.blend.grow_px)
+    padded = area.pad(margin)
+    # Only near the selection's own box can the mask be above zero: grow and blur just that
+    # (a margin of zeros around it keeps the blur's edge handling exactly as over all of area).
+    work = padded.intersect(plan.selection.bounds.pad(margin))
+    out = Image.new("L", area.extent, 0)
+    if work.is_empty:
+        return out
+    coverage = grow(plan.selection.region(work), plan.blend.grow_px)
     if plan.blend.feather_px:
         coverage = coverage.filter(ImageFilter.GaussianBlur(plan.blend.feather_px / 2))
-    return coverage.crop((margin, margin, margin + area.width, margin + area.height))
+    out.paste(coverage, work.relative_to(area.offset).offset)
+    return out
 
 
 def grow(mask: Image.Image, pixels: int) -> Image.Image:
@@ -268,15 +299,28 @@ def _running_max(image: Image.Image, radius: int, *, horizontal: bool) -> Image.
     return ImageChops.lighter(first, second)
 
 
-def build_layer(plan: Plan, result: Image.Image, sent: Image.Image | None = None) -> LayerPatch:
+def build_layer(
+    plan: Plan,
+    result: Image.Image,
+    sent: Image.Image | None = None,
+    *,
+    upload: Upload | None = None,
+) -> LayerPatch:
     """Map one API result back onto the canvas as a layer plus its blend mask.
 
     ``sent`` is the image that was uploaded; with it, a masked edit's colour drift is corrected
-    (``BlendOptions.match_colour``) before blending.
+    (``BlendOptions.match_colour``) before blending. ``upload``, the job's freshly built
+    ``Upload``, supplies ``sent`` and the masks already computed for it.
     """
+    if upload is not None and sent is None:
+        sent = upload.sent
     result = result if result.mode == "RGBA" else result.convert("RGBA")
+    blend = upload.blend if upload is not None else None
     if plan.masked and plan.blend.match_colour and sent is not None:
-        result = match_colour(result, sent, api_mask(plan).getchannel("A"))
+        keep = upload.keep if upload is not None else None
+        if keep is None:
+            keep = api_mask(plan, blend).getchannel("A")
+        result = match_colour(result, sent, keep)
     if plan.mode is Mode.GENERATE:
         image = ImageOps.fit(result, plan.crop.extent, RESAMPLE)
         return LayerPatch(plan.crop, image, blend_mask(plan, plan.crop))
@@ -284,10 +328,11 @@ def build_layer(plan: Plan, result: Image.Image, sent: Image.Image | None = None
     bounds = plan.source_bounds
     if bounds != plan.crop:
         back = back.crop(bounds.relative_to(plan.crop.offset).box)
+        blend = None  # computed over the crop; the layer covers less (blurs differ at edges)
     if plan.mode is Mode.EXPAND:
         back = back.copy()  # ``result`` itself stays as the API sent it
         back.putalpha(255)  # the new area has nothing under it: never leave holes there
-    return LayerPatch(bounds, back, blend_mask(plan, bounds))
+    return LayerPatch(bounds, back, blend if blend is not None else blend_mask(plan, bounds))
 
 
 #: Largest correction match_colour applies: a drift, not an intended change of look.
@@ -305,16 +350,17 @@ def match_colour(result: Image.Image, sent: Image.Image, keep: Image.Image) -> I
     an intended change inside the selection survives.
     """
     size = result.size
-    sent = (
-        sent.convert("RGBA") if sent.size == size else sent.convert("RGBA").resize(size, RESAMPLE)
-    )
+    sent = sent if sent.mode in ("RGB", "RGBA") else sent.convert("RGBA")
+    sent = sent if sent.size == size else sent.resize(size, RESAMPLE)
     keep = keep if keep.size == size else keep.resize(size, Image.Resampling.NEAREST)
-    keep = ImageChops.multiply(keep.point(lambda v: 255 if v == 255 else 0), sent.getchannel("A"))
+    keep = keep.point(lambda v: 255 if v == 255 else 0)
+    if sent.mode == "RGBA":  # an opaque upload went up as RGB: nothing to leave out
+        keep = ImageChops.multiply(keep, sent.getchannel("A"))
     kept = ImageStat.Stat(keep).mean[0] / 255 * size[0] * size[1]
     if kept < MIN_KEPT_PIXELS:
         return result
-    want = ImageStat.Stat(sent.convert("RGB"), keep)
-    have = ImageStat.Stat(result.convert("RGB"), keep)
+    want = ImageStat.Stat(sent, keep)  # bands R, G, B (and A, unused): no RGB copies
+    have = ImageStat.Stat(result, keep)
     tables: list[int] = []
     for channel in range(3):
         spread = have.stddev[channel]
