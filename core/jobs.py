@@ -309,13 +309,38 @@ def prepare_job(
     read_crop: Callable[[Bounds], Image.Image] | None,
     settings: Settings,
 ) -> PreparedJob:
-    """Plan, read the crop's pixels (only those), build the upload, estimate. Main thread.
+    """Plan, read the crop's pixels (only those), build the upload, estimate.
 
     ``read_crop(bounds)`` returns RGBA pixels of ``bounds`` (canvas coordinates, always inside
     the canvas); it is not called for text-to-image. For an expand, ``canvas`` and ``read_crop``
     are the original document's (nothing is resized before the result is in hand); the plan is
-    on the new canvas.
+    on the new canvas. A host whose UI thread must stay free calls the two halves instead:
+    ``read_job`` there, ``finish_prepare`` on its worker.
     """
+    return finish_prepare(read_job(spec, canvas, selection, read_crop, settings))
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """A job with its plan, estimate and crop pixels, whose upload is not built yet: what a
+    host's UI thread hands its worker (``finish_prepare`` encodes it there)."""
+
+    spec: JobSpec
+    plan: Plan
+    pixels: Image.Image | None = field(repr=False)
+    estimate_usd: float
+    estimate: Estimate | None = None
+
+
+def read_job(
+    spec: JobSpec,
+    canvas: Extent | None,
+    selection: SelectionMask | None,
+    read_crop: Callable[[Bounds], Image.Image] | None,
+    settings: Settings,
+) -> ReadJob:
+    """The half of ``prepare_job`` that needs the host (main thread): check, plan, estimate,
+    read the crop's pixels. No encoding; a bad option or selection is refused here."""
     spec = check_spec(spec, settings)
     plan = plan_for(spec, canvas, selection, settings)
     pixels = None
@@ -325,9 +350,14 @@ def prepare_job(
         if plan.expansion is not None:
             read_crop = expanded_reader(read_crop, plan.expansion)
         pixels = read_crop(plan.source_bounds)
-    upload = build_upload(plan, pixels)
     est = estimate_for(spec, plan)
-    return PreparedJob(spec, plan, upload, est.usd, est)
+    return ReadJob(spec, plan, pixels, est.usd, est)
+
+
+def finish_prepare(read: ReadJob) -> PreparedJob:
+    """The other half (any thread): the upload files from the pixels read."""
+    upload = build_upload(read.plan, read.pixels)
+    return PreparedJob(read.spec, read.plan, upload, read.estimate_usd, read.estimate)
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -752,14 +782,17 @@ __all__: Sequence[str] = (
     "JobResult",
     "JobSpec",
     "PreparedJob",
+    "ReadJob",
     "build_request",
     "estimate_for",
+    "finish_prepare",
     "improve",
     "patch_from_history",
     "patches_from_history",
     "plan_for",
     "prepare_job",
     "prepared_from_history",
+    "read_job",
     "reference_from_bytes",
     "run_job",
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 from krita import DockWidget, Krita
 
-from . import document, expand_flow
+from . import document, expand_flow, layers
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
@@ -50,12 +50,13 @@ class JobContext:
     doc_label: str
     active_id: Any
     color: document.ColorInfo
-    prepared: jobs.PreparedJob
+    prepared: jobs.ReadJob | jobs.PreparedJob  # a ReadJob: the worker builds the upload
     values: FormValues
     started: float
     cancelled: bool = False
     #: A refine adds its images to this result layer (uuid) as a new round instead of a layer.
     target_key: str | None = None
+    host: list[layers.HostPatch] | None = None  # the results in Krita's bytes (from the worker)
 
 
 class GptImageDocker(DockWidget):
@@ -242,9 +243,8 @@ class GptImageDocker(DockWidget):
             # an expand continues what is seen: it reads the visible composite
             how = document.SOURCE_COMPOSITE if expanding else values.source
             reader = document.crop_reader(doc, source, how, color)
-            prepared = jobs.prepare_job(
-                spec, document.canvas_extent(doc), selection, reader, settings
-            )
+            # only Krita's pixels are read here: the upload is built on the worker
+            prepared = jobs.read_job(spec, document.canvas_extent(doc), selection, reader, settings)
         except ConfigError as error:
             self._explain_config(error)
             return False
@@ -259,7 +259,7 @@ class GptImageDocker(DockWidget):
         doc: Any,
         active: Any,
         color: document.ColorInfo,
-        prepared: jobs.PreparedJob,
+        prepared: jobs.ReadJob | jobs.PreparedJob,
         values: FormValues,
         settings: Settings,
         target_key: str | None = None,
@@ -279,10 +279,7 @@ class GptImageDocker(DockWidget):
             target_key=target_key,
         )
         if work is None:  # one job; a model comparison brings its own (compare_panel.py)
-
-            def work(cancel: Any, emit: Any) -> jobs.JobResult:
-                return jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
-
+            work = self._job_work(self._job, settings)
         worker = CallWorker(self._serial, work)
         worker.event.connect(self._on_event)
         worker.done.connect(self._on_done)
@@ -296,12 +293,25 @@ class GptImageDocker(DockWidget):
         worker.start()
         return True
 
+    @staticmethod
+    def _job_work(job: JobContext, settings: Settings) -> Any:
+        """What the worker thread does: save the form's options, build the upload, run the job,
+        and turn the results into Krita's bytes, so the main thread only reads and inserts."""
+
+        def work(cancel: Any, emit: Any) -> jobs.JobResult:
+            try:
+                save_settings(settings)  # the form's options are remembered (never the key)
+            except (OSError, GptImageError) as error:
+                log.warning("Could not save settings: %s", error)
+            prepared = jobs.finish_prepare(job.prepared)
+            result = jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
+            job.host = [layers.host_patch(patch, job.color) for patch in result.patches]
+            return result
+
+        return work
+
     def _remember(self, values: FormValues, settings: Settings) -> None:
         self._last_values = values
-        try:
-            save_settings(settings)  # the form's options are remembered (never the key)
-        except (OSError, GptImageError) as error:
-            log.warning("Could not save settings: %s", error)
 
     def _explain_config(self, error: ConfigError) -> None:
         if error.code == "missing_api_key":

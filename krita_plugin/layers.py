@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from .core.geometry import Bounds
 from .core.pipeline import LayerPatch
 from .core.pixels import mask_to_host, to_host
 from .document import MASK_TYPES, ColorInfo, find_node
@@ -58,18 +60,41 @@ def _needs_mask(patch: LayerPatch) -> bool:
     return not (low == 255 and high == 255)
 
 
+@dataclass(frozen=True)
+class HostPatch:
+    """A result already in Krita's bytes, made on the job's worker thread (``host_patch``) so
+    that applying it on the main thread only hands bytes to Krita."""
+
+    patch: LayerPatch
+    pixels: bytes
+    mask: bytes | None  # None: the result covers its whole box, it needs no mask
+
+    @property
+    def bounds(self) -> Bounds:
+        return self.patch.bounds
+
+
+def host_patch(patch: LayerPatch | HostPatch, color: ColorInfo) -> HostPatch:
+    """``patch`` as Krita's layer and mask bytes (any thread: no Krita call)."""
+    if isinstance(patch, HostPatch):
+        return patch
+    mask = mask_to_host(patch.mask) if _needs_mask(patch) else None
+    return HostPatch(patch, to_host(patch.image, color.fmt, linear=color.linear), mask)
+
+
 def has_mask_api(doc: Any) -> bool:
     """Krita 5.2+: transparency masks can be given pixels from Python."""
     return hasattr(doc, "createTransparencyMask")
 
 
-def _mask_node(doc: Any, patch: LayerPatch) -> Any | None:
+def _mask_node(doc: Any, patch: HostPatch) -> Any | None:
     """A detached transparency mask holding ``patch.mask``; None when Krita can't make one."""
+    assert patch.mask is not None
     if has_mask_api(doc):
         from krita import Selection
 
         selection = Selection()
-        selection.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
+        selection.setPixelData(QByteArray(patch.mask), *patch.bounds)
         mask = doc.createTransparencyMask(MASK_NAME)
         mask.setSelection(selection)
         return mask
@@ -80,17 +105,19 @@ def _mask_node(doc: Any, patch: LayerPatch) -> Any | None:
         log.warning("Krita 5.1 could not load the mask template: the mask goes into the alpha")
         return None
     mask.setName(MASK_NAME)
-    mask.setPixelData(QByteArray(mask_to_host(patch.mask)), *patch.bounds)
+    mask.setPixelData(QByteArray(patch.mask), *patch.bounds)
     return mask
 
 
-def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -> Any:
+def build_layer_node(doc: Any, patch: LayerPatch | HostPatch, name: str, color: ColorInfo) -> Any:
     """A detached paint layer holding ``patch``, with a transparency mask when it has one."""
+    host = host_patch(patch, color)
     layer = doc.createNode(name, "paintlayer")
-    masked = _needs_mask(patch)
-    mask = _mask_node(doc, patch) if masked else None
-    image = patch.masked() if masked and mask is None else patch.image
-    layer.setPixelData(QByteArray(to_host(image, color.fmt, linear=color.linear)), *patch.bounds)
+    mask = _mask_node(doc, host) if host.mask is not None else None
+    pixels = host.pixels
+    if host.mask is not None and mask is None:  # no mask possible: fold it into the alpha
+        pixels = to_host(host.patch.masked(), color.fmt, linear=color.linear)
+    layer.setPixelData(QByteArray(pixels), *host.bounds)
     if mask is not None:
         layer.setChildNodes([mask])
     return layer
@@ -98,14 +125,16 @@ def build_layer_node(doc: Any, patch: LayerPatch, name: str, color: ColorInfo) -
 
 def insert_results(
     doc: Any,
-    patches: Sequence[LayerPatch],
+    patches: Sequence[LayerPatch | HostPatch],
     prompt: str,
     color: ColorInfo,
     active_id: Any | None,
 ) -> Any:
     """Insert one layer, or a group with one layer per variant (first visible); returns it.
 
-    One undo step removes it all.
+    One undo step removes it all. Krita updates the projection in its own threads; waiting
+    for it here (``waitForDone``, ``refreshProjection``) would freeze the UI for a redraw of
+    the whole document.
     """
     if not patches:
         raise ValueError("no results to insert")
@@ -123,6 +152,4 @@ def insert_results(
     parent, above = placement(doc, active_id)
     if not parent.addChildNode(top, above):
         raise RuntimeError("Krita refused to add the result layer")
-    doc.waitForDone()
-    doc.refreshProjection()
     return top

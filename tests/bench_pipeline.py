@@ -244,9 +244,9 @@ def cli_case(size: int, whole: bool, runs: int, with_naive: bool) -> dict[str, o
             OPENAI_API_KEY=KEY,
             OPENAI_BASE_URL=standin.base_url,
         )
-        _, rect = selection_bytes(size)
+        rect = selection_bytes(size)[1].intersect(Bounds(0, 0, size, size))  # small canvases
         command = [sys.executable, "-m", "core", "edit", "--image", str(folder / "in.png")]
-        command += [] if whole else ["--rect", ",".join(map(str, rect))]
+        command += [] if whole else [f"--rect={','.join(map(str, rect))}"]
         command += ["--prompt", "bench", "--quality", "low", "-o", str(folder / "out.png")]
         walls, apis, peaks = [], [], []
         for _ in range(runs):

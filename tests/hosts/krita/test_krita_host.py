@@ -9,6 +9,7 @@ Needs ``tests/hosts/krita/setup.sh`` (run automatically; cached under ~/.cache/g
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from pathlib import Path
 
@@ -52,7 +53,28 @@ def krita_run(request: pytest.FixtureRequest) -> kritarun.KritaRun:
         f"\nKrita ({request.param}) run: rc={run.returncode}, {run.elapsed_s:.1f} s, "
         f"install={run.install}, inner pytest rc={run.result.get('pytest_rc')}, logs in {run.out}"
     )
+    report_main_thread_gaps(request, run)
     return run
+
+
+def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaRun) -> None:
+    """Print what inner/test_responsiveness.py measured (in the suite's output, not captured)."""
+    path = run.out / "main_thread_gaps.json"
+    if not path.exists():
+        return
+    figures = json.loads(path.read_text(encoding="utf-8"))
+    line = (
+        f"Krita {figures['host']} ({request.param}), {figures['document']} document, crop "
+        f"{figures['crop']}: longest main-thread gap {figures['submit_gap_ms']} ms from the "
+        f"Generate click until the request was sent ({figures['click_to_sent_ms']} ms), "
+        f"{figures['apply_gap_ms']} ms while the result was applied "
+        f"({figures['answer_to_layer_ms']} ms from the answer to the layer)"
+    )
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line)
 
 
 def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> None:
