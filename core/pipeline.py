@@ -209,10 +209,14 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
             f"Got {source_pixels.size[0]}x{source_pixels.size[1]} pixels for a "
             f"{plan.source_bounds.width}x{plan.source_bounds.height} area."
         )
-    source = source_pixels if source_pixels.mode == "RGBA" else source_pixels.convert("RGBA")
+    if source_pixels.mode == "RGB":  # opaque as it is: no alpha to add, carry or resize
+        source, opaque = source_pixels, True
+    else:
+        source = source_pixels if source_pixels.mode == "RGBA" else source_pixels.convert("RGBA")
+        opaque = source.getchannel("A").getextrema() == (255, 255)
     crop = _to_crop(plan, source)
     image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
-    if source.getchannel("A").getextrema() == (255, 255):
+    if opaque and image.mode != "RGB":
         image = image.convert("RGB")  # opaque pixels go up opaque: no alpha for the model to read
     # The picture's encode releases the GIL: it runs beside the masks on a second core.
     with ThreadPoolExecutor(1, thread_name_prefix="gpt-image-encode") as pool:
@@ -314,7 +318,10 @@ def build_layer(
     """
     if upload is not None and sent is None:
         sent = upload.sent
-    result = result if result.mode == "RGBA" else result.convert("RGBA")
+    # An opaque (RGB) result stays RGB until it has its final size: resizing RGBA costs a
+    # premultiplied copy of the picture each way, for an alpha that is 255 everywhere.
+    given = result
+    result = result if result.mode in ("RGB", "RGBA") else result.convert("RGBA")
     blend = upload.blend if upload is not None else None
     if plan.masked and plan.blend.match_colour and sent is not None:
         keep = upload.keep if upload is not None else None
@@ -322,17 +329,30 @@ def build_layer(
             keep = api_mask(plan, blend).getchannel("A")
         result = match_colour(result, sent, keep)
     if plan.mode is Mode.GENERATE:
-        image = ImageOps.fit(result, plan.crop.extent, RESAMPLE)
+        image = _rgba(ImageOps.fit(result, plan.crop.extent, RESAMPLE), owned=False)
         return LayerPatch(plan.crop, image, blend_mask(plan, plan.crop))
     back = result if result.size == plan.crop.extent else result.resize(plan.crop.extent, RESAMPLE)
     bounds = plan.source_bounds
     if bounds != plan.crop:
         back = back.crop(bounds.relative_to(plan.crop.offset).box)
         blend = None  # computed over the crop; the layer covers less (blurs differ at edges)
-    if plan.mode is Mode.EXPAND:
-        back = back.copy()  # ``result`` itself stays as the API sent it
-        back.putalpha(255)  # the new area has nothing under it: never leave holes there
+    if plan.mode is Mode.EXPAND:  # the new area has nothing under it: never leave holes there
+        back = back.copy() if back is given else back  # ``result`` stays as the API sent it
+        back.putalpha(255)
+    else:
+        back = _rgba(back, owned=back is not given)
     return LayerPatch(bounds, back, blend if blend is not None else blend_mask(plan, bounds))
+
+
+def _rgba(image: Image.Image, owned: bool) -> Image.Image:
+    """``image`` as RGBA; an RGB image this code made itself (``owned``) gains its alpha in
+    place (Pillow stores RGB with a spare byte a pixel), so a large one is not copied."""
+    if image.mode == "RGBA":
+        return image
+    if owned and image.mode == "RGB":
+        image.putalpha(255)
+        return image
+    return image.convert("RGBA")
 
 
 #: Largest correction match_colour applies: a drift, not an intended change of look.
@@ -369,7 +389,7 @@ def match_colour(result: Image.Image, sent: Image.Image, keep: Image.Image) -> I
         offset = want.mean[channel] - gain * have.mean[channel]
         offset = min(max(offset, -MAX_OFFSET), MAX_OFFSET)
         tables += [min(255, max(0, round(v * gain + offset))) for v in range(256)]
-    return result.point([*tables, *range(256)])
+    return result.point([*tables, *range(256)] if result.mode == "RGBA" else tables)
 
 
 def composite(canvas_pixels: Image.Image, patch: LayerPatch) -> Image.Image:
@@ -440,7 +460,7 @@ def _to_crop(plan: Plan, source: Image.Image) -> Image.Image:
     after = (plan.crop.height - inside.y - inside.height, plan.crop.width - inside.x - inside.width)
     pixels = np.asarray(source)
     padded = np.pad(pixels, ((before[0], after[0]), (before[1], after[1]), (0, 0)), mode="edge")
-    return Image.fromarray(padded, "RGBA")
+    return Image.fromarray(padded, source.mode)
 
 
 def _encode_png(

@@ -68,7 +68,8 @@ def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaR
         f"{figures['crop']}: longest main-thread gap {figures['submit_gap_ms']} ms from the "
         f"Generate click until the request was sent ({figures['click_to_sent_ms']} ms), "
         f"{figures['apply_gap_ms']} ms while the result was applied "
-        f"({figures['answer_to_layer_ms']} ms from the answer to the layer)"
+        f"({figures['answer_to_layer_ms']} ms from the answer to the layer); idle noise "
+        f"{figures['idle_gap_ms']} ms; main-thread work {figures['main_thread_ms']}"
     )
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
