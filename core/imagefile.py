@@ -28,10 +28,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import InputError
+from .lazynp import np
 
 #: Largest canvas accepted from a file: bigger headers are refused before decoding.
 MAX_IMAGE_SIDE = 32768

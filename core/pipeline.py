@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
 from .errors import InputError
 from .geometry import Bounds, Extent
+from .lazynp import np
 from .models import DEFAULT_MODEL, capabilities
 from .options import default, option
 from .selection import SelectionMask

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 DOCKER_TITLE = "GPT Image"
 #: Dockers alive, one per main window (the extension's actions pick the active window's).
 INSTANCES: list[GptImageDocker] = []
+#: Krita 5.1 loads its mask template this long after Generate (an API answer takes longer).
+WARM_MASK_AFTER_MS = 1000
 #: Workers still running; a QThread must outlive its run() even after the UI gave up on it.
 _LIVE_WORKERS: set[CallWorker] = set()
 
@@ -291,6 +293,8 @@ class GptImageDocker(DockWidget):
         self.show_message(f"Sending to {prepared.plan.model} ({prepared.plan.api_size})…")
         self.cost_label.setText(f"estimate {money(prepared.estimate_usd)}")
         worker.start()
+        if prepared.plan.masked:  # once the request is out, not while the click is handled
+            QTimer.singleShot(WARM_MASK_AFTER_MS, lambda: layers.warm_mask_template(doc))
         return True
 
     @staticmethod

@@ -87,6 +87,15 @@ def has_mask_api(doc: Any) -> bool:
     return hasattr(doc, "createTransparencyMask")
 
 
+def warm_mask_template(doc: Any) -> None:
+    """Krita 5.1: load the mask template now (a masked job is in flight), not when its result
+    is applied; later masks are copies of it."""
+    if not has_mask_api(doc):
+        from krita import Krita
+
+        empty_transparency_mask(Krita.instance())
+
+
 def _mask_node(doc: Any, patch: HostPatch) -> Any | None:
     """A detached transparency mask holding ``patch.mask``; None when Krita can't make one."""
     assert patch.mask is not None

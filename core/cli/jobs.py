@@ -8,6 +8,7 @@ import io
 import logging
 import logging.handlers
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -406,15 +407,17 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("--aspect is for text-to-image; an edit keeps the image's shape.")
     level = png_level(args.output_compression)
     preload_sdk()
-    source, selection, mode = _edit_source(args)
-    canvas_pixels = source.pixels
-    spec = _job_spec(args, settings, mode, source=Path(args.image).name)
-    prepared = prepare_job(
-        spec, Extent(*canvas_pixels.size), selection, crop_reader(canvas_pixels), settings
-    )
-    # where the image was read from, so `refine` and `history export` can composite onto it
     image_path = Path(args.image)
-    fields = {"source_path": str(image_path.resolve()), "source_sha256": file_sha256(image_path)}
+    with ThreadPoolExecutor(1, thread_name_prefix="gpt-image-hash") as pool:
+        digest = pool.submit(file_sha256, image_path)  # hashing releases the GIL: beside decoding
+        source, selection, mode = _edit_source(args)
+        canvas_pixels = source.pixels
+        spec = _job_spec(args, settings, mode, source=image_path.name)
+        prepared = prepare_job(
+            spec, Extent(*canvas_pixels.size), selection, crop_reader(canvas_pixels), settings
+        )
+        # where the image was read from, so `refine` and `history export` can composite onto it
+        fields = {"source_path": str(image_path.resolve()), "source_sha256": digest.result()}
     prepared = replace(prepared, record_fields=fields)
     outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
     check_outputs(outputs, prepared, settings, source)
