@@ -380,7 +380,7 @@ def targets(rows: list[dict[str, object]]) -> dict[str, object]:
             out[f"run_job_ratio {case}"] = limit(row["run_job_ms"] / row["floor_ms"], 1.5)
         if case.startswith("cli_edit_") and row.get("naive_ms"):
             out[f"{case}_overhead_ratio"] = limit(row["overhead_ms"] / row["naive_ms"], 0.35)
-        if case.startswith("cli_edit_") and case != "cli_edit_4096":
+        if case in ("cli_edit_8192", "cli_edit_8192_full"):
             most = 3.0 if case.endswith("_full") else 2.0
             out[f"{case}_rss_ratio"] = limit(row["peak_rss_mb"] / row["canvas_mb"], most)
         if case == "plugin_import" and row.get("import_ms") is not None:
