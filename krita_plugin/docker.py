@@ -1,9 +1,10 @@
 """The GPT Image docker: form, live estimate, Generate/Cancel, progress, previews, history.
 
-Job flow (docs/architecture.md "host flow"): on the main thread read the selection and the crop,
-``jobs.prepare_job``; a ``CallWorker`` runs ``jobs.run_job``; back on the main thread insert the
-results into the document the job was made for (captured at submit time), or, when that document
-was closed meanwhile, say that the results are in history.
+Job flow (docs/architecture.md "host flow"): on the main thread read the selection and the crop
+(``jobs.read_job``, nothing else); a ``CallWorker`` builds the upload (``jobs.finish_prepare``),
+runs ``jobs.run_job`` and turns the results into Krita's bytes; back on the main thread insert
+them in one step into the document the job was made for (captured at submit time), or, when
+that document was closed meanwhile, say that the results are in history.
 """
 
 from __future__ import annotations
