@@ -26,7 +26,7 @@ from .expand_panel import ExpandPanel
 from .extension import DOCKER_ID
 from .form import Form, FormValues, Reference, form_from_record, form_from_settings
 from .form_job import settings_for, spec_for
-from .history_panel import HistoryPanel
+from .history_panel import HistoryPanel, HistoryView, load_view
 from .job_panel import JobPanel, money
 from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
 from .result_actions import ResultActions
@@ -60,6 +60,7 @@ class JobContext:
     #: A refine adds its images to this result layer (uuid) as a new round instead of a layer.
     target_key: str | None = None
     host: list[layers.HostPatch] | None = None  # the results in Krita's bytes (from the worker)
+    history: HistoryView | None = None  # the history list with this job, read by the worker
 
 
 class GptImageDocker(DockWidget):
@@ -298,10 +299,10 @@ class GptImageDocker(DockWidget):
             QTimer.singleShot(WARM_MASK_AFTER_MS, lambda: layers.warm_mask_template(doc))
         return True
 
-    @staticmethod
-    def _job_work(job: JobContext, settings: Settings) -> Any:
+    def _job_work(self, job: JobContext, settings: Settings) -> Any:
         """What the worker thread does: save the form's options, build the upload, run the job,
         and turn the results into Krita's bytes, so the main thread only reads and inserts."""
+        known = self.history.known
 
         def work(cancel: Any, emit: Any) -> jobs.JobResult:
             try:
@@ -311,6 +312,7 @@ class GptImageDocker(DockWidget):
             prepared = jobs.finish_prepare(job.prepared)
             result = jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
             job.host = [layers.host_patch(patch, job.color) for patch in result.patches]
+            job.history = load_view(known)
             return result
 
         return work
@@ -384,7 +386,10 @@ class GptImageDocker(DockWidget):
         self.last_result = result
         cost = f"cost {money(result.cost_usd)} (estimate {money(result.estimate_usd)})"
         self.cost_label.setText(cost)
-        self.history.refresh()
+        if job.history is not None:
+            self.history.show_view(job.history)
+        else:
+            self.history.refresh()
         app = Krita.instance()
         if not document.is_open(app, job.doc):
             self.show_message(

@@ -7,6 +7,7 @@ made for, unmasked); Reuse copies its prompt and settings back into the form.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -36,14 +37,36 @@ THUMB_PX = 56
 SHOWN = 30
 
 
-def _thumbnail(path: Any) -> QIcon:
+def _thumbnail(path: Any) -> Any | None:
+    """A thumbnail ``QImage`` (QImage, unlike QPixmap, may be made on any thread), or None."""
     try:
         with Image.open(path) as image:
             image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at reduced size
             image.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            return QIcon(QPixmap.fromImage(pil_to_qimage(image.convert("RGBA"))))
+            return pil_to_qimage(image.convert("RGBA"))
     except OSError:
-        return QIcon()
+        return None
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """What the list shows, read from disk (any thread): records and new thumbnails."""
+
+    records: list[Any]
+    thumbnails: dict[str, Any]
+
+
+def load_view(known: frozenset[str] = frozenset()) -> HistoryView:
+    """The newest jobs that produced images, with thumbnails for those not in ``known``; off
+    the UI thread after a job (listing reads every job.json, thumbnails decode images)."""
+    try:
+        history = History.from_settings(load_settings())
+        records = [r for r in history.list() if r.images][:SHOWN]
+    except Exception as error:  # history is a convenience: never break the docker
+        log.warning("History unavailable: %s", error)
+        records = []
+    thumbnails = {r.id: _thumbnail(r.images[0]) for r in records if r.id not in known}
+    return HistoryView(records, thumbnails)
 
 
 def _label(record: Any) -> str:
@@ -91,20 +114,25 @@ class HistoryPanel(QWidget):
         if 0 <= row < len(self.records):
             signal.emit(self.records[row])
 
+    @property
+    def known(self) -> frozenset[str]:
+        """Jobs whose thumbnails are decoded already."""
+        return frozenset(self._icons)
+
     def refresh(self) -> None:
         """Reload the newest jobs that produced images."""
-        try:
-            history = History.from_settings(load_settings())
-            records = [r for r in history.list() if r.images][:SHOWN]
-        except Exception as error:  # history is a convenience: never break the docker
-            log.warning("History unavailable: %s", error)
-            records = []
-        self.records = records
+        self.show_view(load_view(self.known))
+
+    def show_view(self, view: HistoryView) -> None:
+        """Show what ``load_view`` read (UI thread: only widgets are made here)."""
+        self.records = view.records
         self.list.clear()
-        for record in records:
+        for record in view.records:
             icon = self._icons.get(record.id)
             if icon is None:
-                icon = self._icons[record.id] = _thumbnail(record.images[0])
+                thumbnail = view.thumbnails.get(record.id)
+                icon = QIcon(QPixmap.fromImage(thumbnail)) if thumbnail is not None else QIcon()
+                self._icons[record.id] = icon
             item = QListWidgetItem(icon, _label(record))
             item.setToolTip(record.prompt)
             item.setData(Qt.ItemDataRole.UserRole, record.id)
