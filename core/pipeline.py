@@ -214,6 +214,8 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
     else:
         source = source_pixels if source_pixels.mode == "RGBA" else source_pixels.convert("RGBA")
         opaque = source.getchannel("A").getextrema() == (255, 255)
+        if opaque and source.size != plan.api_size:  # RGB resizes without premultiplied copies
+            source = source.convert("RGB")
     crop = _to_crop(plan, source)
     image = crop if crop.size == plan.api_size else crop.resize(plan.api_size, RESAMPLE)
     if opaque and image.mode != "RGB":
