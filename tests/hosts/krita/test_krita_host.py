@@ -72,10 +72,12 @@ def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaR
         f"{figures['idle_gap_ms']} ms; main-thread work {figures['main_thread_ms']}"
     )
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    else:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
         print(line)
+        return
+    with capture.global_and_fixture_disabled():  # in the suite's output even when captured
+        reporter.write_line(line)
 
 
 def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> None:
