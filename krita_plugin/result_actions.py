@@ -219,8 +219,9 @@ class ResultActions:
             log.info("The refined layer is gone: the refine becomes a new layer")
         stack = ResultStack((rnd,))
         self._remember(job.doc, rnd.history_id)
+        shown = job.host[0] if job.host else result.patches[0]  # Krita's bytes, made on the worker
         node = variants.insert_result_layer(
-            job.doc, stack, result.patches[0], job.prepared.spec.prompt, job.color, job.active_id
+            job.doc, stack, shown, job.prepared.spec.prompt, job.color, job.active_id
         )
         count = len(result.patches)
         self.note = f"1 result layer added, keeping {count} variant(s)"

@@ -27,7 +27,7 @@ from .core.pixels import mask_to_host, to_host
 from .core.settings import load_settings
 from .core.variants import STACK_KEY, ResultStack, Round, stack_for_records, variant_patch
 from .document import ColorInfo, find_node, node_bounds
-from .layers import build_layer_node, layer_name, placement
+from .layers import HostPatch, build_layer_node, layer_name, placement
 from .qt import QByteArray, QTimer
 
 log = logging.getLogger(__name__)
@@ -92,20 +92,20 @@ def patch_for(stack: ResultStack, history: History | None = None) -> LayerPatch:
 def insert_result_layer(
     doc: Any,
     stack: ResultStack,
-    patch: LayerPatch,
+    patch: LayerPatch | HostPatch,
     prompt: str,
     color: ColorInfo,
     active_id: Any | None,
 ) -> Any:
     """One result layer above the active one showing ``patch`` (the stack's current variant) and
-    keeping the whole stack; one undo step."""
+    keeping the whole stack; one undo step. Krita redraws in its own threads: waiting for it
+    here (``waitForDone``, ``refreshProjection``) would freeze the UI for a redraw of the whole
+    document."""
     node = build_layer_node(doc, patch, layer_name(prompt), color)
     parent, above = placement(doc, active_id)
     if not parent.addChildNode(node, above):
         raise RuntimeError("Krita refused to add the result layer")
     set_stack(doc, node, stack)
-    doc.waitForDone()
-    doc.refreshProjection()
     return node
 
 

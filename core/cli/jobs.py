@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from .. import png_bands
 from ..errors import (
     EXIT_OK,
     InputError,
@@ -24,6 +25,7 @@ from ..history import History, image_extension
 from ..imagefile import SourceImage, compose, encode_output
 from ..options import option
 from ..pipeline import Mode
+from ..png_bands import BandedPng
 from ..selection import SelectionMask
 from ..settings import Settings, check_setting
 from .compare import add_compare_option, cmd_compare
@@ -261,6 +263,17 @@ def writer(
     return lambda handle: image.save(handle, fmt, **options)
 
 
+def whole_picture_writer(
+    image: Image.Image, mode: str, path: Path, level: int, icc: bytes | None
+) -> Callable[[Any], None]:
+    """The writer of a result that is the whole output, in IMG's mode: a PNG is converted and
+    compressed band by band on all cores (no full-size copy), other types through Pillow."""
+    if PIL_FORMATS[path.suffix.lower()] == "PNG" and png_bands.supports(image):
+        with BandedPng(image, (0, image.height), mode=mode, level=level, icc_profile=icc) as png:
+            return png.writer()
+    return writer(image if image.mode == mode else image.convert(mode), path, level, icc)
+
+
 def encode(image: Image.Image, path: Path, level: int = FAST_PNG_LEVEL) -> bytes:
     buffer = io.BytesIO()
     writer(image, path, level)(buffer)
@@ -421,10 +434,84 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     prepared = replace(prepared, record_fields=fields)
     outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
     check_outputs(outputs, prepared, settings, source)
-    result = run_api_job(settings, prepared)
-    written = write_edit_outputs(source, outputs, result, History.from_settings(settings), level)
+    files = EditOutputs(source, outputs, prepared.plan, level).start()
+    source = canvas_pixels = None  # ``files`` keeps what it needs (of a whole-image edit: nothing)
+    try:
+        result = run_api_job(settings, prepared)
+        written = files.write(result, History.from_settings(settings))
+    finally:
+        files.close()
     print_job(args, job_report(result, prepared, written))
     return EXIT_OK
+
+
+class EditOutputs:
+    """The output files of an edit: each result blended into IMG and streamed to its file.
+
+    ``start`` (before the request) gets ahead where it can: a PNG's rows that no result touches
+    are compressed while the API works (``core.png_bands``), once for all variants; for an edit
+    of the whole image, whose results are the outputs, IMG's pixels are let go of at once.
+    IMG with a colour profile other than sRGB, or 16 bits per channel, is blended in its own
+    space and depth. The canvas (``source.pixels``) is blended into in place.
+    """
+
+    def __init__(self, source: SourceImage, outputs: list[Path], plan: Any, level: int) -> None:
+        self.outputs, self.level, self.plan = outputs, level, plan
+        self.plain = source.deep is None and not source.converted
+        self.replaced = self.plain and plan is not None and replaces_everything(plan)
+        self.mode, self.icc = source.pixels.mode, source.icc_profile
+        self.source: SourceImage | None = None if self.replaced else source
+        self.banded: BandedPng | None = None
+
+    def start(self) -> EditOutputs:
+        pngs = all(PIL_FORMATS[path.suffix.lower()] == "PNG" for path in self.outputs)
+        source = self.source
+        usable = source is not None and self.plain and png_bands.supports(source.pixels)
+        if usable and pngs and self.plan is not None:
+            rows = self.plan.source_bounds
+            self.banded = BandedPng(
+                source.pixels, (rows.y, rows.bottom), level=self.level, icc_profile=self.icc
+            ).start()
+        return self
+
+    def write(self, result: Any, history: History) -> list[Path]:
+        from ..pipeline import composite_into
+
+        written = []
+        under = None  # the original pixels under the results, for the variants after the first
+        for index, (path, patch) in enumerate(zip(self.outputs, result.patches, strict=False)):
+            if self.source is None:  # the result is the whole picture
+                data: Any = whole_picture_writer(patch.image, self.mode, path, self.level, self.icc)
+            elif self.plain:
+                canvas = self.source.pixels
+                if self.banded is not None:
+                    self.banded.wait()  # the rows outside are read: the canvas may change now
+                if under is None and len(result.patches) > 1:
+                    under = canvas.crop(patch.bounds.box)
+                composite_into(canvas, patch, under)
+                if self.banded is not None:
+                    data = self.banded.writer()
+                else:
+                    data = writer(canvas, path, self.level, self.icc)
+            else:
+                data = composite_file(self.source, patch, path)
+            save_outputs([(path, data)], result, history, first_index=index)
+            written.append(path)
+        return written
+
+    def close(self) -> None:
+        if self.banded is not None:
+            self.banded.close()
+
+
+def replaces_everything(plan: Any) -> bool:
+    """Whether every result of ``plan`` covers all of the canvas through a full mask (an edit
+    of the whole image): then the output file is the result alone."""
+    return (
+        plan.mode is Mode.EDIT_IMAGE
+        and not plan.masked
+        and plan.source_bounds == Bounds.of_extent(plan.canvas)
+    )
 
 
 def write_edit_outputs(
@@ -435,25 +522,12 @@ def write_edit_outputs(
     level: int = FAST_PNG_LEVEL,
 ) -> list[Path]:
     """Each of ``result.patches`` blended into IMG and streamed to its output (``edit`` and
-    ``batch`` alike); IMG with a colour profile other than sRGB, or 16 bits per channel, is
-    blended in its own space and depth. ``source.pixels`` is blended into in place."""
-    from ..pipeline import composite_into
-
-    canvas_pixels = source.pixels
-    plain = source.deep is None and not source.converted
-    written = []
-    under = None  # the original pixels under the results, for the variants after the first
-    for index, (path, patch) in enumerate(zip(outputs, result.patches, strict=False)):
-        if plain:
-            if under is None and len(result.patches) > 1:
-                under = canvas_pixels.crop(patch.bounds.box)
-            composite_into(canvas_pixels, patch, under)
-            data: Any = writer(canvas_pixels, path, level, source.icc_profile)
-        else:
-            data = composite_file(source, patch, path)
-        save_outputs([(path, data)], result, history, first_index=index)
-        written.append(path)
-    return written
+    ``batch`` alike; see ``EditOutputs``)."""
+    files = EditOutputs(source, outputs, getattr(result, "plan", None), level)
+    try:
+        return files.write(result, history)
+    finally:
+        files.close()
 
 
 def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
