@@ -7,8 +7,8 @@ import hashlib
 import io
 import logging
 import logging.handlers
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -299,6 +299,26 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
+def sha256_beside(path: Path) -> Callable[[], str | None]:
+    """``file_sha256`` of a regular file on a background thread (hashing releases the GIL, so it
+    runs beside the decode); the function returned waits for it. Anything else (a device, a
+    pipe) is only hashed when asked, after the image was read: it is never read twice or
+    forever, and a refused one never at all."""
+    if not Path(path).is_file():
+        return lambda: file_sha256(path)
+    box: dict[str, str | None] = {}
+    thread = threading.Thread(
+        target=lambda: box.update(digest=file_sha256(path)), name="gpt-image-hash", daemon=True
+    )
+    thread.start()
+
+    def result() -> str | None:
+        thread.join()
+        return box.get("digest")
+
+    return result
+
+
 def composite_file(source: SourceImage, patch: Any, path: Path) -> bytes:
     """One result as a full-size file, blended in IMG's own colour space and depth (a 16-bit
     PNG stays 16-bit, outside the selection value for value)."""
@@ -421,16 +441,15 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     level = png_level(args.output_compression)
     preload_sdk()
     image_path = Path(args.image)
-    with ThreadPoolExecutor(1, thread_name_prefix="gpt-image-hash") as pool:
-        digest = pool.submit(file_sha256, image_path)  # hashing releases the GIL: beside decoding
-        source, selection, mode = _edit_source(args)
-        canvas_pixels = source.pixels
-        spec = _job_spec(args, settings, mode, source=image_path.name)
-        prepared = prepare_job(
-            spec, Extent(*canvas_pixels.size), selection, crop_reader(canvas_pixels), settings
-        )
-        # where the image was read from, so `refine` and `history export` can composite onto it
-        fields = {"source_path": str(image_path.resolve()), "source_sha256": digest.result()}
+    digest = sha256_beside(image_path)
+    source, selection, mode = _edit_source(args)
+    canvas_pixels = source.pixels
+    spec = _job_spec(args, settings, mode, source=image_path.name)
+    prepared = prepare_job(
+        spec, Extent(*canvas_pixels.size), selection, crop_reader(canvas_pixels), settings
+    )
+    # where the image was read from, so `refine` and `history export` can composite onto it
+    fields = {"source_path": str(image_path.resolve()), "source_sha256": digest()}
     prepared = replace(prepared, record_fields=fields)
     outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
     check_outputs(outputs, prepared, settings, source)
