@@ -309,7 +309,9 @@ class GptImageDocker(DockWidget):
                 save_settings(settings)  # the form's options are remembered (never the key)
             except (OSError, GptImageError) as error:
                 log.warning("Could not save settings: %s", error)
-            prepared = jobs.finish_prepare(job.prepared)
+            prepared = job.prepared  # a refine hands over a finished PreparedJob
+            if isinstance(prepared, jobs.ReadJob):
+                prepared = jobs.finish_prepare(prepared)
             result = jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
             job.host = [layers.host_patch(patch, job.color) for patch in result.patches]
             job.history = load_view(known)

@@ -106,6 +106,10 @@ def insert_result_layer(
     if not parent.addChildNode(node, above):
         raise RuntimeError("Krita refused to add the result layer")
     set_stack(doc, node, stack)
+    # the results strip follows the new active layer once Krita has taken it in (a redraw of
+    # the whole document: the one main-thread stall left when a result is applied)
+    doc.waitForDone()
+    doc.refreshProjection()
     return node
 
 
