@@ -23,10 +23,11 @@ from typing import Any
 
 from .jsonfile import load_json
 from .options import option
+from .pipeline import Mode
 
 FORMAT_VERSION = 2
 STATUSES = ("running", "done", "failed", "cancelled")
-MODES = ("edit_selection", "edit_image", "generate")
+MODES = tuple(mode.value for mode in Mode)
 #: The job options a record stores under "settings" (blend options under "settings.blend").
 RECORD_OPTIONS = (
     "quality",
