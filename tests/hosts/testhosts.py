@@ -210,10 +210,18 @@ def free_display() -> int:
     raise RuntimeError("no free X display number")
 
 
-def xvfb_run(screen: str, error_file: str = "/dev/null") -> list[str]:
+def xvfb_run(screen: str, error_file: str = "/dev/null", auth_file: str | None = None) -> list[str]:
     """``xvfb-run`` on a display of its own (see ``free_display``); Xvfb's own messages go to
-    ``error_file`` (a path as the program run sees it)."""
-    return ["xvfb-run", "-n", str(free_display()), "-e", error_file, "-s", f"-screen 0 {screen}"]
+    ``error_file``, its X cookie to ``auth_file`` (paths as the program run sees them).
+
+    An explicit ``auth_file`` keeps the cookie out of ``$TMPDIR``, where xvfb-run would put it
+    by default: a program that cleans its temporary folder while starting then cannot lock
+    itself out of its own display.
+    """
+    cmd = ["xvfb-run", "-n", str(free_display()), "-e", error_file]
+    if auth_file is not None:
+        cmd += ["-f", auth_file]
+    return [*cmd, "-s", f"-screen 0 {screen}"]
 
 
 def lost_display(stderr: str) -> bool:

@@ -313,7 +313,9 @@ def run_gimp(
         if with_key:
             env["OPENAI_API_KEY"] = TEST_KEY
         gimp_argv = [
-            *testhosts.xvfb_run("1280x800x24", str(inside / "out" / "xvfb.log")),
+            *testhosts.xvfb_run(
+                "1280x800x24", str(inside / "out" / "xvfb.log"), str(inside / "xauthority")
+            ),
             gimp.console,
             "-i",
             "--batch-interpreter=python-fu-eval",

@@ -62,8 +62,11 @@ class KritaRun:
         for name in (
             "krita.stdout",
             "krita.stderr",
-            "krita.stderr.first-attempt",
-            "xvfb.log",
+            "krita.stderr.attempt-1",
+            "krita.stderr.attempt-2",
+            "xvfb-1.log",
+            "xvfb-2.log",
+            "xvfb-3.log",
             "harness.log",
             "watchdog_traceback.txt",
         ):
@@ -416,8 +419,12 @@ def run_krita(
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
         GPT_IMAGE_TEST_INSTALL=how.split(":")[0],
     )
-    for attempt in (1, 2):
-        xvfb = testhosts.xvfb_run("1920x1080x24", host.inside(out / "xvfb.log"))
+    for attempt in (1, 2, 3):
+        xvfb = testhosts.xvfb_run(
+            "1920x1080x24",
+            host.inside(out / f"xvfb-{attempt}.log"),
+            host.inside(root / f"xauth-{attempt}"),
+        )
         krita = [*xvfb, "krita", "--nosplash"]
         if host.chroot is not None:
             krita = testhosts.chroot_command(host.chroot, env, krita)
@@ -430,10 +437,10 @@ def run_krita(
             outer_env = env if host.chroot is None else None  # chroot: env -i passes Krita's env
             proc = subprocess.run(cmd, env=outer_env, stdout=so, stderr=se, cwd=root, check=False)
         stderr = (out / "krita.stderr").read_text(errors="replace")
-        if attempt == 2 or (out / "result.json").exists() or not testhosts.lost_display(stderr):
+        if attempt == 3 or (out / "result.json").exists() or not testhosts.lost_display(stderr):
             break
         # Krita never reached its X server (nothing of the plug-in ran): once more, new display.
-        (out / "krita.stderr.first-attempt").write_text(stderr)
+        (out / f"krita.stderr.attempt-{attempt}").write_text(stderr)
     run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how, host=host)
     result_file = out / "result.json"
     if result_file.exists():
