@@ -26,11 +26,13 @@ log() { echo "[debian $SUITE +$(( $(date +%s) - T0 ))s] $*" >&2; }
 GIMP_PACKAGES=(gimp python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4 gir1.2-babl-0.1)
 case "$SUITE" in
   forky)
+    BASE=forky
     SCRIPT=sid  # bookworm's debootstrap has no forky script; sid's fits
     SOURCES="deb $MIRROR forky main"
     PACKAGES=(krita python3-pyqt5 "${GIMP_PACKAGES[@]}" xvfb xauth)
     APT_TARGET=() ;;
   experimental)
+    BASE=sid  # experimental is no full suite: bootstrap sid, then take krita from experimental
     SCRIPT=sid
     SOURCES="deb $MIRROR sid main
 deb $MIRROR experimental main"
@@ -51,7 +53,7 @@ if [ "$(cat "$ROOT/.gpt-image-ready" 2>/dev/null)" != "$WANT" ]; then
     command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
     log "debootstrap $SUITE -> $ROOT (once)"
     rm -rf --one-file-system "$ROOT"
-    debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" \
+    debootstrap --variant=minbase "$BASE" "$ROOT" "$MIRROR" \
       "/usr/share/debootstrap/scripts/$SCRIPT" >"$CACHE_ROOT/debian-$SUITE-debootstrap.log" 2>&1 \
       || { tail -30 "$CACHE_ROOT/debian-$SUITE-debootstrap.log" >&2; exit 1; }
     touch "$ROOT/.debootstrap-done"
