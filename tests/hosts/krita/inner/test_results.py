@@ -182,6 +182,7 @@ def test_keep_one_and_keep_all(driver, docs):
     for kid, patch in zip(kids, patches, strict=True):
         assert shows(doc, kid, patch)
     trigger("edit_undo")  # one step back to the single layer showing variant 2
+    wait_until(lambda: only_result(doc, before).type() == "paintlayer", 5, "the undo")
     layer = only_result(doc, before)
     assert layer.type() == "paintlayer" and shows(doc, layer, patches[1])
 
