@@ -217,11 +217,41 @@ def xvfb_run(screen: str, error_file: str = "/dev/null", auth_file: str | None =
     An explicit ``auth_file`` keeps the cookie out of ``$TMPDIR``, where xvfb-run would put it
     by default: a program that cleans its temporary folder while starting then cannot lock
     itself out of its own display.
+
+    ``-noreset``: Krita opens a throw-away QApplication to probe OpenGL before its real one. When
+    that first client disconnects, a resetting Xvfb closes its connections and rebuilds its
+    state, and the real QApplication, connecting meanwhile, gets "could not connect to display"
+    (every start on a slow machine, sometimes on a loaded one). ``-ac``: no client is turned
+    away for its cookie (a private test display; the cookie stays as xvfb-run writes it).
     """
     cmd = ["xvfb-run", "-n", str(free_display()), "-e", error_file]
     if auth_file is not None:
         cmd += ["-f", auth_file]
-    return [*cmd, "-s", f"-screen 0 {screen}"]
+    return [*cmd, "-s", f"-screen 0 {screen} -noreset -ac"]
+
+
+#: Lines Xvfb prints on every start that say nothing about a failure (xkbcomp's keymap warnings).
+_XVFB_NOISE = ("Warning:", "Using ", "Errors from xkbcomp", "The XKEYBOARD keymap compiler", ">")
+
+
+def quiet_xvfb_log(text: str) -> str:
+    """An Xvfb log without its keymap-compiler chatter, so a failure report shows the cause."""
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith(_XVFB_NOISE)]
+    return "\n".join(kept)
+
+
+#: Prefixed to a program run under ``xvfb_run``: one line on stderr with what the program sees
+#: of its display (socket, cookie entry), so a "could not connect to display" report has a cause.
+DISPLAY_PROBE = (
+    'echo "[display] DISPLAY=$DISPLAY socket=$(ls /tmp/.X11-unix 2>&1 | tr "\\n" " ")'
+    ' cookies=$(xauth -f "$XAUTHORITY" list 2>&1 | cut -d" " -f1-2 | tr "\\n" " ")" >&2; '
+    'exec "$@"'
+)
+
+
+def probed(argv: list[str]) -> list[str]:
+    """``argv`` run after ``DISPLAY_PROBE`` (inside xvfb-run, before the program itself)."""
+    return ["/bin/sh", "-c", DISPLAY_PROBE, "sh", *argv]
 
 
 def lost_display(stderr: str) -> bool:

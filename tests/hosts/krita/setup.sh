@@ -80,7 +80,7 @@ if [ "$(cat "$TEMPLATE/.ok" 2>/dev/null)" != "$KVER" ]; then
   env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$H" XDG_CONFIG_HOME="$H/.config" XDG_DATA_HOME="$H/.local/share" \
       XDG_CACHE_HOME="$H/.cache" XDG_RUNTIME_DIR="$WARM/xdg-runtime" TMPDIR="$WARM/tmp" \
       KRITA_NO_ASSERT_MSG=1 KRITA_TEST_OUT="$WARM/out" KRITA_TEST_WATCHDOG=120 \
-      timeout -k 10 180 xvfb-run -a -s "-screen 0 1920x1080x24" krita --nosplash \
+      timeout -k 10 180 xvfb-run -a -s "-screen 0 1920x1080x24 -noreset" krita --nosplash \
       >"$WARM/out/krita.log" 2>&1
   rc=$?
   set -e
