@@ -473,6 +473,7 @@ def full_run(run_id: str) -> KritaRun:
     run the whole inner suite in its Krita once."""
     host_id, _, variant = run_id.partition("-")
     host = krita_host(host_id)
+    remove_stale_runs(Path(tempfile.gettempdir()), under="")  # a run's folder is kept for its logs
     root = Path(tempfile.mkdtemp(prefix=f"gpt-image-{run_id}-"))
     standin, base_url = start_standin(root)
     try:
@@ -492,9 +493,10 @@ def full_run_job(run_id: str) -> tuple[tuple[str, ...], Callable[[], KritaRun]]:
     return ("krita", run_id), lambda: full_run(run_id)
 
 
-def remove_stale_runs(chroot: Path, max_age_s: float = 3600) -> None:
-    """Run folders that earlier (kept or interrupted) runs left in the chroot's /tmp."""
-    for old in (chroot / "tmp").glob("gpt-image-krita*"):
+def remove_stale_runs(chroot: Path, max_age_s: float = 3600, under: str = "tmp") -> None:
+    """Run folders that earlier (kept or interrupted) runs left in the chroot's /tmp (or, with
+    ``under=""``, in the folder given): each holds a whole Krita profile, ~250 MB."""
+    for old in (chroot / under).glob("gpt-image-krita*"):
         if time.time() - old.stat().st_mtime > max_age_s:
             shutil.rmtree(old, ignore_errors=True)
 
