@@ -21,7 +21,7 @@ Where it installs (explicit --krita-dir / --gimp-dir turn discovery off):
 | GIMP 3 Linux  | $XDG_CONFIG_HOME/GIMP/3.*/plug-ins/ (or $GIMP3_DIRECTORY) | pluginrc deleted      |
 | GIMP Flatpak  | ~/.var/app/org.gimp.GIMP/config/GIMP/3.*/plug-ins/ | pluginrc deleted             |
 | GIMP Snap     | ~/snap/gimp/current/.config/GIMP/3.*/plug-ins/    | pluginrc deleted              |
-| GIMP Windows  | %APPDATA%\GIMP\3.*\plug-ins\                       | pluginrc deleted              |
+| GIMP Windows  | refused: its MSYS2 Python loads none of PyPI's wheels (README: GIMP on Windows) |
 | GIMP macOS    | ~/Library/Application Support/GIMP/3.*/plug-ins/  | pluginrc deleted              |
 
 Host Python assumptions (used only when the host's files cannot be inspected; --python-version
@@ -40,7 +40,8 @@ always wins):
 | Krita Flatpak (org.kde.krita)       | 3.10   | lib/python3.X in the app or its runtime              |
 | GIMP 3, Linux distribution package  | system | interpreters/pygimp.interp -> that python3 --version  |
 |                                     |        | (trixie GIMP 3.0.4: 3.13)                             |
-| GIMP 3 Windows installer (MSYS2)    | 3.12   | lib/python3.X in <Program Files>/GIMP 3               |
+| GIMP 3 Windows installer (MSYS2)    | 3.12   | lib/python3.X in <Program Files>/GIMP 3; refused     |
+|   unless --platform is given: PyPI's win_amd64 wheels do not load in MSYS2's Python       |
 | GIMP 3 macOS bundle                 | 3.12   | lib/python3.X in GIMP.app                             |
 | GIMP 3.0 Flatpak (GNOME 47/48 rt)   | 3.12   | lib/python3.X in the app or its runtime              |
 | GIMP 3.2 Flatpak (GNOME 49 rt)      | 3.13   | same                                                 |

@@ -143,6 +143,34 @@ def _right_bundle(bundle: dict, here_platform: str, here_python: str) -> dict | 
     return None
 
 
+_PYD_TAG = re.compile(r"^\.cp\d+[a-z]*-(.+)\.pyd$")
+
+
+def _pyd_tags(suffixes: object) -> set[str]:
+    """Windows platform tags in a list of extension suffixes (win_amd64, mingw_x86_64_ucrt_llvm)."""
+    items = suffixes if isinstance(suffixes, list) else []
+    return {m.group(1) for s in items if isinstance(s, str) and (m := _PYD_TAG.match(s))}
+
+
+def _no_zip_for_here(
+    bundle: dict, here_platform: str, here_python: str, here_suffixes: list[str]
+) -> dict | None:
+    """The bundle's record of a host build no zip can be made for, if this host is one: the same
+    platform and Python, else a Python of the same non-python.org kind (an MSYS2 build's
+    suffixes; then the newest such record)."""
+    here_tags = _pyd_tags(here_suffixes)
+    if here_tags & {"win_amd64", "win32", "win_arm64"}:
+        return None  # a python.org-built Python: PyPI's wheels fit it
+    same_os = [
+        e
+        for e in bundle.get("no_zip", [])
+        if isinstance(e, dict) and e.get("platform") == here_platform
+    ]
+    exact = [e for e in same_os if e.get("python") == here_python]
+    kind = [e for e in same_os if here_tags & _pyd_tags(e.get("extension_suffixes"))]
+    return exact[0] if exact else (kind[-1] if kind else None)
+
+
 def refusal(plugin_dir: str, **fake: object) -> str | None:
     """A message for a person when the bundle in ``plugin_dir`` does not fit this host, else None.
 
@@ -169,7 +197,16 @@ def refusal(plugin_dir: str, **fake: object) -> str | None:
         f"(Python {here_python} on {_label(here_platform)}): {'; '.join(found)}. "
     )
     right = _right_bundle(bundle, here_platform, here_python)
-    if right is not None:
+    suffixes = fake.get("here_suffixes")
+    here_suffixes = (
+        suffixes if isinstance(suffixes, list) else importlib.machinery.EXTENSION_SUFFIXES
+    )
+    no_zip = _no_zip_for_here(bundle, here_platform, here_python, here_suffixes)
+    if no_zip is not None:
+        builds = ", ".join(str(b) for b in no_zip.get("for_hosts", [])) or f"this {name}"
+        text += f"No release zip can work in {builds}: {no_zip.get('why')}. "
+        text += str(no_zip.get("instead") or "") + "."
+    elif right is not None:
         text += f"Install {right['zip']} instead ({HOW_TO_INSTALL.get(host, 'then restart')})."
     else:
         text += (

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import deploy, hosts, vendor
 from .errors import InstallError
+from .release_targets import ABI_MSYS2_CLANG64, NO_ZIP_INSTEAD, NO_ZIP_WHY
 
 USAGE_EXAMPLES = """\
 examples:
@@ -210,6 +211,9 @@ def _one_target(t, args, source, version, cache, say) -> deploy.Result | None:
         if res is None:
             say("  nothing installed here")
         return res
+    if not args.no_deps and not args.platform and _msys2_gimp(t):
+        why, instead = NO_ZIP_WHY[ABI_MSYS2_CLANG64], NO_ZIP_INSTEAD[ABI_MSYS2_CLANG64]
+        raise InstallError(f"GPT Image cannot work in {t.label}: {why}.", hint=f"{instead}.")
     if args.dry_run and not args.no_deps:
         requirements = source / "requirements.txt"
         for cmd in vendor.pip_commands(
@@ -228,6 +232,12 @@ def _one_target(t, args, source, version, cache, say) -> deploy.Result | None:
     if cache:
         cache.installed(t, res.folder / "vendor")
     return res
+
+
+def _msys2_gimp(t: hosts.Target) -> bool:
+    """GIMP on Windows: its Python is MSYS2's, which loads none of PyPI's win_amd64 wheels
+    (installer/release_targets.py has the sources)."""
+    return t.host == "gimp" and t.platforms == ["win_amd64"]
 
 
 def _error(exc: InstallError, indent: str = "") -> None:

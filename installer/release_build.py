@@ -31,7 +31,7 @@ from core.bundle_check import BUNDLE_FILE, FORMAT, PLATFORM_LABELS
 
 from .deploy import GIMP_NAME, KRITA_NAME, layout_for
 from .hosts import Target
-from .release_targets import ReleaseTarget
+from .release_targets import ReleaseTarget, no_zip_targets
 from .vendor import vendor
 
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -40,7 +40,9 @@ VENDOR_TREE_FORMAT = 1
 #: vendored test suites (numpy's) are never imported and only make the zip bigger
 _PRUNE_DIRS = {"__pycache__", "tests"}
 _PRUNE_FILES = {"conftest.py"}
-_EXT_SUFFIX = re.compile(
+#: a compiled module's tagged suffix (.cpython-313-x86_64-linux-gnu.so, .cp313-win_amd64.pyd,
+#: .abi3.so); untagged .so / .pyd names carry none
+TAGGED_SUFFIX = re.compile(
     r"(\.cpython-\d+[a-z]*-[A-Za-z0-9_\-]+\.so|\.cp\d+[a-z]*-[a-z0-9_]+\.pyd|\.abi3\.so)$"
 )
 
@@ -74,9 +76,8 @@ def readme_text(target: ReleaseTarget, version: str) -> str:
     else:
         steps = (
             "1. In GIMP: Edit → Preferences → Folders → Plug-ins shows your plug-ins folder\n"
-            "   (Windows: %APPDATA%\\GIMP\\3.0\\plug-ins, macOS: ~/Library/Application Support/\n"
-            "   GIMP/3.0/plug-ins, Flatpak: ~/.var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins;\n"
-            "   3.2 for GIMP 3.2).\n"
+            "   (macOS: ~/Library/Application Support/GIMP/3.0/plug-ins, Flatpak:\n"
+            "   ~/.var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins; 3.2 for GIMP 3.2).\n"
             "2. Unzip this file there, so that plug-ins/gpt-image/gpt-image.py exists\n"
             "   (not plug-ins/gpt-image-gimp-…/gpt-image/…).\n"
             "3. Restart GIMP: Filters → GPT Image → Edit… / Generate…. Enter your OpenAI API key\n"
@@ -106,7 +107,7 @@ def extension_suffixes(vendor_dir: Path) -> list[str]:
     """The tagged suffixes of the compiled modules in vendor/ (what a host must accept)."""
     found = set()
     for path in vendor_dir.rglob("*"):
-        m = _EXT_SUFFIX.search(path.name)
+        m = TAGGED_SUFFIX.search(path.name)
         if m and path.is_file():
             found.add(m.group(1))
     return sorted(found)
@@ -170,6 +171,18 @@ def bundle_description(
             }
             for s in siblings
             if s.host == target.host
+        ],
+        "no_zip": [
+            {
+                "platform": n.platform,
+                "python": n.python,
+                "for_hosts": list(n.builds),
+                "why": n.no_zip,
+                "instead": n.instead,
+                "extension_suffixes": n.extension_suffixes,
+            }
+            for n in no_zip_targets()
+            if n.host == target.host
         ],
     }
 
@@ -286,6 +299,8 @@ def build(
     vendor_cache: Path | None = None,
 ) -> Path:
     """Build ``target``'s zip into ``out_dir`` (replacing an older one); returns its path."""
+    if target.no_zip:
+        raise ValueError(f"no zip is built for {', '.join(target.builds)}: {target.no_zip}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gpt-image-release-") as tmp:
         tree = Path(tmp) / "tree"

@@ -15,8 +15,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .release_build import plugin_folder
-from .release_targets import LINUX_GLIBC, MACOS_TARGET, ReleaseTarget
+from .release_build import TAGGED_SUFFIX, plugin_folder
+from .release_targets import ABI_CPYTHON, ABI_LABELS, LINUX_GLIBC, MACOS_TARGET, ReleaseTarget
 
 #: distributions every bundle must carry (requirements.txt's and the compiled ones under them)
 REQUIRED_DISTS = ("openai", "pydantic", "pydantic_core", "pillow", "numpy")
@@ -86,8 +86,13 @@ def tag_fits(tag: str, target: ReleaseTarget) -> bool:
         return abi == "abi3" and bool(m) and (m.group(1), int(m.group(2))) <= (
             major, int(target.python.split(".")[1]))  # fmt: skip
 
+    def plat_ok(p: str) -> bool:
+        if target.abi != ABI_CPYTHON:  # only wheels built for that ABI's own platform tag
+            return p == "any" or p in target.wheel_platforms
+        return platform_fits(p, target.platform)
+
     return any(
-        interp_ok(i, a) and a in ("none", "abi3", f"cp{xy}") and platform_fits(p, target.platform)
+        interp_ok(i, a) and a in ("none", "abi3", f"cp{xy}") and plat_ok(p)
         for i in interps
         for a in abis
         for p in plats
@@ -95,23 +100,36 @@ def tag_fits(tag: str, target: ReleaseTarget) -> bool:
 
 
 def _compiled_problem(name: str, target: ReleaseTarget) -> str | None:
-    """A compiled module that the target's Python would not load (wrong version or OS)."""
-    xy = target.python.replace(".", "")
+    """A compiled module the target's Python would not load: its suffix is not one of the
+    target's EXTENSION_SUFFIXES (another Python version, OS or ABI), or a library of another OS."""
     base = name.rsplit("/", 1)[-1]
-    m = re.search(r"\.cpython-(\d+)[a-z]*-([A-Za-z0-9_\-]+)\.so$", base)
-    if m:
-        want = "darwin" if target.platform.startswith("macos") else "x86_64-linux-gnu"
-        if m.group(1) != xy or m.group(2) != want or target.platform.startswith("windows"):
-            return f"{name} is a module for another Python or OS"
-        return None
-    m = re.search(r"\.cp(\d+)[a-z]*-([a-z0-9_]+)\.pyd$", base)
-    if m and (m.group(1) != xy or m.group(2) != "win_amd64" or target.platform != "windows-x64"):
-        return f"{name} is a module for another Python or OS"
-    if base.endswith(".pyd") and not target.platform.startswith("windows"):
-        return f"{name} is a Windows module"
     if base.endswith(".dylib") and not target.platform.startswith("macos"):
         return f"{name} is a macOS library"
-    return None
+    if not base.endswith((".so", ".pyd")):
+        return None
+    m = TAGGED_SUFFIX.search(base)
+    suffix = m.group(1) if m else "." + base.rsplit(".", 1)[-1]
+    if suffix in target.extension_suffixes:
+        return None
+    return (
+        f"{name} is a module for another Python or OS: its {suffix} is not among the "
+        f"{', '.join(target.extension_suffixes)} that Python {target.python} on "
+        f"{target.platform} ({ABI_LABELS[target.abi]}) loads"
+    )
+
+
+def _suffix_problems(data: dict, target: ReleaseTarget, name: str) -> list[str]:
+    """bundle.json's extension_suffixes (what the load-time check compares) must all be
+    suffixes the target's Python loads."""
+    listed = data.get("extension_suffixes")
+    if not isinstance(listed, list):
+        return [f"{name}: extension_suffixes missing"]
+    return [
+        f"{name}: extension suffix {s} is not loaded by Python {target.python} on "
+        f"{target.platform} ({ABI_LABELS[target.abi]})"
+        for s in listed
+        if s not in target.extension_suffixes
+    ]
 
 
 def _check_layout(names: set[str], zf: zipfile.ZipFile, target: ReleaseTarget) -> list[str]:
@@ -168,7 +186,7 @@ def _check_bundle_json(zf: zipfile.ZipFile, target: ReleaseTarget, zip_name: str
         f"{name}: {key} is {data.get(key)!r}, not {value!r}"
         for key, value in want.items()
         if data.get(key) != value
-    ]
+    ] + _suffix_problems(data, target, name)
 
 
 def check_zip(path: Path, target: ReleaseTarget) -> ZipReport:

@@ -19,7 +19,13 @@ import pytest
 
 from core import bundle_check
 from installer.release_check import check_zip, platform_fits, tag_fits
-from installer.release_targets import ReleaseTarget, release_targets
+from installer.release_targets import (
+    ABI_MSYS2_CLANG64,
+    ReleaseTarget,
+    all_targets,
+    no_zip_targets,
+    release_targets,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "build_release.py"
@@ -37,7 +43,7 @@ def run_tool(*args: str) -> subprocess.CompletedProcess:
 
 
 def target(key: str) -> ReleaseTarget:
-    return next(t for t in release_targets() if t.key == key)
+    return next(t for t in all_targets() if t.key == key)
 
 
 # ----------------------------------------------------------------------------- the target table
@@ -47,7 +53,9 @@ def test_table_has_a_zip_per_host_build_python() -> None:
     keys = {t.key for t in release_targets()}
     for plat in ("windows-x64", "macos-arm64", "macos-x86_64", "linux-x86_64"):
         assert {f"krita-{plat}-py310", f"krita-{plat}-py313"} <= keys  # Krita 5.2, 5.3/6
-    assert {"gimp-windows-x64-py312", "gimp-windows-x64-py314"} <= keys  # GIMP 3.0, 3.2
+    # GIMP 3.0 / 3.2 on Windows: MSYS2 Pythons that PyPI's wheels do not load, so no zip
+    assert {t.key for t in no_zip_targets()} == {"gimp-windows-x64-py312", "gimp-windows-x64-py314"}
+    assert not {"gimp-windows-x64-py312", "gimp-windows-x64-py314"} & keys
     assert {"gimp-macos-arm64-py310", "gimp-macos-x86_64-py310"} <= keys
     assert {"gimp-linux-x86_64-py312", "gimp-linux-x86_64-py313"} <= keys  # Flatpak runtimes
     assert len(keys) == len(release_targets()), "two table rows make the same zip"
@@ -63,7 +71,32 @@ def test_list_prints_the_table_and_builds_nothing(tmp_path: Path) -> None:
         assert t.zip_name(VERSION) in proc.stdout
         assert t.builds[0] in proc.stdout
     assert "win_amd64" in proc.stdout and "manylinux_2_28_x86_64" in proc.stdout
+    for gimp, py in (("3.0", "3.12"), ("3.2", "3.14")):
+        assert f"no zip for GIMP {gimp} Windows installer (Python {py}): its Python is MSYS2" in (
+            proc.stdout
+        )
+    assert "gpt-image-gimp-9.8.7-windows" not in proc.stdout
     assert not out.exists()
+
+
+@pytest.mark.parametrize("only", ["gimp-windows-x64-py314", "gimp-windows-*"])
+def test_a_zip_that_cannot_work_is_never_built(tmp_path: Path, only: str) -> None:
+    """GIMP's Windows Python (MSYS2) loads none of PyPI's wheels: asking for its zip by name is
+    refused with the reason and what to do instead, and nothing is written."""
+    out = tmp_path / "out"
+    proc = run_tool("--out", str(out), "--version", VERSION, "--only", only)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "no zip for GIMP 3.2 Windows installer (Python 3.14)" in proc.stderr
+    assert "mingw_x86_64_ucrt_llvm" in proc.stderr and "use GPT Image in Krita" in proc.stderr
+    assert not out.exists()
+
+
+def test_build_refuses_a_no_zip_target(tmp_path: Path) -> None:
+    from installer.release_build import build
+
+    with pytest.raises(ValueError, match=r"no zip is built for GIMP 3\.0 Windows installer"):
+        build(target("gimp-windows-x64-py312"), VERSION, ROOT, tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(
@@ -110,6 +143,10 @@ def test_bad_arguments_are_usage_errors(tmp_path: Path, args: list[str]) -> None
         ("cp310-cp310-macosx_10_9_x86_64", "gimp-macos-arm64-py310", False),
         ("cp310-cp310-macosx_10_9_x86_64", "gimp-macos-x86_64-py310", True),
         ("cp313t-cp313t-win_amd64", "krita-windows-x64-py313", False),
+        ("cp314-cp314-win_amd64", "gimp-windows-x64-py314", False),  # MSYS2 loads no MSVC builds
+        ("cp39-abi3-win_amd64", "gimp-windows-x64-py314", False),
+        ("cp314-cp314-mingw_x86_64_ucrt_llvm", "gimp-windows-x64-py314", True),
+        ("py3-none-any", "gimp-windows-x64-py314", True),
         ("garbage", "krita-windows-x64-py313", False),
     ],
 )
@@ -118,11 +155,75 @@ def test_wheel_tag_fits_target(tag: str, key: str, fits: bool) -> None:
 
 
 def test_long_paths_are_refused_for_windows(tmp_path: Path) -> None:
-    t = target("gimp-windows-x64-py312")
+    t = target("krita-windows-x64-py313")
     path = tmp_path / t.zip_name(VERSION)
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("gpt-image/vendor/" + "x" * 140 + ".py", b"")
+        zf.writestr("gpt_image/vendor/" + "x" * 140 + ".py", b"")
     assert any("too long for Windows" in p for p in check_zip(path, t).problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "suffixes"),
+    [
+        ("krita-windows-x64-py313", [".cp313-win_amd64.pyd", ".pyd"]),
+        ("gimp-windows-x64-py314", [".cp314-mingw_x86_64_ucrt_llvm.pyd", ".pyd"]),
+        ("gimp-macos-arm64-py310", [".cpython-310-darwin.so", ".abi3.so", ".so"]),
+        ("krita-linux-x86_64-py310", [".cpython-310-x86_64-linux-gnu.so", ".abi3.so", ".so"]),
+    ],
+)
+def test_extension_suffixes_are_the_targets_pythons(key: str, suffixes: list[str]) -> None:
+    assert target(key).extension_suffixes == suffixes
+    assert (target(key).abi == ABI_MSYS2_CLANG64) is ("mingw" in suffixes[0])
+
+
+MODULES = [
+    "_imaging.cp313-win_amd64.pyd",  # python.org CPython 3.13 on Windows
+    "_cffi.pyd",  # abi3 on Windows: untagged
+    "_core.cp313-mingw_x86_64_ucrt_llvm.pyd",  # MSYS2 CLANG64 3.13
+    "_x.cpython-313-x86_64-linux-gnu.so",
+    "_y.abi3.so",
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "loadable"),
+    [
+        ("krita-windows-x64-py313", {"_imaging.cp313-win_amd64.pyd", "_cffi.pyd"}),
+        ("krita-linux-x86_64-py313", {"_x.cpython-313-x86_64-linux-gnu.so", "_y.abi3.so"}),
+    ],
+)
+def test_compiled_modules_must_carry_a_suffix_the_target_loads(
+    tmp_path: Path, key: str, loadable: set[str]
+) -> None:
+    t = target(key)
+    path = tmp_path / t.zip_name(VERSION)
+    with zipfile.ZipFile(path, "w") as zf:
+        for m in MODULES:
+            zf.writestr(f"gpt_image/vendor/pkg/{m}", b"")
+    problems = "\n".join(check_zip(path, t).problems)
+    for m in MODULES:
+        assert (f"pkg/{m} is a module for another Python or OS" in problems) is (m not in loadable)
+
+
+def test_pypi_windows_modules_do_not_fit_gimps_msys2_python(tmp_path: Path) -> None:
+    """What a GIMP-on-Windows zip made from PyPI's wheels would hold, and why it is never built."""
+    t = target("gimp-windows-x64-py314")
+    path = tmp_path / "gimp-windows.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("gpt-image/vendor/PIL/_imaging.cp314-win_amd64.pyd", b"")
+        zf.writestr(
+            "gpt-image/vendor/pillow-13.0.0.dist-info/WHEEL", b"Tag: cp314-cp314-win_amd64\n"
+        )
+        zf.writestr(
+            "gpt-image/bundle.json",
+            json.dumps({"host": "gimp", "platform": t.platform, "python": t.python,
+                        "zip": path.name, "extension_suffixes": [".cp314-win_amd64.pyd"]}),
+        )  # fmt: skip
+    problems = "\n".join(check_zip(path, t).problems)
+    assert "_imaging.cp314-win_amd64.pyd is a module for another Python or OS" in problems
+    assert "MSYS2 CLANG64" in problems and ".cp314-mingw_x86_64_ucrt_llvm.pyd" in problems
+    assert "pillow-13.0.0.dist-info: tags cp314-cp314-win_amd64 do not fit" in problems
+    assert "extension suffix .cp314-win_amd64.pyd is not loaded" in problems
 
 
 def test_platform_fits_rejects_unknown_platforms() -> None:
@@ -200,6 +301,51 @@ def test_python_that_cannot_load_the_modules_is_refused(tmp_path: Path) -> None:
     assert "No release zip" in text  # the same zip again would not help
 
 
+def gimp_bundle(folder: Path) -> Path:
+    """bundle.json of the GIMP macOS arm64 zip, as release_build writes it."""
+    from installer.release_build import bundle_description
+
+    t = target("gimp-macos-arm64-py310")
+    data = bundle_description(t, VERSION, release_targets(), folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / bundle_check.BUNDLE_FILE).write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("python", "suffixes", "builds"),
+    [
+        ("3.14", [".cp314-mingw_x86_64_ucrt_llvm.pyd", ".pyd"], "GIMP 3.2 Windows installer"),
+        ("3.12", [".cp312-mingw_x86_64_ucrt_llvm.pyd", ".pyd"], "GIMP 3.0 Windows installer"),
+        # a later GIMP whose MSYS2 Python is newer than the table: known by its suffixes
+        ("3.15", [".cp315-mingw_x86_64_ucrt_llvm.pyd", ".pyd"], "GIMP 3.2 Windows installer"),
+    ],
+)
+def test_gimp_on_windows_is_told_no_zip_works_and_what_to_do(
+    tmp_path: Path, python: str, suffixes: list[str], builds: str
+) -> None:
+    """A GIMP zip unpacked into GIMP on Windows names no other zip (none can work there) and
+    not install.py (its PyPI wheels would not load either), but says why and what to use."""
+    folder = gimp_bundle(tmp_path / "gpt-image")
+    here = {"here_platform": "windows-x64", "here_python": python, "here_suffixes": suffixes}
+    text = bundle_check.refusal(str(folder), **here)
+    assert text is not None
+    assert f"No release zip can work in {builds}" in text
+    assert "MSYS2" in text and "use GPT Image in Krita" in text
+    assert "install.py" not in text and "Install gpt-image" not in text
+
+
+@pytest.mark.parametrize("python", ["3.13", "3.14"])
+def test_a_python_org_python_on_windows_is_not_mistaken_for_gimps(
+    tmp_path: Path, python: str
+) -> None:
+    folder = gimp_bundle(tmp_path / "gpt-image")
+    xy = python.replace(".", "")
+    here = {"here_platform": "windows-x64", "here_python": python}
+    text = bundle_check.refusal(str(folder), **here, here_suffixes=[f".cp{xy}-win_amd64.pyd"])
+    assert text is not None and "No release zip is built" in text and "install.py" in text
+
+
 def test_too_old_glibc_is_refused(tmp_path: Path) -> None:
     folder = write_bundle(
         tmp_path,
@@ -260,6 +406,8 @@ def test_every_target_is_built_checked_and_summed(release: tuple[Path, str]) -> 
     for name, digest in sums.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
         assert re.search(rf"^ok  {re.escape(name)}  \d+\.\d MB", stdout, re.M), name
+    for gimp, py in (("3.0", "3.12"), ("3.2", "3.14")):  # said, not built
+        assert f"no zip for GIMP {gimp} Windows installer (Python {py})" in stdout
 
 
 @pytest.mark.slow
@@ -284,6 +432,10 @@ def test_zip_contents_fit_its_target(release: tuple[Path, str], key: str) -> Non
     }.get(t.platform, f".cpython-{xy}-darwin.so")
     assert compiled and all(n.endswith(suffix) for n in compiled), compiled[:3]
     assert bundle["extension_suffixes"] == [suffix]
+    assert set(bundle["extension_suffixes"]) <= set(t.extension_suffixes)
+    no_zip = {(e["platform"], e["python"]) for e in bundle["no_zip"]}
+    want = {("windows-x64", "3.12"), ("windows-x64", "3.14")} if t.host == "gimp" else set()
+    assert no_zip == want
     assert not [n for n in names if "__pycache__" in n or "/tests/" in n]
 
 
@@ -342,3 +494,40 @@ def test_list_json_is_the_table() -> None:
         t.zip_name(VERSION) for t in release_targets() if t.host == "krita"
     ]
     assert all(r["wheel_platforms"] for r in data["targets"])
+    assert data["no_zip"] == []
+    proc = run_tool("--list", "--json", "--version", VERSION, "--only", "gimp-*")
+    none = json.loads(proc.stdout)["no_zip"]
+    assert [(r["key"], r["abi"]) for r in none] == [
+        ("gimp-windows-x64-py312", "msys2-clang64"),
+        ("gimp-windows-x64-py314", "msys2-clang64"),
+    ]
+    assert all("PyPI carries no such wheels" in r["why"] and r["instead"] for r in none)
+
+
+# ----------------------------------------------------------------------------- install.py
+
+
+def test_install_py_refuses_gimp_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """install.py on Windows would vendor PyPI's win_amd64 wheels into GIMP's MSYS2 Python,
+    where they cannot load: it says so (and what to use instead) and installs nothing."""
+    from installer import cli, hosts, vendor
+
+    gimp = tmp_path / "Program Files/GIMP 3"
+    for name in ("bin/gimp-3.2.exe", "lib/python3.14/os.py"):
+        (gimp / name).parent.mkdir(parents=True, exist_ok=True)
+        (gimp / name).write_bytes(b"")
+    env = {"APPDATA": str(tmp_path / "Roaming"), "ProgramFiles": str(tmp_path / "Program Files")}
+    home = tmp_path / "home"
+    home.mkdir()
+    ctx = hosts.Context(system="Windows", env=env, home=home, which=lambda name: None)
+    monkeypatch.setattr(hosts.Context, "current", classmethod(lambda cls: ctx))
+    monkeypatch.setattr(vendor, "default_platforms", lambda *a, **k: ["win_amd64"])
+    monkeypatch.setattr(vendor, "check_pip", lambda: "pip")
+    assert cli.run(["--host", "gimp"], default_source=ROOT) == 1
+    out, err = capsys.readouterr()
+    assert "GPT Image cannot work in GIMP 3.2 (Windows): its Python is MSYS2's MinGW build" in err
+    assert "use GPT Image in Krita" in err and "FAILED: GIMP 3.2 (Windows)" in out
+    assert not (tmp_path / "Roaming/GIMP/3.2/plug-ins/gpt-image").exists()
+    assert cli.run(["--host", "gimp", "--uninstall"], default_source=ROOT) == 0

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from installer.deploy import source_version  # noqa: E402
 from installer.release_build import build  # noqa: E402
 from installer.release_check import ZipReport, check_zip  # noqa: E402
-from installer.release_targets import ReleaseTarget, release_targets  # noqa: E402
+from installer.release_targets import ReleaseTarget, all_targets  # noqa: E402
 from tools.wheelhouse import build_wheelhouse, hostcache_root  # noqa: E402
 
 SUMS = "SHA256SUMS"
@@ -54,13 +54,30 @@ def selected(
 
 
 def print_table(targets: list[ReleaseTarget], version: str) -> None:
+    built = [t for t in targets if not t.no_zip]
     rows = [("zip", "for", "wheel platforms")]
-    rows += [
-        (t.zip_name(version), "; ".join(t.builds), " ".join(t.wheel_platforms)) for t in targets
-    ]
+    rows += [(t.zip_name(version), "; ".join(t.builds), " ".join(t.wheel_platforms)) for t in built]
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     for r in rows:
         print(f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}")
+    for t in targets:
+        if t.no_zip:
+            print(no_zip_line(t))
+
+
+def no_zip_line(t: ReleaseTarget) -> str:
+    """What --list and a build say of a host build that gets no zip."""
+    return f"no zip for {'; '.join(t.builds)} (Python {t.python}): {t.no_zip}. {t.instead}."
+
+
+def target_row(t: ReleaseTarget, version: str) -> dict:
+    """One --list --json row."""
+    row = {"key": t.key, "host": t.host, "platform": t.platform, "python": t.python,
+           "abi": t.abi, "for_hosts": list(t.builds),
+           "extension_suffixes": t.extension_suffixes}  # fmt: skip
+    if t.no_zip:
+        return {**row, "why": t.no_zip, "instead": t.instead}
+    return {"zip": t.zip_name(version), **row, "wheel_platforms": t.wheel_platforms}
 
 
 def sha256(path: Path) -> str:
@@ -110,26 +127,29 @@ def main(argv: list[str] | None = None) -> int:
     version = args.version or source_version(ROOT)
     if not version or any(c in version for c in "/\\ ") or version == "unknown":
         parser.error(f"--version {version!r}: give a plain version such as 1.2.0")
-    everything = release_targets()
-    targets = selected(everything, args.only, version)
-    if not targets:
+    every = all_targets()
+    everything = [t for t in every if not t.no_zip]
+    chosen = selected(every, args.only, version)
+    if not chosen:
         parser.error(f"--only {' '.join(args.only)} matches no target (see --list)")
     if args.list:
         if args.json:
-            rows = [
-                {"zip": t.zip_name(version), "key": t.key, "host": t.host,
-                 "platform": t.platform, "python": t.python, "for_hosts": list(t.builds),
-                 "wheel_platforms": t.wheel_platforms}
-                for t in targets
-            ]  # fmt: skip
-            print(json.dumps({"version": version, "targets": rows}, indent=1))
+            rows = [target_row(t, version) for t in chosen if not t.no_zip]
+            none = [target_row(t, version) for t in chosen if t.no_zip]
+            print(json.dumps({"version": version, "targets": rows, "no_zip": none}, indent=1))
         else:
-            print_table(targets, version)
+            print_table(chosen, version)
         return 0
+    targets = [t for t in chosen if not t.no_zip]
+    if not targets:  # an unusable zip is never built, not even when asked for by name
+        parser.error("; ".join(no_zip_line(t) for t in chosen))
     if args.out is None:
         parser.error("--out DIR is required (or --list)")
     cache = args.cache or hostcache_root() / "release-wheels"
     args.out.mkdir(parents=True, exist_ok=True)
+    for t in chosen:
+        if t.no_zip:
+            print(no_zip_line(t), flush=True)
     failed = False
     reports = []
 
