@@ -95,10 +95,24 @@ def test_cancel_while_waiting_for_a_non_streaming_answer(standin):
     assert standin.stats()["completed"] == 0
 
 
+def _cancel_when(token, predicate):
+    """Cancel from another thread as soon as ``predicate()`` holds (not after a fixed delay: on
+    a loaded machine the request may not have left yet); returns a list that gets the time."""
+    when: list[float] = []
+
+    def fire():
+        _wait_for(predicate, timeout=30.0)
+        when.append(time.monotonic())
+        token.cancel()
+
+    threading.Thread(target=fire, daemon=True).start()
+    return when
+
+
 def test_cancel_while_sleeping_before_a_retry(standin):
     standin.queue_faults([{"kind": "rate_limit", "retry_after": 5}])
     token = CancelToken()
-    when = _cancel_later(token, 0.3)
+    when = _cancel_when(token, lambda: standin.stats()["image_requests"] == 1)
     with pytest.raises(Cancelled):
         make_client(standin).run(ImageRequest("x", "gpt-image-2", size=SMALL), cancel=token)
     assert time.monotonic() - when[0] < 1.0
