@@ -269,8 +269,8 @@ def wheelhouse(host: Host) -> Path:
     return build_wheelhouse(host.python)
 
 
-def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
-    """A fresh HOME (from the warmed template on bookworm) with the harness enabled.
+def prepare_profile(root: Path, host: Host, template: Path | None) -> dict[str, str]:
+    """A fresh HOME (a copy of ``template``, a warmed profile, if any) with the harness enabled.
 
     Returns the environment Krita gets, with paths as Krita sees them.
     """
@@ -279,8 +279,8 @@ def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
         (root / sub).mkdir(parents=True)
     (root / "xdg-runtime").chmod(0o700)
     home = root / "home"
-    if host.chroot is None:
-        shutil.copytree(cache / "home-template", home, symlinks=True)
+    if template is not None:
+        shutil.copytree(template, home, symlinks=True, ignore=shutil.ignore_patterns(".ok"))
     else:  # no template: the first start builds the resource database (~20 s)
         (home / ".config").mkdir(parents=True)
     if host.chroot is None:
@@ -313,6 +313,43 @@ def prepare_profile(root: Path, cache: Path, host: Host) -> dict[str, str]:
     install_harness(pykrita)
     set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
     return env
+
+
+def home_template(host: Host, cache: Path) -> Path | None:
+    """A warmed HOME for ``host``: Krita's first start in a profile builds its resource database
+    (~20 s on this machine), so every run starts from a copy of one that has.
+
+    Bookworm's comes from setup.sh; a chroot host's is made here by one warm-up start, once per
+    Krita version, and kept in the cache. ``None`` (an empty profile) when the warm-up fails.
+    """
+    if host.chroot is None:
+        return cache / "home-template"
+    version = testhosts.packaged_version("krita", host.chroot)
+    template = cache / f"home-template-{host.name}"
+    with testhosts.file_lock(f"krita-template-{host.name}"):
+        stamp = template / ".ok"
+        if stamp.exists() and stamp.read_text() == version:
+            return template
+        warm = host.chroot / "tmp" / f"gpt-image-krita-warm-{host.name}"
+        env = prepare_profile(warm, host, None)
+        env.update(KRITA_TEST_OUT=host.inside(warm / "out"), KRITA_TEST_WATCHDOG="120")
+        start_krita(warm, host, env, 180)
+        if not (warm / "out" / "result.json").exists():
+            print(f"[krita] warming a {host.name} profile failed; runs start empty:\n"
+                  f"{(warm / 'out' / 'krita.stderr').read_text(errors='replace')[-1500:]}")  # fmt: skip
+            return None
+        home = warm / "home"
+        pykrita = home / ".local" / "share" / "krita" / "pykrita"
+        for leftover in [*pykrita.glob(f"{HARNESS_NAME}*"), home / ".cache"]:
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
+        shutil.rmtree(template, ignore_errors=True)
+        shutil.move(home, template)
+        shutil.rmtree(warm, ignore_errors=True)
+        stamp.write_text(version)
+        return template
 
 
 def parse_junit(path: Path) -> dict[str, tuple[str, str]]:
@@ -391,7 +428,7 @@ def run_krita(
         remove_stale_runs(host.chroot)
         name = f"gpt-image-{host.name}{'-bundle' if bundle else ''}-{os.getpid()}-{root.name}"
         root = host.chroot / "tmp" / name
-    env = prepare_profile(root, cache, host)
+    env = prepare_profile(root, host, home_template(host, cache))
     home = root / "home"
     krita_dir, kritarc = home / ".local" / "share" / "krita", home / ".config" / "kritarc"
     if bundle:
@@ -422,6 +459,22 @@ def run_krita(
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. anyio's plugin from the plug-in's vendor dir
         GPT_IMAGE_TEST_INSTALL=how.split(":")[0],
     )
+    t0 = time.monotonic()
+    returncode = start_krita(root, host, env, timeout_s)
+    run = KritaRun(root, returncode, time.monotonic() - t0, install=how, host=host)
+    result_file = out / "result.json"
+    if result_file.exists():
+        run.result = json.loads(result_file.read_text())
+    run.cases = parse_junit(out / "junit.xml")
+    return run
+
+
+def start_krita(root: Path, host: Host, env: dict[str, str], timeout_s: float) -> int:
+    """Krita under its own Xvfb (in the host's chroot, if any) until it quits; its exit code.
+
+    Up to three starts when Krita never reached its display (nothing of the plug-in ran).
+    """
+    out = root / "out"
     for attempt in (1, 2, 3):
         xvfb = testhosts.xvfb_run(
             "1920x1080x24",
@@ -432,7 +485,6 @@ def run_krita(
         if host.chroot is not None:
             krita = testhosts.chroot_command(host.chroot, env, krita)
         cmd = ["timeout", "-k", "10", str(int(timeout_s)), *krita]
-        t0 = time.monotonic()
         with (
             open(out / "krita.stdout", "wb") as so,
             open(out / "krita.stderr", "wb") as se,
@@ -446,12 +498,7 @@ def run_krita(
         # after a pause (three starts within one second once all met the same passing cause).
         (out / f"krita.stderr.attempt-{attempt}").write_text(stderr)
         time.sleep(3 * attempt)
-    run = KritaRun(root, proc.returncode, time.monotonic() - t0, install=how, host=host)
-    result_file = out / "result.json"
-    if result_file.exists():
-        run.result = json.loads(result_file.read_text())
-    run.cases = parse_junit(out / "junit.xml")
-    return run
+    return proc.returncode
 
 
 #: One Krita run of the whole inner suite may take this long (several overlap on 2 cores).
