@@ -13,17 +13,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.models import KNOWN_MODELS
 from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
-from core.options import MAX_CANVAS_EDGE, option
+from core.options import MAX_CANVAS_EDGE, RESOLUTION_PATTERN, option
 
 EDIT_PROC = "plug-in-gpt-image-edit"
 GENERATE_PROC = "plug-in-gpt-image-generate"
 
-QUALITIES = ("auto", "low", "medium", "high")
+#: Every quality some model takes (which model takes which is checked by core before sending).
+QUALITIES = option("quality").choices
 SOURCES = ("layer", "visible")
-RESOLUTION_RE = re.compile(r"^(?i:auto|[124]k|\d+x\d+)$")
-#: The edits endpoint takes 16 input images: the one being edited plus 15 references.
-MAX_REFERENCES = 15
+RESOLUTION_RE = re.compile(RESOLUTION_PATTERN)
+#: The edits endpoint takes 16 input images: the one being edited plus this many references.
+MAX_REFERENCES = option("references").maximum
 LAYER_ID_RE = re.compile(r"^(?:(?i:layer):\s*|#)(\d+)$")
 
 
@@ -43,41 +45,39 @@ class Arg:
     procs: tuple[str, ...] = (EDIT_PROC, GENERATE_PROC)
 
 
+def _from_option(name: str, kind: str, label: str, blurb: str = "", **extra: Any) -> Arg:
+    """A procedure argument for the job option ``name``: GIMP name, default, range, choices
+    and help from ``core.options`` (only the label, with its mnemonic, is GIMP's own)."""
+    opt = option(name)
+    assert opt.gimp is not None, name
+    return Arg(
+        opt.gimp,
+        kind,
+        label,
+        blurb or opt.describe(),
+        opt.default,
+        opt.minimum,
+        opt.maximum,
+        choices=opt.choices if kind == "choice" else (),
+        **extra,
+    )
+
+
 ARGS: tuple[Arg, ...] = (
     Arg(
         "prompt", "string", "_Prompt", "What to paint (edit) or the picture to make (generate).", ""
     ),
-    Arg(
+    _from_option(
         "model",
         "string",
         "_Model",
-        "Image model, e.g. gpt-image-2, gpt-image-1.5, gpt-image-1-mini.",
-        "gpt-image-2",
+        "Image model: "
+        + "; ".join(f"{name} ({caps.description})" for name, caps in KNOWN_MODELS.items())
+        + "; or a name declared in settings (custom_models).",
     ),
-    Arg(
-        "quality",
-        "choice",
-        "_Quality",
-        "auto, low, medium or high (high is about 4x the cost of medium).",
-        "medium",
-        choices=QUALITIES,
-    ),
-    Arg(
-        "resolution",
-        "string",
-        "Resol_ution",
-        "auto (fit the crop), 1K, 2K, 4K or an exact WIDTHxHEIGHT.",
-        "auto",
-    ),
-    Arg(
-        "variants",
-        "int",
-        "_Variants",
-        "Images per request, 1-10; more than one gives a layer group. Each is billed.",
-        1,
-        1,
-        10,
-    ),
+    _from_option("quality", "choice", "_Quality"),
+    _from_option("resolution", "string", "Resol_ution"),
+    _from_option("n", "int", "_Variants"),
     Arg(
         "source",
         "choice",
@@ -92,7 +92,8 @@ ARGS: tuple[Arg, ...] = (
         "string",
         "Re_ferences",
         "Reference images, separated by ';' or new lines: image files, layers of open images as "
-        "layer:<item id> or #<item id>, or <image name>/<layer name>. At most 15 in all.",
+        f"layer:<item id> or #<item id>, or <image name>/<layer name>. At most {MAX_REFERENCES} "
+        "in all.",
         "",
     ),
     Arg(
@@ -116,19 +117,8 @@ ARGS: tuple[Arg, ...] = (
         "A third reference layer (optional).",
         None,
     ),
-    Arg(
-        "padding",
-        "int",
-        "Context pa_dding",
-        "Pixels of context sent around the selection.",
-        48,
-        0,
-        2048,
-        procs=(EDIT_PROC,),
-    ),
-    Arg(
-        "feather", "int", "Feat_her", "Soft edge of the result's layer mask, in pixels.", 8, 0, 512
-    ),
+    _from_option("padding_px", "int", "Context pa_dding", procs=(EDIT_PROC,)),
+    _from_option("feather_px", "int", "Feat_her"),
     Arg(
         "timeout",
         "double",
@@ -340,8 +330,8 @@ class JobOptions:
     variants: int
     source: str = "layer"
     references: tuple[RefEntry, ...] = ()
-    padding: int = 48
-    feather: int = 8
+    padding: int = option("padding_px").default
+    feather: int = option("feather_px").default
     timeout_s: float = 0.0
 
 
@@ -350,30 +340,33 @@ def options_from_values(values: dict[str, Any]) -> JobOptions:
     prompt = (values.get("prompt") or "").strip()
     if not prompt:
         raise ValueError("The prompt is empty: describe what you want to see.")
-    resolution = (values.get("resolution") or "auto").strip()
+    resolution = (values.get("resolution") or option("resolution").default).strip()
     if not RESOLUTION_RE.match(resolution):
         raise ValueError(
             f"Resolution {resolution!r} is not auto, 1K, 2K, 4K or WIDTHxHEIGHT (e.g. 1536x1024)."
         )
-    quality = values.get("quality") or "medium"
+    quality = values.get("quality") or option("quality").default
     if quality not in QUALITIES:
         raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
     source = values.get("source") or "layer"
     if source not in SOURCES:
         raise ValueError(f"Source {source!r} is not one of {', '.join(SOURCES)}.")
-    variants = int(values.get("variants") or 1)
-    if not 1 <= variants <= 10:
-        raise ValueError(f"Variants must be 1 to 10, not {variants}.")
+    variants = int(values.get("variants") or option("n").default)
+    option("n").check(variants)  # InputError is a ValueError
     return JobOptions(
         prompt=prompt,
-        model=(values.get("model") or "gpt-image-2").strip(),
+        model=(values.get("model") or option("model").default).strip(),
         quality=quality,
         resolution=resolution,
         variants=variants,
         source=source,
         references=parse_references(values.get("references") or ""),
-        padding=max(0, int(values.get("padding", 48))),
-        feather=max(0, int(values.get("feather", 8))),
+        padding=option("padding_px").check(
+            int(values.get("padding", option("padding_px").default))
+        ),
+        feather=option("feather_px").check(
+            int(values.get("feather", option("feather_px").default))
+        ),
         timeout_s=max(0.0, float(values.get("timeout") or 0.0)),
     )
 

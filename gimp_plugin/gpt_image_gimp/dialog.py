@@ -14,12 +14,15 @@ gi.require_version("Gtk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
 from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
 
-from core import pricing  # noqa: E402
 from core import settings as core_settings  # noqa: E402
-from core.pipeline import Mode, plan_job  # noqa: E402
 
 from . import canvas, logs  # noqa: E402
-from .arguments import EDIT_PROC, args_for, options_from_values  # noqa: E402
+from .arguments import (  # noqa: E402
+    args_for,
+    options_from_values,
+    reference_drawables,
+    values_from_config,
+)
 from .expand_args import EXPAND_PROC  # noqa: E402
 
 log = logs.get("dialog")
@@ -66,41 +69,36 @@ def ensure_api_key(settings: Any) -> Any:
         dlg.destroy()
 
 
-def estimate_text(config: Any, proc_name: str, image: Any, settings: Any) -> str:
+def dialog_estimate(
+    config: Any, proc_name: str, image: Any, drawables: Any, settings: Any
+) -> tuple[Any, Any]:
+    """(plan, estimate) of the job the dialog's current values would run: the same path as the
+    run itself (``job.estimate``), so the price shown is the price of the job that runs."""
+    from . import job
+
+    values = values_from_config(config, proc_name)
+    options = options_from_values({**values, "prompt": values.get("prompt") or "x"})
+    return job.estimate(
+        proc_name,
+        image,
+        drawables,
+        options,
+        reference_drawables(config, proc_name),
+        settings,
+    )
+
+
+def estimate_text(
+    config: Any, proc_name: str, image: Any, settings: Any, drawables: Any = None
+) -> str:
     """The dialog's cost line, recomputed whenever an argument changes."""
-    values = {
-        arg.name: config.get_property(arg.name)
-        for arg in args_for(proc_name)
-        if arg.kind != "drawable"
-    }
     if proc_name == EXPAND_PROC:
-        return expand_estimate_text(values, image, settings)
+        return expand_estimate_text(values_from_config(config, proc_name), image, settings)
     try:
-        options = options_from_values({**values, "prompt": values.get("prompt") or "x"})
-        selection = canvas.read_selection(image)
-        if proc_name == EDIT_PROC:
-            mode = Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE
-        else:
-            mode = Mode.GENERATE
-        plan = plan_job(
-            mode,
-            canvas.canvas_extent(image),
-            selection,
-            model=options.model,
-            resolution=options.resolution,
-            custom_models=settings.custom_models,
-        )
-        inputs = [] if mode is Mode.GENERATE else [plan.api_size]
-        est = pricing.estimate(
-            options.model,
-            options.quality,
-            plan.api_size,
-            options.variants,
-            settings.partial_images,
-            inputs,
-            options.prompt,
-        )
-        return f"Estimated cost: about ${est.usd:.3f} for {options.variants} × {plan.api_size}"
+        chosen = drawables if drawables is not None else image.get_selected_drawables()
+        plan, est = dialog_estimate(config, proc_name, image, chosen, settings)
+        n = est.breakdown.get("n", 1)
+        return f"Estimated cost: about {est.text()} for {n} × {plan.api_size}"
     except Exception as exc:  # the estimate must never block the dialog
         return f"Estimated cost: unavailable ({exc})"
 
@@ -139,7 +137,7 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
         dlg.get_content_area().pack_end(widget, False, False, 4)
 
     def refresh(*_args: Any) -> None:
-        cost.set_text(estimate_text(config, name, image, settings))
+        cost.set_text(estimate_text(config, name, image, settings, drawables))
 
     handler = config.connect("notify", refresh)
     refresh()
@@ -204,4 +202,12 @@ class ProgressWindow:
         self.pump()
 
 
-__all__ = ["Gimp", "ProgressWindow", "ensure_api_key", "estimate_text", "init", "run_dialog"]
+__all__ = [
+    "Gimp",
+    "ProgressWindow",
+    "dialog_estimate",
+    "ensure_api_key",
+    "estimate_text",
+    "init",
+    "run_dialog",
+]

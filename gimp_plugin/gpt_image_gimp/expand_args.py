@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.options import option
+
 from .arguments import (
     ANCHOR_NAMES,
     DEFAULT_OVERLAP,
@@ -56,7 +58,7 @@ def expand_options(values: dict[str, Any]) -> ExpandOptions:
         raise ValueError(
             f"Resolution {resolution!r} is not auto, 1K, 2K, 4K or WIDTHxHEIGHT (e.g. 1536x1024)."
         )
-    quality = values.get("quality") or "medium"
+    quality = values.get("quality") or option("quality").default
     if quality not in QUALITIES:
         raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
     variants = int(values.get("variants") or 1)
@@ -75,7 +77,7 @@ def expand_options(values: dict[str, Any]) -> ExpandOptions:
         raise ValueError("Borders can't be negative: expand only grows the canvas.")
     return ExpandOptions(
         prompt=(values.get("prompt") or "").strip(),
-        model=(values.get("model") or "gpt-image-2").strip(),
+        model=(values.get("model") or option("model").default).strip(),
         quality=quality,
         resolution=resolution,
         variants=variants,

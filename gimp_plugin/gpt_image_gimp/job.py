@@ -23,7 +23,7 @@ from core import jobs  # noqa: E402
 from core import settings as core_settings  # noqa: E402
 from core.client import InputImage  # noqa: E402
 from core.errors import InputError  # noqa: E402
-from core.geometry import Bounds  # noqa: E402
+from core.geometry import Bounds, Extent  # noqa: E402
 from core.pipeline import Mode  # noqa: E402
 from core.selection import SelectionMask  # noqa: E402
 
@@ -126,25 +126,35 @@ def collect_references(
 def choose_mode(
     proc_name: str, options: JobOptions, selection: SelectionMask | None, source: Gimp.Drawable
 ) -> tuple[Mode, SelectionMask | None]:
-    """Edit with a selection → masked edit; without: the whole layer (or the visible image)."""
-    if proc_name != EDIT_PROC:
-        return Mode.GENERATE, selection
-    if selection is not None:
-        return Mode.EDIT_SELECTION, selection
-    if options.source == "layer" and source is not None:
-        layer_box = _canvas_box(source)
-        image = source.get_image()
-        whole = Bounds(0, 0, image.get_width(), image.get_height())
-        box = layer_box.intersect(whole)
-        if box.is_empty:
-            raise InputError(
-                "The active layer lies entirely outside the image.",
-                hint="Move it onto the canvas, or use source=visible.",
-            )
-        if box != whole:
-            # A layer smaller than the image: edit just that layer's area.
-            return Mode.EDIT_SELECTION, SelectionMask.from_rect(box)
-    return Mode.EDIT_IMAGE, None
+    """What the run edits: core's policy (``jobs.choose_mode``) with GIMP's layer bounds."""
+    layer = source if options.source == "layer" and source is not None else None
+    image = source.get_image() if source is not None else None
+    extent = Extent(image.get_width(), image.get_height()) if image is not None else Extent(1, 1)
+    return jobs.choose_mode(
+        proc_name == EDIT_PROC,
+        selection,
+        extent,
+        _canvas_box(layer) if layer is not None else None,
+    )
+
+
+def estimate(
+    proc_name: str,
+    image: Gimp.Image,
+    drawables: Sequence[Gimp.Drawable],
+    options: JobOptions,
+    reference_drawables: Sequence[Gimp.Drawable],
+    settings: Any,
+) -> tuple[Any, Any]:
+    """(plan, estimate) of exactly the job ``execute`` runs for these inputs: the same mode
+    choice, spec, references and core planner, without reading pixels (the dialog's line)."""
+    anchor = canvas.anchor_layer(drawables)
+    selection = canvas.read_selection(image)
+    references = collect_references(options, reference_drawables)
+    source = anchor if proc_name == EDIT_PROC and options.source == "layer" else None
+    mode, selection = choose_mode(proc_name, options, selection, source)
+    spec = _spec(mode, options, references, settings, image_label(image))
+    return jobs.estimate_job(spec, canvas.canvas_extent(image), selection, settings)
 
 
 def _canvas_box(drawable: Gimp.Drawable) -> Bounds:

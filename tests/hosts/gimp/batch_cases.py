@@ -899,6 +899,57 @@ def case_expand_refused(name, s):
     standard_exports(name, image, None, s)
 
 
+def case_dialog_estimate(name, s):
+    """The dialog's estimate is the estimate of the job that runs: for a masked edit with
+    padding and a reference, a layer smaller than the image without a selection (core's mode
+    rule), and a generate with variants, the dialog's figure equals what the run recorded."""
+    dialog, _session = _plugin_modules()
+    from core import settings as core_settings
+    from core.history import History
+
+    image, active = new_image()
+    other, _other_layer = new_image()
+    ref_path = os.path.join(OUT, "estimate-reference.png")
+    export_png(other, ref_path)
+    other.delete()
+    rows = []
+    for label, proc_name, select, args in (
+        ("selection", EDIT, True, {"padding": 200, "variants": 2, "references": ref_path}),
+        ("small_layer", EDIT, False, {"padding": 5, "feather": 3}),
+        ("generate", GENERATE, True, {"variants": 3, "quality": "low"}),
+    ):
+        if select:
+            select_ellipse(image)
+        else:
+            Gimp.Selection.none(image)
+        prompt = f"{name} {label}: a red door"
+        proc = Gimp.get_pdb().lookup_procedure(proc_name)
+        config = proc.create_config()
+        config.set_property("prompt", prompt)
+        for key, value in args.items():
+            config.set_property(key, value)
+        settings = core_settings.load_settings()
+        plan, est = dialog.dialog_estimate(config, proc_name, image, [active], settings)
+        text = dialog.estimate_text(config, proc_name, image, settings, [active])
+        res, _layer = call(proc_name, image, [active], prompt=prompt, **args)
+        row = {"label": label, "status": res["status"], "message": res.get("message")}
+        if res["status"] == "success":
+            record = History.from_settings(settings).get(res["history_id"])
+            row.update(
+                dialog_usd=est.usd,
+                job_usd=record.data["estimate_usd"],
+                dialog_size=str(plan.api_size),
+                job_size=record.data["api_size"],
+                dialog_crop=list(plan.crop),
+                job_crop=record.data["crop"],
+                text=text,
+            )
+        rows.append(row)
+    s["rows"] = rows
+    image.delete()
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -925,6 +976,7 @@ CASES = {
     "vector_layer": case_vector_layer,
     "link_layer": case_link_layer,
     "ui_smoke": case_ui_smoke,
+    "dialog_estimate": case_dialog_estimate,
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,

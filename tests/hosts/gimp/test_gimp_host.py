@@ -470,6 +470,22 @@ def test_interactive_pieces_under_xvfb(run):
     assert entry["key_prompt_result"] is True and entry["key_file_mode"] == "0o600"
 
 
+def test_the_dialog_estimate_is_the_estimate_of_the_job_it_runs(run):
+    """Padding, references, variants and the layer-smaller-than-image rule all reach the
+    dialog's figure: it equals the estimate recorded by the run with the same values."""
+    entry = case(run, "dialog_estimate")
+    rows = {row["label"]: row for row in entry["rows"]}
+    assert set(rows) == {"selection", "small_layer", "generate"}
+    for label, row in rows.items():
+        assert row["status"] == "success", (label, row.get("message"))
+        assert row["dialog_usd"] == row["job_usd"] > 0, (label, row)
+        assert row["dialog_size"] == row["job_size"], (label, row)
+        assert row["dialog_crop"] == row["job_crop"], (label, row)
+        assert row["text"].startswith("Estimated cost: about $"), row["text"]
+    # the crop of the small layer is its own area (core's mode rule), not the whole image
+    assert rows["small_layer"]["job_crop"] != rows["selection"]["job_crop"]
+
+
 def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):
     name = "small_layer"
     entry = case(run, name)

@@ -185,7 +185,7 @@ def test_real_files_are_found(tmp_path):
         ({"prompt": "  "}, "prompt is empty"),
         ({"resolution": "huge"}, "WIDTHxHEIGHT"),
         ({"variants": 11}, "1 to 10"),
-        ({"quality": "ultra"}, "auto, low"),
+        ({"quality": "ultra"}, "low, medium, high, xhigh, max, auto"),
         ({"source": "canvas"}, "layer, visible"),
     ],
 )
