@@ -201,15 +201,15 @@ class GptImageDocker(DockWidget):
             settings = settings_for(values)
             spec = jobs.JobSpec.from_settings(settings, values.mode, values.prompt or "x")
             spec = self._expand_spec(spec, doc)
-            plan = jobs.plan_for(
+            plan, est = jobs.estimate_job(
                 spec, document.canvas_extent(doc), document.selection_box(doc), settings
             )
-            est = jobs.estimate_for(spec, plan)
         except (GptImageError, ValueError) as error:
             self.panel.set_estimate("—", str(error))
             return
+        text = est.text() if est.is_range else money(est.usd)
         self.panel.set_estimate(
-            f"≈ {money(est.usd)}", f"Estimated cost at {plan.api_size} ({values.quality})"
+            f"≈ {text}", f"Estimated cost at {plan.api_size} ({values.quality})"
         )
 
     # --- generate ---

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .core.models import KNOWN_MODELS, capabilities, picker_label
+from .core.options import RESOLUTIONS as RESOLUTION_CHOICES
+from .core.options import option
 from .core.pipeline import Mode
 from .qt import (
     QAbstractItemView,
@@ -37,10 +40,19 @@ MODES = (
     (Mode.EXPAND.value, "Expand canvas"),
 )
 SOURCES = (("layer", "Active layer"), ("composite", "Visible composite"))
-MODELS = ("gpt-image-2", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini")
-QUALITIES = ("auto", "low", "medium", "high")
-RESOLUTIONS = ("auto", "1K", "2K", "4K")
-MAX_REFERENCES = 15
+#: The picker's models: every model core knows, with its short description (fast, precise…).
+MODELS = tuple((name, picker_label(caps)) for name, caps in KNOWN_MODELS.items())
+RESOLUTIONS = RESOLUTION_CHOICES
+MAX_REFERENCES = option("references").maximum
+
+
+def qualities_for(model: str, custom: Any = None) -> tuple[str, ...]:
+    """The qualities ``model`` takes (core's capability table); every quality for a name core
+    does not know (the API will say)."""
+    try:
+        return capabilities(model, custom).qualities
+    except Exception:  # an unknown or half-typed name
+        return option("quality").choices
 
 
 @dataclass
@@ -57,14 +69,14 @@ class FormValues:
     prompt: str = ""
     mode: str = Mode.EDIT_SELECTION.value
     source: str = "layer"
-    model: str = "gpt-image-2"
-    quality: str = "medium"
-    resolution: str = "auto"
-    n: int = 1
-    padding_px: int = 48
-    grow_px: int = 6
-    feather_px: int = 8
-    partial_images: int = 2
+    model: str = option("model").default
+    quality: str = option("quality").default
+    resolution: str = option("resolution").default
+    n: int = option("n").default
+    padding_px: int = option("padding_px").default
+    grow_px: int = option("grow_px").default
+    feather_px: int = option("feather_px").default
+    partial_images: int = option("partial_images").default
     references: list[Reference] = field(default_factory=list)
 
 
@@ -91,13 +103,17 @@ def _combo(name: str, items: Any, editable: bool = False) -> QComboBox:
     return box
 
 
-def _spin(name: str, low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
+def _spin(name: str, option_name: str) -> QSpinBox:
+    """A spin box for the job option ``option_name``: range, default, unit and tooltip from
+    ``core.options``."""
+    opt = option(option_name)
     spin = QSpinBox()
     spin.setObjectName(name)
-    spin.setRange(low, high)
-    spin.setValue(value)
-    if suffix:
-        spin.setSuffix(suffix)
+    spin.setRange(opt.minimum or 0, opt.maximum or 0)
+    spin.setValue(opt.default)
+    if opt.unit == "px":
+        spin.setSuffix(" px")
+    spin.setToolTip(opt.describe())
     return spin
 
 
@@ -152,10 +168,13 @@ class Form(QWidget):
         grid.addRow("Mode", self.mode)
         grid.addRow("Source", self.source)
         self.model = _combo("gptImageModel", MODELS, editable=True)
-        self.quality = _combo("gptImageQuality", QUALITIES)
+        self.model.setToolTip(option("model").help)
+        self.quality = _combo("gptImageQuality", qualities_for(option("model").default))
+        self.quality.setToolTip(option("quality").help)
+        _set_combo(self.quality, option("quality").default)
         self.resolution = _combo("gptImageResolution", RESOLUTIONS, editable=True)
-        self.resolution.setToolTip("auto, 1K, 2K, 4K or a custom WIDTHxHEIGHT")
-        self.variants = _spin("gptImageVariants", 1, 10, 1)
+        self.resolution.setToolTip(option("resolution").help)
+        self.variants = _spin("gptImageVariants", "n")
         grid.addRow("Model", self.model)
         grid.addRow("Quality", self.quality)
         grid.addRow("Resolution", self.resolution)
@@ -189,19 +208,23 @@ class Form(QWidget):
         self.advanced.setObjectName("gptImageAdvanced")
         adv = QFormLayout(self.advanced)
         adv.setContentsMargins(0, 0, 0, 0)
-        self.padding = _spin("gptImagePadding", 0, 1024, 48, " px")
-        self.grow = _spin("gptImageGrow", 0, 256, 6, " px")
-        self.feather = _spin("gptImageFeather", 0, 256, 8, " px")
-        self.partials = _spin("gptImagePartials", 0, 3, 2)
-        adv.addRow("Context padding", self.padding)
-        adv.addRow("Grow", self.grow)
-        adv.addRow("Feather", self.feather)
-        adv.addRow("Partial previews", self.partials)
+        self.padding = _spin("gptImagePadding", "padding_px")
+        self.grow = _spin("gptImageGrow", "grow_px")
+        self.feather = _spin("gptImageFeather", "feather_px")
+        self.partials = _spin("gptImagePartials", "partial_images")
+        for label, widget in (
+            ("padding_px", self.padding),
+            ("grow_px", self.grow),
+            ("feather_px", self.feather),
+            ("partial_images", self.partials),
+        ):
+            adv.addRow(option(label).label, widget)
         self.advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self.advanced.setVisible)
         layout.addWidget(self.advanced)
 
         self.remove_ref.clicked.connect(self._remove_selected_references)
+        self.model.currentTextChanged.connect(lambda *_: self._sync_qualities())
         for signal in (
             self.prompt.textChanged,
             self.mode.currentIndexChanged,
@@ -216,6 +239,22 @@ class Form(QWidget):
             self.partials.valueChanged,
         ):
             signal.connect(lambda *_: self.changed.emit())
+
+    def _sync_qualities(self) -> None:
+        """Offer the qualities the chosen model takes (core's table), keeping the choice when
+        the new model takes it too."""
+        wanted = qualities_for(_combo_value(self.model))
+        current = [self.quality.itemData(i) for i in range(self.quality.count())]
+        if list(wanted) == current:
+            return
+        chosen = _combo_value(self.quality)
+        self.quality.blockSignals(True)
+        self.quality.clear()
+        for name in wanted:
+            self.quality.addItem(name, name)
+        _set_combo(self.quality, chosen if chosen in wanted else option("quality").default)
+        self.quality.blockSignals(False)
+        self.changed.emit()
 
     # --- references ---
 
@@ -255,7 +294,7 @@ class Form(QWidget):
             source=_combo_value(self.source),
             model=_combo_value(self.model),
             quality=_combo_value(self.quality),
-            resolution=_combo_value(self.resolution) or "auto",
+            resolution=_combo_value(self.resolution) or option("resolution").default,
             n=self.variants.value(),
             padding_px=self.padding.value(),
             grow_px=self.grow.value(),
@@ -271,6 +310,7 @@ class Form(QWidget):
         _set_combo(self.mode, values.mode)
         _set_combo(self.source, values.source)
         _set_combo(self.model, values.model)
+        self._sync_qualities()
         _set_combo(self.quality, values.quality)
         _set_combo(self.resolution, values.resolution)
         self.variants.setValue(values.n)

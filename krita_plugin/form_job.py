@@ -12,6 +12,7 @@ from typing import Any
 from . import document
 from .core import jobs
 from .core.errors import InputError
+from .core.options import settings_options
 from .core.settings import Settings, load_settings
 from .form import FormValues, Reference
 
@@ -21,18 +22,13 @@ def settings_for(values: FormValues | None = None) -> Settings:
     settings = load_settings()
     if values is None:
         return settings
-    return settings.model_copy(
-        update={
-            "model": values.model,
-            "quality": values.quality,
-            "resolution": values.resolution,
-            "n": values.n,
-            "partial_images": values.partial_images,
-            "padding_px": values.padding_px,
-            "grow_px": values.grow_px,
-            "feather_px": values.feather_px,
-        }
-    )
+    # every job option the form holds, under its Settings name (``core.options``)
+    update = {
+        opt.settings: getattr(values, opt.name)
+        for opt in settings_options()
+        if opt.settings and hasattr(values, opt.name)
+    }
+    return settings.model_copy(update=update)
 
 
 def spec_for(
