@@ -35,6 +35,26 @@ from .settings import Settings
 #: Requests of one comparison in flight at once.
 MAX_CONCURRENT = 3
 MAX_ENTRIES = 8
+
+
+def example_entries() -> str:
+    """An example of what a comparison takes, from the model table (hosts' placeholders): the
+    default model at the default quality beside the fast 2.5 model at its highest quality."""
+    from .models import DEFAULT_MODEL, KNOWN_MODELS
+    from .options import default
+
+    other = next(
+        (
+            name
+            for name, caps in KNOWN_MODELS.items()
+            if name != DEFAULT_MODEL and not caps.snapshot_of
+        ),
+        DEFAULT_MODEL,
+    )
+    top = [q for q in capabilities(other).qualities if q != "auto"][-1]
+    return f"{DEFAULT_MODEL}:{default('quality')}, {other}:{top}"
+
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

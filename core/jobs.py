@@ -45,6 +45,9 @@ from .sizing import size_for_aspect
 log = logging.getLogger(__name__)
 
 EventKind = Literal["partial", "image", "status"]
+#: A host's or the CLI's "edit" whose mode core decides from the selection and the layer
+#: (``choose_mode``); ``read_job`` and ``estimate_job`` resolve it before anything else.
+EDIT = "edit"
 #: Input images the API accepts per request (the edited crop counts as one).
 MAX_INPUT_IMAGES = 16
 REFERENCE_MIMES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -87,7 +90,7 @@ class JobSpec:
         }
         values["blend"] = settings.blend()
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(mode=Mode(mode), prompt=prompt, **values)
+        return cls(mode=mode if mode == EDIT else Mode(mode), prompt=prompt, **values)
 
 
 @dataclass(frozen=True)
@@ -245,10 +248,15 @@ def plan_for(
     )
 
 
-def estimate_for(spec: JobSpec, plan: Plan) -> Estimate:
-    """The cost estimate for ``spec`` at ``plan``'s API size (no network)."""
+def estimate_for(
+    spec: JobSpec, plan: Plan, reference_sizes: Sequence[Extent] | None = None
+) -> Estimate:
+    """The cost estimate for ``spec`` at ``plan``'s API size (no network); ``reference_sizes``
+    (when given) are the sizes of the references, else they are read from ``spec``."""
     inputs = [plan.api_size] if plan.mode is not Mode.GENERATE else []
-    inputs += [_image_size(ref.data) for ref in spec.references]
+    if reference_sizes is None:
+        reference_sizes = [_image_size(ref.data) for ref in spec.references]
+    inputs += list(reference_sizes)
     return estimate(
         spec.model,
         spec.quality,
@@ -261,24 +269,28 @@ def estimate_for(spec: JobSpec, plan: Plan) -> Estimate:
 
 
 def choose_mode(
-    edit: bool,
+    requested: Mode | str,
     selection: SelectionMask | None,
-    canvas: Extent,
+    canvas: Extent | None,
     layer_bounds: Bounds | None = None,
 ) -> tuple[Mode, SelectionMask | None]:
-    """The host policy for what a job edits, decided once for Krita, GIMP and the CLI.
+    """The policy for what a job edits, decided once for Krita, GIMP and the CLI.
 
-    Generate (``edit`` False) keeps the selection (its bounds frame the result). An edit with a
-    selection is a masked edit. Without one, a layer that covers only part of the canvas
-    (``layer_bounds``, canvas coordinates) is edited as a rectangular selection of its area; one
-    that covers it all (or no layer: the visible image) is a whole-image edit. ``InputError`` when
-    the layer lies entirely off the canvas.
+    ``requested`` is the mode the person chose, or ``EDIT`` for "edit, whatever is selected".
+    Generate keeps the selection (its bounds frame the result); an expand and a whole-image edit
+    take none; an edit of the selection keeps it (the planner refuses a missing one). ``EDIT``
+    with a selection is a masked edit; without one, a layer that covers only part of the canvas
+    (``layer_bounds``, canvas coordinates) is edited as a rectangular selection of its area, one
+    that covers it all (or no layer: the visible image) as a whole-image edit. ``InputError``
+    when that layer lies entirely off the canvas.
     """
-    if not edit:
-        return Mode.GENERATE, selection
+    if requested != EDIT:
+        mode = Mode(requested)
+        keep = mode in (Mode.GENERATE, Mode.EDIT_SELECTION)
+        return mode, selection if keep else None
     if selection is not None:
         return Mode.EDIT_SELECTION, selection
-    if layer_bounds is not None:
+    if layer_bounds is not None and canvas is not None:
         whole = Bounds.of_extent(canvas)
         box = layer_bounds.intersect(whole)
         if box.is_empty:
@@ -291,15 +303,34 @@ def choose_mode(
     return Mode.EDIT_IMAGE, None
 
 
+def _targeted(
+    spec: JobSpec,
+    canvas: Extent | None,
+    selection: SelectionMask | None,
+    layer_bounds: Bounds | None,
+) -> tuple[JobSpec, SelectionMask | None]:
+    """``spec`` with the mode ``choose_mode`` decides, and the selection that mode keeps."""
+    mode, selection = choose_mode(spec.mode, selection, canvas, layer_bounds)
+    return replace(spec, mode=mode), selection
+
+
 def estimate_job(
-    spec: JobSpec, canvas: Extent | None, selection: SelectionMask | None, settings: Settings
+    spec: JobSpec,
+    canvas: Extent | None,
+    selection: SelectionMask | None,
+    settings: Settings,
+    *,
+    layer_bounds: Bounds | None = None,
+    reference_sizes: Sequence[Extent] | None = None,
 ) -> tuple[Plan, Estimate]:
-    """The plan and estimate of exactly the job ``prepare_job`` would build from the same
-    inputs (padding, grow, feather, references, variants, partials), without reading pixels:
-    what hosts show before the person presses OK."""
+    """The plan and estimate of exactly the job ``read_job`` would build from the same inputs
+    (mode choice, padding, grow, feather, references, variants, partials), without reading
+    pixels: what hosts show before the person presses OK. ``reference_sizes`` stands in for
+    ``spec.references`` when a host knows their sizes without reading their pixels."""
+    spec, selection = _targeted(spec, canvas, selection, layer_bounds)
     spec = check_spec(spec, settings)
     plan = plan_for(spec, canvas, selection, settings)
-    return plan, estimate_for(spec, plan)
+    return plan, estimate_for(spec, plan, reference_sizes)
 
 
 def prepare_job(
@@ -308,8 +339,10 @@ def prepare_job(
     selection: SelectionMask | None,
     read_crop: Callable[[Bounds], Image.Image] | None,
     settings: Settings,
+    *,
+    layer_bounds: Bounds | None = None,
 ) -> PreparedJob:
-    """Plan, read the crop's pixels (only those), build the upload, estimate.
+    """Choose the mode (``choose_mode``), plan, read the crop's pixels (only those), build the upload, estimate.
 
     ``read_crop(bounds)`` returns RGBA pixels of ``bounds`` (canvas coordinates, always inside
     the canvas); it is not called for text-to-image. For an expand, ``canvas`` and ``read_crop``
@@ -317,7 +350,9 @@ def prepare_job(
     on the new canvas. A host whose UI thread must stay free calls the two halves instead:
     ``read_job`` there, ``finish_prepare`` on its worker.
     """
-    return finish_prepare(read_job(spec, canvas, selection, read_crop, settings))
+    return finish_prepare(
+        read_job(spec, canvas, selection, read_crop, settings, layer_bounds=layer_bounds)
+    )
 
 
 @dataclass(frozen=True)
@@ -338,9 +373,13 @@ def read_job(
     selection: SelectionMask | None,
     read_crop: Callable[[Bounds], Image.Image] | None,
     settings: Settings,
+    *,
+    layer_bounds: Bounds | None = None,
 ) -> ReadJob:
-    """The half of ``prepare_job`` that needs the host (main thread): check, plan, estimate,
-    read the crop's pixels. No encoding; a bad option or selection is refused here."""
+    """The half of ``prepare_job`` that needs the host (main thread): choose the mode, check,
+    plan, estimate, read the crop's pixels. No encoding; a bad option or selection is refused
+    here. ``layer_bounds``: the edited layer's box, for ``choose_mode``'s rule."""
+    spec, selection = _targeted(spec, canvas, selection, layer_bounds)
     spec = check_spec(spec, settings)
     plan = plan_for(spec, canvas, selection, settings)
     pixels = None
@@ -778,13 +817,16 @@ def improve(prompt: str, settings: Settings, *, mode: str = "generate", client: 
 
 
 __all__: Sequence[str] = (
+    "EDIT",
     "JobEvent",
     "JobResult",
     "JobSpec",
     "PreparedJob",
     "ReadJob",
     "build_request",
+    "choose_mode",
     "estimate_for",
+    "estimate_job",
     "finish_prepare",
     "improve",
     "patch_from_history",

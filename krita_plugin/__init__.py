@@ -1,4 +1,4 @@
-"""gpt_image: OpenAI gpt-image-2 in Krita (masked edits, image edits, text-to-image).
+"""gpt_image: OpenAI's GPT Image models in Krita (masked edits, image edits, text-to-image).
 
 Krita imports this package at start-up, so it stays light: dependencies (Pillow, pydantic,
 openai, numpy) are only *found* here (``importlib.util.find_spec``), never imported; the docker

@@ -1,7 +1,7 @@
 """Compare models in the docker: the same job on several models or qualities with one click.
 
-``gptImageCompare`` takes entries like ``gpt-image-2:medium, gpt-image-1.5:high`` (comma or
-space separated); ``gptImageCompareEstimate`` shows the summed estimate before anything is
+``gptImageCompare`` takes entries like ``MODEL:QUALITY, MODEL`` (comma or space separated;
+the placeholder shows an example from core's model table); ``gptImageCompareEstimate`` shows the summed estimate before anything is
 sent; ``gptImageCompareRun`` sends one request per entry at once (``core.compare``). The runs
 arrive as rounds of ONE result layer, each labelled with model, quality, seconds and cost in
 the result strip. Widgets here; the docker's job flow runs it.
@@ -36,7 +36,7 @@ class ComparePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.entries = QLineEdit()
         self.entries.setObjectName("gptImageCompare")
-        self.entries.setPlaceholderText("gpt-image-2:medium, gpt-image-1.5:high")
+        self.entries.setPlaceholderText(compare.example_entries())
         self.entries.setToolTip(
             "Models to compare, each MODEL or MODEL:QUALITY; the prompt, selection and "
             "options above are the same for all"
@@ -65,7 +65,7 @@ class ComparePanel(QWidget):
             raise InputError("Open or create a document first.")
         texts = entries_of(self.entries.text())
         if not texts:
-            raise InputError("Type the models to compare, e.g. gpt-image-2:low gpt-image-1.5:high.")
+            raise InputError(f"Type the models to compare, e.g. {compare.example_entries()}.")
         values = self.docker.form.values()
         return doc, values, compare.parse_entries(texts, settings_for(values))
 

@@ -24,8 +24,15 @@ from .core.pipeline import Mode
 from .core.settings import Settings, load_settings, save_settings
 from .expand_panel import ExpandPanel
 from .extension import DOCKER_ID
-from .form import Form, FormValues, Reference, form_from_record, form_from_settings
-from .form_job import settings_for, spec_for
+from .form import (
+    REFERENCES_FULL,
+    Form,
+    FormValues,
+    Reference,
+    form_from_record,
+    form_from_settings,
+)
+from .form_job import reference_sizes, settings_for, spec_for
 from .history_panel import HistoryPanel, HistoryView, load_view
 from .job_panel import JobPanel, money
 from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
@@ -202,7 +209,11 @@ class GptImageDocker(DockWidget):
             spec = jobs.JobSpec.from_settings(settings, values.mode, values.prompt or "x")
             spec = self._expand_spec(spec, doc)
             plan, est = jobs.estimate_job(
-                spec, document.canvas_extent(doc), document.selection_box(doc), settings
+                spec,
+                document.canvas_extent(doc),
+                document.selection_box(doc),
+                settings,
+                reference_sizes=reference_sizes(values.references, doc),
             )
         except (GptImageError, ValueError) as error:
             self.panel.set_estimate("—", str(error))
@@ -239,10 +250,8 @@ class GptImageDocker(DockWidget):
             color = document.color_info(doc)
             active = doc.activeNode()
             source = document.source_node(doc, active)
-            selection = None
             expanding = values.mode == Mode.EXPAND.value
-            if values.mode != Mode.EDIT_IMAGE.value and not expanding:
-                selection = document.selection_mask(doc)
+            selection = document.selection_mask(doc)  # core decides whether the mode uses it
             spec = self._expand_spec(spec_for(values, settings, doc, color), doc)
             # an expand continues what is seen: it reads the visible composite
             how = document.SOURCE_COMPOSITE if expanding else values.source
@@ -438,13 +447,13 @@ class GptImageDocker(DockWidget):
     def add_layer_reference(self, node: Any) -> bool:
         added = self.form.add_reference(Reference("layer", node.name(), node.uniqueId()))
         if not added:
-            self.show_message("That reference is already listed, or 15 are.", error=True)
+            self.show_message(REFERENCES_FULL, error=True)
         return added
 
     def add_file_reference(self, path: str) -> bool:
         added = self.form.add_reference(Reference("file", Path(path).name, str(path)))
         if not added:
-            self.show_message("That reference is already listed, or 15 are.", error=True)
+            self.show_message(REFERENCES_FULL, error=True)
         return added
 
     def _pick_reference_files(self) -> None:

@@ -16,6 +16,7 @@ from PIL import Image
 from .core.client import InputImage
 from .core.errors import InputError
 from .core.geometry import Bounds, Extent
+from .core.naming import reference_file_name
 from .core.pixels import PixelFormat, from_host, is_linear_profile, krita_pixel_format
 from .core.selection import SelectionMask
 from .core.variants import seen_through
@@ -125,8 +126,7 @@ def layer_reference(doc: Any, node: Any, color: ColorInfo) -> InputImage:
     )
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=3)
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in node.name())[:40] or "layer"
-    return InputImage(name=f"{safe}.png", data=buffer.getvalue(), mime="image/png")
+    return InputImage(reference_file_name(node.name()), buffer.getvalue(), "image/png")
 
 
 def find_node(doc: Any, unique_id: Any) -> Any | None:

@@ -23,10 +23,10 @@ ASPECTS = ("", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:1", "21:9", "4:5")
 SIDES = ("left", "top", "right", "bottom")
 
 
-def _spin(name: str, high: int, value: int = 0) -> QSpinBox:
+def _spin(name: str, top: int, value: int = 0) -> QSpinBox:
     spin = QSpinBox()
     spin.setObjectName(name)
-    spin.setRange(0, high)
+    spin.setRange(0, top)
     spin.setValue(value)
     spin.setSuffix(" px")
     return spin

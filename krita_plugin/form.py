@@ -7,13 +7,22 @@ stable ``objectName`` (listed in README.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from .core.models import KNOWN_MODELS, capabilities, picker_label
-from .core.options import RESOLUTIONS as RESOLUTION_CHOICES
 from .core.options import option
-from .core.pipeline import Mode
+from .form_values import (  # noqa: F401 (the form's values, re-exported for the docker)
+    MAX_REFERENCES,
+    MODELS,
+    MODES,
+    REFERENCES_FULL,
+    RESOLUTIONS,
+    SOURCES,
+    FormValues,
+    Reference,
+    form_from_record,
+    form_from_settings,
+    qualities_for,
+)
 from .qt import (
     QAbstractItemView,
     QCheckBox,
@@ -32,52 +41,6 @@ from .qt import (
     QWidget,
     pyqtSignal,
 )
-
-MODES = (
-    (Mode.EDIT_SELECTION.value, "Edit selection"),
-    (Mode.EDIT_IMAGE.value, "Edit image"),
-    (Mode.GENERATE.value, "Generate"),
-    (Mode.EXPAND.value, "Expand canvas"),
-)
-SOURCES = (("layer", "Active layer"), ("composite", "Visible composite"))
-#: The picker's models: every model core knows, with its short description (fast, precise…).
-MODELS = tuple((name, picker_label(caps)) for name, caps in KNOWN_MODELS.items())
-RESOLUTIONS = RESOLUTION_CHOICES
-MAX_REFERENCES = option("references").maximum
-
-
-def qualities_for(model: str, custom: Any = None) -> tuple[str, ...]:
-    """The qualities ``model`` takes (core's capability table); every quality for a name core
-    does not know (the API will say)."""
-    try:
-        return capabilities(model, custom).qualities
-    except Exception:  # an unknown or half-typed name
-        return option("quality").choices
-
-
-@dataclass
-class Reference:
-    """A reference picked in the form: a layer (by id) or an image file."""
-
-    kind: str  # "layer" | "file"
-    label: str
-    key: Any  # layer uniqueId or file path
-
-
-@dataclass
-class FormValues:
-    prompt: str = ""
-    mode: str = Mode.EDIT_SELECTION.value
-    source: str = "layer"
-    model: str = option("model").default
-    quality: str = option("quality").default
-    resolution: str = option("resolution").default
-    n: int = option("n").default
-    padding_px: int = option("padding_px").default
-    grow_px: int = option("grow_px").default
-    feather_px: int = option("feather_px").default
-    partial_images: int = option("partial_images").default
-    references: list[Reference] = field(default_factory=list)
 
 
 class PromptEdit(QPlainTextEdit):
@@ -259,7 +222,8 @@ class Form(QWidget):
     # --- references ---
 
     def add_reference(self, reference: Reference) -> bool:
-        """Add one reference (no duplicates, at most 15); returns whether it was added."""
+        """Add one reference (no duplicates, at most ``MAX_REFERENCES``); returns whether it was
+        added."""
         if len(self.references) >= MAX_REFERENCES:
             return False
         if any(r.kind == reference.kind and r.key == reference.key for r in self.references):
@@ -318,39 +282,6 @@ class Form(QWidget):
         self.grow.setValue(values.grow_px)
         self.feather.setValue(values.feather_px)
         self.partials.setValue(values.partial_images)
-
-
-def form_from_settings(settings: Any) -> FormValues:
-    return FormValues(
-        model=settings.model,
-        quality=settings.quality,
-        resolution=settings.resolution,
-        n=settings.n,
-        padding_px=settings.padding_px,
-        grow_px=settings.grow_px,
-        feather_px=settings.feather_px,
-        partial_images=settings.partial_images,
-    )
-
-
-def form_from_record(data: dict) -> FormValues:
-    """Form values from a history job.json (prompt, mode, model and the stored options)."""
-    from .core.job_record import record_options
-
-    opts = record_options(data)
-    blend = opts["blend"]
-    return FormValues(
-        prompt=str(data.get("prompt", "")),
-        mode=str(data.get("mode", Mode.EDIT_SELECTION.value)),
-        model=opts["model"],
-        quality=str(opts["quality"]),
-        resolution=str(opts["resolution"]),
-        n=int(opts["n"]),
-        padding_px=int(blend["padding_px"]),
-        grow_px=int(blend["grow_px"]),
-        feather_px=int(blend["feather_px"]),
-        partial_images=int(opts["partial_images"]),
-    )
 
 
 def status_label(name: str) -> QLabel:

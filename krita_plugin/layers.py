@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core.geometry import Bounds
+from .core.naming import result_layer_name
 from .core.pipeline import LayerPatch
 from .core.pixels import mask_to_host, to_host
 from .document import MASK_TYPES, ColorInfo, find_node
@@ -29,16 +30,8 @@ log = logging.getLogger(__name__)
 
 MASK_NAME = "Selection (feathered)"
 
-NAME_PREFIX = "GPT: "
-NAME_CHARS = 48
-
-
-def layer_name(prompt: str) -> str:
-    """A layer name from the prompt's first words (one line, bounded)."""
-    text = " ".join(prompt.split())
-    if len(text) > NAME_CHARS:
-        text = text[: NAME_CHARS - 1].rstrip() + "…"
-    return NAME_PREFIX + (text or "result")
+#: A result layer's name (core's, as GIMP's and History's): ``layer_name(prompt, index)``.
+layer_name = result_layer_name
 
 
 def placement(doc: Any, active_id: Any | None) -> tuple[Any, Any | None]:
@@ -56,8 +49,7 @@ def placement(doc: Any, active_id: Any | None) -> tuple[Any, Any | None]:
 
 
 def _needs_mask(patch: LayerPatch) -> bool:
-    low, high = patch.mask.getextrema()
-    return not (low == 255 and high == 255)
+    return patch.mask.getextrema() != (255, 255)
 
 
 @dataclass(frozen=True)
@@ -154,7 +146,7 @@ def insert_results(
         top = doc.createGroupLayer(name)
         variants = []
         for index, patch in enumerate(patches):
-            node = build_layer_node(doc, patch, f"{name} #{index + 1}", color)
+            node = build_layer_node(doc, patch, layer_name(prompt, index), color)
             node.setVisible(index == 0)
             variants.append(node)
         top.setChildNodes(list(reversed(variants)))  # bottom to top: variant 1 on top

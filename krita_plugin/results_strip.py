@@ -47,7 +47,7 @@ def _thumbnail(path: Path) -> QIcon:
 
 
 def item_text(stack: ResultStack, flat: int) -> str:
-    """'2.1 gpt-image-2 low\\n4.2 s · $0.011' for variant ``flat`` (0-based) of ``stack``."""
+    """'2.1 MODEL QUALITY\\n4.2 s · $0.011' for variant ``flat`` (0-based) of ``stack``."""
     item = stack.variants()[flat]
     info = item.info
     head = f"{item.round + 1}.{item.position + 1} {info.model} {info.quality}".strip()

@@ -191,22 +191,27 @@ def _reference(size=(640, 480)):
 def test_choose_mode_is_one_policy_for_every_host():
     from core.errors import InputError
     from core.geometry import Bounds, Extent
-    from core.jobs import choose_mode
+    from core.jobs import EDIT, choose_mode
     from core.pipeline import Mode
     from core.selection import SelectionMask
 
     canvas = Extent(400, 300)
     sel = SelectionMask.from_rect(Bounds(10, 10, 50, 50))
-    assert choose_mode(False, sel, canvas) == (Mode.GENERATE, sel)
-    assert choose_mode(True, sel, canvas, Bounds(0, 0, 10, 10)) == (Mode.EDIT_SELECTION, sel)
-    assert choose_mode(True, None, canvas) == (Mode.EDIT_IMAGE, None)
-    assert choose_mode(True, None, canvas, Bounds(0, 0, 400, 300)) == (Mode.EDIT_IMAGE, None)
-    mode, small = choose_mode(True, None, canvas, Bounds(37, 23, 101, 77))
+    assert choose_mode(Mode.GENERATE, sel, canvas) == (Mode.GENERATE, sel)
+    assert choose_mode(EDIT, sel, canvas, Bounds(0, 0, 10, 10)) == (Mode.EDIT_SELECTION, sel)
+    assert choose_mode(EDIT, None, canvas) == (Mode.EDIT_IMAGE, None)
+    assert choose_mode(EDIT, None, canvas, Bounds(0, 0, 400, 300)) == (Mode.EDIT_IMAGE, None)
+    mode, small = choose_mode(EDIT, None, canvas, Bounds(37, 23, 101, 77))
     assert mode is Mode.EDIT_SELECTION and small.bounds == Bounds(37, 23, 101, 77)
-    mode, clipped = choose_mode(True, None, canvas, Bounds(350, 250, 100, 100))
+    mode, clipped = choose_mode(EDIT, None, canvas, Bounds(350, 250, 100, 100))
     assert clipped.bounds == Bounds(350, 250, 50, 50)
     with pytest.raises(InputError, match="outside the image"):
-        choose_mode(True, None, canvas, Bounds(500, 500, 10, 10))
+        choose_mode(EDIT, None, canvas, Bounds(500, 500, 10, 10))
+    # a mode the person chose (Krita's form) is kept; only the selection it uses survives
+    assert choose_mode(Mode.EDIT_IMAGE, sel, canvas) == (Mode.EDIT_IMAGE, None)
+    assert choose_mode(Mode.EXPAND, sel, canvas) == (Mode.EXPAND, None)
+    assert choose_mode(Mode.EDIT_SELECTION, sel, canvas) == (Mode.EDIT_SELECTION, sel)
+    assert choose_mode("edit_selection", None, canvas) == (Mode.EDIT_SELECTION, None)
 
 
 @pytest.mark.parametrize(

@@ -118,8 +118,8 @@ def add_expand_command(commands: argparse._SubParsersAction) -> None:
     add_model_options(parser)
     for name in EXPAND_FLAGS:
         add_option(parser, name)
-    # what an expand does not take, for the shared spec builder
-    parser.set_defaults(aspect=None, background=None, partial_images=0)
+    # what an expand does not take, for the shared spec builder (no previews: the headless default)
+    parser.set_defaults(aspect=None, background=None, partial_images=None)
     parser.add_argument(
         "-o",
         "--output",

@@ -209,9 +209,11 @@ def _headless(name: str, value: Any) -> Any:
 def _edit_source(args: argparse.Namespace) -> tuple[SourceImage, SelectionMask | None, str]:
     """IMG as the person sees it (``core.imagefile``: oriented, full depth, sRGB for the model),
     decoded once; the selection and the mode."""
+    from ..jobs import EDIT, choose_mode
+
     source = read_image(args.image)
     selection = read_selection(args, Extent(*source.size))
-    mode = Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE
+    mode, selection = choose_mode(EDIT, selection, Extent(*source.size))
     return source, selection, mode.value
 
 
@@ -550,7 +552,7 @@ def write_edit_outputs(
 
 
 def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
-    from ..jobs import check_spec, estimate_for, plan_for
+    from ..jobs import estimate_job
 
     if args.image is not None:
         source, selection, mode = _edit_source(args)
@@ -559,9 +561,8 @@ def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
         if args.selection or args.rect:
             raise InputError("--selection and --rect need --image.")
         canvas, selection, mode = None, None, Mode.GENERATE.value
-    spec = check_spec(_job_spec(args, settings, mode), settings)
-    plan = plan_for(spec, canvas, selection, settings)
-    estimate = estimate_for(spec, plan)
+    spec = _job_spec(args, settings, mode)
+    plan, estimate = estimate_job(spec, canvas, selection, settings)
     report = {
         "estimate_usd": estimate.usd,
         "api_size": str(plan.api_size),

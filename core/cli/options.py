@@ -12,7 +12,7 @@ from PIL import Image
 from ..errors import InputError
 from ..geometry import Bounds, Extent
 from ..imagefile import SourceImage, open_image, open_mask
-from ..options import option
+from ..options import RESOLUTIONS, option
 from ..pipeline import BlendOptions
 from ..selection import SelectionMask
 from .console import write_err
@@ -43,7 +43,7 @@ def add_option(parser: argparse.ArgumentParser, name: str, **extra: Any) -> None
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_option(parser, "model", metavar="MODEL")
-    add_option(parser, "resolution", metavar="auto|1K|2K|4K|WxH")
+    add_option(parser, "resolution", metavar="|".join(RESOLUTIONS) + "|WxH")
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ from ..errors import (
 )
 from ..expand import expanded_reader
 from ..geometry import Extent
-from ..models import DEFAULT_MODEL
-from ..pipeline import Mode, build_upload, plan_job
+from ..options import default
+from ..pipeline import build_upload, plan_job
 from .console import print_json, write_out
 from .expand import add_expand_target_options, expand_report, is_expand, plan_expand_from_args
 from .options import (
@@ -44,10 +44,13 @@ def add_plan_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    from ..jobs import EDIT, choose_mode
+
     source = read_image(args.image)
     canvas_pixels = source.pixels
     canvas = Extent(*source.size)
-    model, resolution = args.model or DEFAULT_MODEL, args.resolution or "auto"
+    model = args.model or default("model")
+    resolution = args.resolution or default("resolution")
     if is_expand(args):
         if args.selection or args.rect:
             raise InputError("--by/--to/--size expand the canvas; they take no selection.")
@@ -58,9 +61,9 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         if args.anchor is not None or args.overlap is not None:
             raise InputError("--anchor and --overlap go with --by, --to or --size.")
-        selection = read_selection(args, canvas)
+        mode, selection = choose_mode(EDIT, read_selection(args, canvas), canvas)
         plan = plan_job(
-            Mode.EDIT_SELECTION if selection is not None else Mode.EDIT_IMAGE,
+            mode,
             canvas,
             selection,
             model=model,

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from core.models import KNOWN_MODELS
+from core.naming import result_layer_name
 from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
-from core.options import MAX_CANVAS_EDGE, RESOLUTION_PATTERN, option
+from core.options import MAX_CANVAS_EDGE, RESOLUTION_PATTERN, RESOLUTIONS, option
 
 EDIT_PROC = "plug-in-gpt-image-edit"
 GENERATE_PROC = "plug-in-gpt-image-generate"
@@ -192,23 +193,18 @@ EXPAND_ARGS: tuple[Arg, ...] = (
         "",
         procs=(EXPAND_PROC,),
     ),
-    Arg(
+    _from_option(
         "anchor",
         "choice",
         "Anc_hor",
         "Where the original sits when aspect is set.",
-        "center",
-        choices=ANCHOR_NAMES,
         procs=(EXPAND_PROC,),
     ),
-    Arg(
-        "overlap",
+    _from_option(
+        "overlap_px",
         "int",
         "_Overlap",
         _OVERLAP.help.removeprefix("Expand: ").capitalize(),
-        DEFAULT_OVERLAP,
-        _OVERLAP.minimum,
-        _OVERLAP.maximum,
         procs=(EXPAND_PROC,),
     ),
     _common("timeout"),
@@ -335,30 +331,41 @@ class JobOptions:
     timeout_s: float = 0.0
 
 
+def model_values(values: dict[str, Any]) -> dict[str, Any]:
+    """model, quality, resolution and variants, checked against ``core.options`` (Edit…,
+    Generate… and Expand… alike); ``ValueError`` names a bad one. Which model takes which
+    quality is checked by core before anything is sent."""
+    resolution = (values.get("resolution") or option("resolution").default).strip()
+    if not RESOLUTION_RE.match(resolution):
+        raise ValueError(
+            f"Resolution {resolution!r} is not {', '.join(RESOLUTIONS)} or WIDTHxHEIGHT "
+            "(e.g. 1536x1024)."
+        )
+    quality = values.get("quality") or option("quality").default
+    if quality not in QUALITIES:
+        raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
+    variants = int(values.get("variants") or option("n").default)
+    option("n").check(variants)  # InputError is a ValueError
+    return {
+        "model": (values.get("model") or option("model").default).strip(),
+        "quality": quality,
+        "resolution": resolution,
+        "variants": variants,
+    }
+
+
 def options_from_values(values: dict[str, Any]) -> JobOptions:
     """``JobOptions`` from argument values by name; ``ValueError`` names a bad argument."""
     prompt = (values.get("prompt") or "").strip()
     if not prompt:
         raise ValueError("The prompt is empty: describe what you want to see.")
-    resolution = (values.get("resolution") or option("resolution").default).strip()
-    if not RESOLUTION_RE.match(resolution):
-        raise ValueError(
-            f"Resolution {resolution!r} is not auto, 1K, 2K, 4K or WIDTHxHEIGHT (e.g. 1536x1024)."
-        )
-    quality = values.get("quality") or option("quality").default
-    if quality not in QUALITIES:
-        raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
+    model = model_values(values)
     source = values.get("source") or "layer"
     if source not in SOURCES:
         raise ValueError(f"Source {source!r} is not one of {', '.join(SOURCES)}.")
-    variants = int(values.get("variants") or option("n").default)
-    option("n").check(variants)  # InputError is a ValueError
     return JobOptions(
         prompt=prompt,
-        model=(values.get("model") or option("model").default).strip(),
-        quality=quality,
-        resolution=resolution,
-        variants=variants,
+        **model,
         source=source,
         references=parse_references(values.get("references") or ""),
         padding=option("padding_px").check(
@@ -371,13 +378,36 @@ def options_from_values(values: dict[str, Any]) -> JobOptions:
     )
 
 
-def layer_name(prompt: str, index: int | None = None, limit: int = 48) -> str:
-    """A layer name from the prompt: one line, shortened, numbered for variants."""
-    text = " ".join(prompt.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    name = f"GPT: {text}"
-    return name if index is None else f"{name} #{index + 1}"
+def job_spec(
+    mode: str,
+    options: JobOptions,
+    references: tuple[Any, ...],
+    settings: Any,
+    source_document: str,
+) -> Any:
+    """The core job from the arguments over the shared settings, as Krita and the CLI build it
+    (grow, partial previews, output format, moderation come from the settings). ``mode`` is
+    core's ``jobs.EDIT`` for Edit… (core chooses) or ``generate``."""
+    from core import jobs  # not at import: registering the procedures needs no Pillow
+
+    blend = replace(settings.blend(), padding_px=options.padding, feather_px=options.feather)
+    return jobs.JobSpec.from_settings(
+        settings,
+        mode,
+        options.prompt,
+        model=options.model,
+        quality=options.quality,
+        resolution=options.resolution,
+        n=options.variants,
+        references=references,
+        blend=blend,
+        source_document=source_document,
+    )
+
+
+def layer_name(prompt: str, index: int | None = None) -> str:
+    """A result layer's name: core's rule (``core.naming``), the same as Krita's."""
+    return result_layer_name(prompt, index)
 
 
 def values_from_config(config: Any, proc_name: str) -> dict[str, Any]:

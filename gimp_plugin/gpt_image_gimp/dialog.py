@@ -48,7 +48,7 @@ def ensure_api_key(settings: Any) -> Any:
         "Krita plug-in and the command line. OPENAI_API_KEY, when set, takes precedence."
     )
     label = Gtk.Label(label=text, xalign=0.0)
-    entry = Gtk.Entry(visibility=False, activates_default=True, width_chars=48)
+    entry = Gtk.Entry(visibility=False, activates_default=True, width_chars=52)
     dlg.set_default_response(Gtk.ResponseType.OK)
     for widget in (label, entry):
         widget.set_margin_start(12)
@@ -97,7 +97,7 @@ def estimate_text(
     try:
         chosen = drawables if drawables is not None else image.get_selected_drawables()
         plan, est = dialog_estimate(config, proc_name, image, chosen, settings)
-        n = est.breakdown.get("n", 1)
+        n = est.breakdown["n"]
         return f"Estimated cost: about {est.text()} for {n} × {plan.api_size}"
     except Exception as exc:  # the estimate must never block the dialog
         return f"Estimated cost: unavailable ({exc})"

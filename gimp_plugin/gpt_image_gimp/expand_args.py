@@ -18,9 +18,8 @@ from .arguments import (
     EXPAND_ARGS,
     EXPAND_PROC,
     MAX_BORDER,
-    QUALITIES,
-    RESOLUTION_RE,
     RefEntry,
+    model_values,
     parse_references,
 )
 
@@ -41,7 +40,7 @@ class ExpandOptions:
     right: int = 0
     bottom: int = 0
     aspect: str = ""
-    anchor: str = "center"
+    anchor: str = option("anchor").default
     overlap: int = DEFAULT_OVERLAP
     timeout_s: float = 0.0
     references: tuple[RefEntry, ...] = ()
@@ -53,20 +52,10 @@ class ExpandOptions:
 
 def expand_options(values: dict[str, Any]) -> ExpandOptions:
     """``ExpandOptions`` by argument name; ``ValueError`` names what is wrong."""
-    resolution = (values.get("resolution") or "auto").strip()
-    if not RESOLUTION_RE.match(resolution):
-        raise ValueError(
-            f"Resolution {resolution!r} is not auto, 1K, 2K, 4K or WIDTHxHEIGHT (e.g. 1536x1024)."
-        )
-    quality = values.get("quality") or option("quality").default
-    if quality not in QUALITIES:
-        raise ValueError(f"Quality {quality!r} is not one of {', '.join(QUALITIES)}.")
-    variants = int(values.get("variants") or 1)
-    if not 1 <= variants <= 10:
-        raise ValueError(f"Variants must be 1 to 10, not {variants}.")
+    model = model_values(values)
     sides = [int(values.get(name) or 0) for name in ("left", "top", "right", "bottom")]
     aspect = (values.get("aspect") or "").strip()
-    anchor = values.get("anchor") or "center"
+    anchor = values.get("anchor") or option("anchor").default
     if anchor not in ANCHOR_NAMES:
         raise ValueError(f"Anchor {anchor!r} is not one of {', '.join(ANCHOR_NAMES)}.")
     if aspect and any(sides):
@@ -77,10 +66,7 @@ def expand_options(values: dict[str, Any]) -> ExpandOptions:
         raise ValueError("Borders can't be negative: expand only grows the canvas.")
     return ExpandOptions(
         prompt=(values.get("prompt") or "").strip(),
-        model=(values.get("model") or option("model").default).strip(),
-        quality=quality,
-        resolution=resolution,
-        variants=variants,
+        **model,
         left=sides[0],
         top=sides[1],
         right=sides[2],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from core import jobs  # noqa: E402
 from core import settings as core_settings  # noqa: E402
 from core.client import InputImage  # noqa: E402
 from core.errors import InputError  # noqa: E402
-from core.geometry import Bounds, Extent  # noqa: E402
+from core.geometry import Bounds  # noqa: E402
+from core.naming import reference_file_name  # noqa: E402
 from core.pipeline import Mode  # noqa: E402
-from core.selection import SelectionMask  # noqa: E402
 
 from . import canvas, logs, runner  # noqa: E402
 from .arguments import (  # noqa: E402
@@ -33,6 +33,7 @@ from .arguments import (  # noqa: E402
     JobOptions,
     Reference,
     check_reference_count,
+    job_spec,
     layer_name,
     resolve_references,
 )
@@ -69,8 +70,9 @@ def reference_from_file(path: str) -> InputImage:
 
 def reference_from_drawable(drawable: Gimp.Drawable) -> InputImage:
     image = canvas.read_whole(drawable)
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in drawable.get_name())
-    return InputImage(f"{safe or 'layer'}.png", canvas.png_bytes(image), "image/png")
+    return InputImage(
+        reference_file_name(drawable.get_name()), canvas.png_bytes(image), "image/png"
+    )
 
 
 def drawable_by_id(item_id: int) -> Gimp.Drawable | None:
@@ -123,19 +125,17 @@ def collect_references(
     )
 
 
-def choose_mode(
-    proc_name: str, options: JobOptions, selection: SelectionMask | None, source: Gimp.Drawable
-) -> tuple[Mode, SelectionMask | None]:
-    """What the run edits: core's policy (``jobs.choose_mode``) with GIMP's layer bounds."""
-    layer = source if options.source == "layer" and source is not None else None
-    image = source.get_image() if source is not None else None
-    extent = Extent(image.get_width(), image.get_height()) if image is not None else Extent(1, 1)
-    return jobs.choose_mode(
-        proc_name == EDIT_PROC,
-        selection,
-        extent,
-        _canvas_box(layer) if layer is not None else None,
-    )
+def _requested(proc_name: str) -> str:
+    """The mode asked for: Edit… lets core decide (``jobs.choose_mode``), Generate… generates."""
+    return jobs.EDIT if proc_name == EDIT_PROC else Mode.GENERATE.value
+
+
+def _layer_box(proc_name: str, options: JobOptions, source: Any) -> Bounds | None:
+    """The edited layer's box on the canvas, for core's layer-smaller-than-the-image rule
+    (None: the visible image is edited, or nothing is)."""
+    if proc_name != EDIT_PROC or options.source != "layer" or source is None:
+        return None
+    return _canvas_box(source)
 
 
 def estimate(
@@ -151,10 +151,14 @@ def estimate(
     anchor = canvas.anchor_layer(drawables)
     selection = canvas.read_selection(image)
     references = collect_references(options, reference_drawables)
-    source = anchor if proc_name == EDIT_PROC and options.source == "layer" else None
-    mode, selection = choose_mode(proc_name, options, selection, source)
-    spec = _spec(mode, options, references, settings, image_label(image))
-    return jobs.estimate_job(spec, canvas.canvas_extent(image), selection, settings)
+    spec = job_spec(_requested(proc_name), options, references, settings, image_label(image))
+    return jobs.estimate_job(
+        spec,
+        canvas.canvas_extent(image),
+        selection,
+        settings,
+        layer_bounds=_layer_box(proc_name, options, anchor),
+    )
 
 
 def _canvas_box(drawable: Gimp.Drawable) -> Bounds:
@@ -189,12 +193,10 @@ def execute(
     selection = canvas.read_selection(image)
     references = collect_references(options, reference_drawables)
     with _source(image, options, anchor, needed=proc_name == EDIT_PROC) as source:
-        mode, selection = choose_mode(proc_name, options, selection, source)
-        spec = _spec(mode, options, references, settings, image_label(image))
+        spec = job_spec(_requested(proc_name), options, references, settings, image_label(image))
         log.info(
-            "%s: mode=%s model=%s quality=%s resolution=%s n=%d refs=%d selection=%s",
+            "%s: model=%s quality=%s resolution=%s n=%d refs=%d selection=%s",
             proc_name,
-            mode.value,
             options.model,
             options.quality,
             options.resolution,
@@ -204,9 +206,14 @@ def execute(
         )
         from .variants import read_as_seen  # a masked layer is read as it shows
 
-        read_crop = None if mode is Mode.GENERATE else (lambda box: read_as_seen(source, box))
+        read_crop = None if source is None else (lambda box: read_as_seen(source, box))
         prepared = jobs.prepare_job(
-            spec, canvas.canvas_extent(image), selection, read_crop, settings
+            spec,
+            canvas.canvas_extent(image),
+            selection,
+            read_crop,
+            settings,
+            layer_bounds=_layer_box(proc_name, options, source),
         )
     log.info("plan: %s estimate=%s", prepared.plan.to_dict(), prepared.estimate_usd)
     result = runner.run_in_background(
@@ -238,30 +245,6 @@ def execute(
     stack = variants.stack_for_result(settings, str(result.history_id))
     layer = _write_results(image, anchor, options, result.patches[:1], info, stack)
     return Outcome(layer, str(result.history_id or ""), result.cost_usd)
-
-
-def _spec(
-    mode: Mode,
-    options: JobOptions,
-    references: tuple[InputImage, ...],
-    settings: Any,
-    source_document: str,
-) -> jobs.JobSpec:
-    """The core job from the arguments over the shared settings, as Krita and the CLI build it
-    (grow, partial previews, output format, moderation come from the settings)."""
-    blend = replace(settings.blend(), padding_px=options.padding, feather_px=options.feather)
-    return jobs.JobSpec.from_settings(
-        settings,
-        mode,
-        options.prompt,
-        model=options.model,
-        quality=options.quality,
-        resolution=options.resolution,
-        n=options.variants,
-        references=references,
-        blend=blend,
-        source_document=source_document,
-    )
 
 
 def _write_results(

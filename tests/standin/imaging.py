@@ -51,6 +51,8 @@ class Upload:
             "size": list(self.image.size),
             "mode": self.image.mode,
             "bytes": self.nbytes,
+            # the decoded pixels, so callers can prove two requests carried the same picture
+            "pixels_sha256": hashlib.sha256(self.image.tobytes()).hexdigest(),
         }
 
 

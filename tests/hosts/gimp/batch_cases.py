@@ -942,6 +942,9 @@ def case_dialog_estimate(name, s):
                 job_size=record.data["api_size"],
                 dialog_crop=list(plan.crop),
                 job_crop=record.data["crop"],
+                dialog_mode=plan.mode.value,
+                job_mode=record.data["mode"],
+                job_selection_origin=record.data.get("selection_origin"),
                 text=text,
             )
         rows.append(row)

@@ -481,9 +481,12 @@ def test_the_dialog_estimate_is_the_estimate_of_the_job_it_runs(run):
         assert row["dialog_usd"] == row["job_usd"] > 0, (label, row)
         assert row["dialog_size"] == row["job_size"], (label, row)
         assert row["dialog_crop"] == row["job_crop"], (label, row)
+        assert row["dialog_mode"] == row["job_mode"], (label, row)
         assert row["text"].startswith("Estimated cost: about $"), row["text"]
-    # the crop of the small layer is its own area (core's mode rule), not the whole image
-    assert rows["small_layer"]["job_crop"] != rows["selection"]["job_crop"]
+    # the small layer without a selection is a masked edit of its own area (core's mode rule)
+    assert rows["small_layer"]["job_mode"] == "edit_selection"
+    assert rows["small_layer"]["job_selection_origin"] == [37, 23]
+    assert rows["generate"]["job_mode"] == "generate"
 
 
 def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):

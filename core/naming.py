@@ -1,0 +1,34 @@
+"""Names the hosts give what a job makes and sends: result layers and reference files.
+
+Decided once here so Krita, GIMP and the CLI name the same job the same way (a reference's
+file name is part of the multipart request the API receives).
+"""
+
+from __future__ import annotations
+
+#: Result layers start with this, so people (and History) can tell them apart.
+RESULT_PREFIX = "GPT: "
+#: Characters of the prompt a result layer's name keeps.
+RESULT_NAME_CHARS = 48
+#: Characters of a layer's name a reference file name keeps.
+REFERENCE_NAME_CHARS = 40
+
+
+def result_layer_name(prompt: str, index: int | None = None) -> str:
+    """A result layer's name from the prompt's first words: one line, bounded, numbered
+    (``#2``) when it is one variant of several (``index`` 0-based)."""
+    text = " ".join(prompt.split())
+    if len(text) > RESULT_NAME_CHARS:
+        text = text[: RESULT_NAME_CHARS - 1].rstrip() + "…"
+    name = RESULT_PREFIX + (text or "result")
+    return name if index is None else f"{name} #{index + 1}"
+
+
+def reference_file_name(layer_name: str) -> str:
+    """The file name a layer is sent under as a reference: letters, digits, ``-`` and ``_``
+    (anything else becomes ``_``), bounded, ``layer.png`` for a name with nothing left."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in layer_name)
+    return f"{safe[:REFERENCE_NAME_CHARS] or 'layer'}.png"
+
+
+__all__ = ["RESULT_PREFIX", "reference_file_name", "result_layer_name"]
