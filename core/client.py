@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from . import client_errors as errs
 from .client_request import Call, ImageRequest, InputImage, build_call, lookup_caps  # noqa: F401 (re-exported)
-from .client_transport import Tracker, Worker, check_proxies, make_sdk_client, proxy_for
+from .client_transport import Tracker, check_proxies, make_sdk_client, proxy_for
 from .errors import Cancelled, ConfigError, GptImageError, InputError
 from .retry import RetryPolicy, is_transient_status, parse_retry_after
 
@@ -393,53 +393,37 @@ class ImageClient:
         tracker: Tracker,
         deliver: Callable[[str, Any], bool] | None,
     ) -> Any:
-        connection = self._connection
-        backoff = self._backoff
-
-        # The SDK client is built in the worker too: the first call imports openai (seconds on a
-        # busy machine), and the calling thread must stay free to notice a cancel.
-        def run_work(emit: Callable[[str, Any], None]) -> Any:
-            sdk = make_sdk_client(connection, tracker)
-            if tracker.aborted:  # cancelled while the SDK was loading: send nothing
-                sdk.close()
-                raise Cancelled()
-            # A shared back-off is waited out here, as late as possible before sending.
-            if backoff is not None and (backoff.wait(token.wait) or tracker.aborted):
-                sdk.close()
-                raise Cancelled()
-            return work(sdk, tracker, emit)
-
-        worker = Worker(run_work)
-
-        def abort() -> None:
-            tracker.abort()
-            worker.cancel()
-
-        remove = token.on_cancel(abort)
-        finished = False
+        """One attempt on the calling thread: the job's one worker (``core.job_handle``), whose
+        owner never waits on it. A cancel shuts the attempt's sockets down (``Tracker.abort``),
+        which wakes a blocked read at once; from then on no callback starts."""
+        remove = token.on_cancel(tracker.abort)
         try:
-            worker.start()
-            while True:
-                event = worker.next_event()
-                if token.cancelled:
+            # the first call imports openai (seconds on a busy machine); a cancel meanwhile
+            # is seen right after it, before anything is sent
+            sdk = make_sdk_client(self._connection, tracker)
+            if tracker.aborted:
+                sdk.close()
+                raise Cancelled()
+            # a shared back-off is waited out here, as late as possible before sending
+            if self._backoff is not None and (self._backoff.wait(token.wait) or tracker.aborted):
+                sdk.close()
+                raise Cancelled()
+
+            def emit(kind: str, payload: Any) -> None:
+                if token.cancelled or (deliver is not None and not deliver(kind, payload)):
                     raise _cancelled(tracker)
-                if event is None:
-                    continue
-                kind, payload = event
-                if kind == "done":
-                    finished = True
-                    return payload
-                if kind == "error":
-                    finished = True
-                    raise payload
-                if kind == "cancel":
-                    raise _cancelled(tracker)
-                if deliver is not None and not deliver(kind, payload):
-                    raise _cancelled(tracker)
+
+            return work(sdk, tracker, emit)
+        except GptImageError:
+            tracker.abort()
+            raise
+        except Exception:
+            tracker.abort()  # whatever is still open of this attempt closes now
+            if token.cancelled:  # the sockets were shut down under the SDK: that is the cancel
+                raise _cancelled(tracker) from None
+            raise
         finally:
             remove()
-            if not finished:
-                tracker.abort()  # the worker stops reading at once; it closes its own client
 
     def _retry_wait(self, exc: Exception, tracker: Tracker, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None when this failure must not be retried."""

@@ -1,7 +1,8 @@
-"""The HTTP side of one API attempt: a fresh SDK client, its sockets, and a worker thread.
+"""The HTTP side of one API attempt: a fresh SDK client and its sockets.
 
-Why a worker thread and socket tracking: a blocking read can't be interrupted from another
-thread by closing a socket on Linux, but ``shutdown()`` wakes it. Each attempt gets its own
+Why socket tracking: an attempt runs on the job's one worker thread (``core.job_handle``), and a
+blocking read there can't be interrupted from another thread by closing a socket on Linux, but
+``shutdown()`` wakes it. Each attempt gets its own
 ``httpx`` client whose requests carry a ``trace`` extension (public in httpcore/httpcore2): it
 reports every socket opened and whether the request body was fully sent. ``abort()`` shuts those
 sockets down, so cancel really closes the connection, and "was the request sent?" decides
@@ -13,11 +14,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import queue
 import socket
 import threading
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -213,43 +213,3 @@ def _neutralised_env_headers(connection: Any) -> dict[str, Any]:
         else:
             headers[name] = openai.Omit()
     return headers
-
-
-class Worker:
-    """Runs one SDK call in a daemon thread and hands its events to the calling thread.
-
-    ``work(emit)`` calls ``emit(kind, payload)`` for each event; its return value arrives as a
-    ``("done", value)`` event and an exception as ``("error", exc)``. ``abort()`` (on cancel)
-    wakes ``next_event`` at once with ``("cancel", None)``.
-    """
-
-    def __init__(
-        self, work: Callable[[Callable[[str, Any], None]], Any], name: str = "gpt-image-api"
-    ) -> None:
-        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._work = work
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _main(self) -> None:
-        try:
-            self._events.put(("done", self._work(self._emit)))
-        except BaseException as exc:  # handed to the caller's thread, not swallowed
-            self._events.put(("error", exc))
-
-    def _emit(self, kind: str, payload: Any) -> None:
-        self._events.put((kind, payload))
-
-    def cancel(self) -> None:
-        self._events.put(("cancel", None))
-
-    def next_event(self, poll_s: float = 0.25) -> tuple[str, Any] | None:
-        try:
-            return self._events.get(timeout=poll_s)
-        except queue.Empty:
-            return None
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)

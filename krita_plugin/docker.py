@@ -1,8 +1,9 @@
 """The GPT Image docker: form, live estimate, Generate/Cancel, progress, previews, history.
 
 Job flow (docs/architecture.md "host flow"): on the main thread read the selection and the crop
-(``jobs.read_job``, nothing else); a ``CallWorker`` builds the upload (``jobs.finish_prepare``),
-runs ``jobs.run_job`` and turns the results into Krita's bytes; back on the main thread insert
+(``jobs.read_job``, nothing else); the job's one worker thread (``core.job_handle``, pumped
+from a Qt timer by ``CallWorker``) builds the upload (``jobs.finish_prepare``), runs
+``jobs.run_job`` and turns the results into Krita's bytes; back on the main thread insert
 them in one step into the document the job was made for (captured at submit time), or, when
 that document was closed meanwhile, say that the results are in history.
 """
@@ -47,7 +48,7 @@ DOCKER_TITLE = "GPT Image"
 INSTANCES: list[GptImageDocker] = []
 #: Krita 5.1 loads its mask template this long after Generate (an API answer takes longer).
 WARM_MASK_AFTER_MS = 1000
-#: Workers still running; a QThread must outlive its run() even after the UI gave up on it.
+#: Job pumps whose job has not reported its end yet (kept alive until it has).
 _LIVE_WORKERS: set[CallWorker] = set()
 
 
@@ -379,7 +380,7 @@ class GptImageDocker(DockWidget):
             if event.image is not None:
                 self.panel.show_preview(event.image)
             self.show_message(f"Image {event.index + 1} of {n} received")
-        elif event.kind == "status" and event.message:
+        elif event.kind == "progress" and event.message:
             self.show_message(event.message)
 
     def _on_failed(self, serial: int, error: Any) -> None:

@@ -1,7 +1,8 @@
-"""Runs a core job off the main thread and hands events back to it through Qt signals.
+"""A core job handle (``core.job_handle``: one worker thread per job) pumped from a Qt timer.
 
-The worker never touches Krita objects: it gets a ``PreparedJob`` (plain data) and returns a
-``JobResult``. Signals emitted from the thread are queued into the main thread's event loop.
+The job's thread never touches Krita objects: it gets plain data (a ``PreparedJob``) and returns
+a ``JobResult``. This object lives on the UI thread; its timer drains the handle's typed events
+and hands them on as Qt signals, so every slot runs on the UI thread.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .core.client import CancelToken
-from .core.errors import ConfigError, GptImageError, InternalError
-from .qt import QThread, pyqtSignal
+from .core.errors import ConfigError, GptImageError
+from .core.job_handle import JobHandle
+from .qt import QObject, QTimer, pyqtSignal
 
 log = logging.getLogger(__name__)
+
+#: How often the UI thread looks for the job's events (a preview shows at most this late).
+PUMP_MS = 30
 
 
 def log_file() -> str | None:
@@ -26,43 +31,65 @@ def log_file() -> str | None:
     return None
 
 
-class CallWorker(QThread):
-    """Runs ``work(cancel, emit)`` in a thread; ``event``/``done``/``failed`` arrive on the UI thread.
+def dependency_error(error: ImportError) -> GptImageError:
+    """openai loads with the first job: a broken install shows here, with the docker's text."""
+    from . import dependency_message
 
-    ``serial`` identifies the job, so the UI can drop late signals of a job it already gave up on.
+    what = f"a dependency failed to load ({error.name or error}: {error})"
+    log.error("%s", dependency_message(what))
+    return ConfigError(dependency_message(what))
+
+
+class CallWorker(QObject):
+    """Runs ``work(cancel, emit)`` as a job; ``event``/``done``/``failed`` arrive on the UI thread.
+
+    ``serial`` identifies the job, so the UI can drop late signals of a job it already gave up
+    on. ``finished`` fires once the handle has reported its end (done, failed or cancelled)
+    and the job's thread has ended too (after a cancel it may still be closing its history
+    record): until then the docker keeps this object alive.
     """
 
     event = pyqtSignal(int, object)
     done = pyqtSignal(int, object)
     failed = pyqtSignal(int, object)
+    finished = pyqtSignal()
 
     def __init__(
         self, serial: int, work: Callable[[CancelToken, Callable[[Any], None]], Any]
     ) -> None:
         super().__init__()
         self.serial = serial
-        self.cancel_token = CancelToken()
-        self._work = work
+        self.handle: JobHandle[Any] = JobHandle(
+            work, log_path=log_file, import_error=dependency_error
+        )
+        self._timer = QTimer(self)
+        self._timer.setInterval(PUMP_MS)
+        self._timer.timeout.connect(self.pump)
+
+    @property
+    def cancel_token(self) -> CancelToken:
+        return self.handle.token
+
+    def start(self) -> None:
+        self.handle.start()
+        self._timer.start()
 
     def cancel(self) -> None:
-        self.cancel_token.cancel()
+        self.handle.cancel()
 
-    def run(self) -> None:
-        try:
-            result = self._work(self.cancel_token, lambda ev: self.event.emit(self.serial, ev))
-        except InternalError as error:  # a bug core caught: name the log that has the traceback
-            self.failed.emit(self.serial, error.with_log(log_file()))
-        except GptImageError as error:
-            self.failed.emit(self.serial, error)
-        except ImportError as error:  # openai loads with the first job: a broken install shows here
-            from . import dependency_message
+    def wait(self, msecs: int) -> bool:
+        """Wait up to ``msecs`` for the job's thread to end (closing a dialog, tests)."""
+        return self.handle.join(msecs / 1000)
 
-            what = f"a dependency failed to load ({error.name or error}: {error})"
-            log.error("%s", dependency_message(what))
-            self.failed.emit(self.serial, ConfigError(dependency_message(what)))
-        except Exception as error:  # a bug must reach the UI, not kill the thread silently
-            log.exception("gpt-image worker failed")
-            bug = InternalError.from_exception(error, request_sent=None, log_path=log_file())
-            self.failed.emit(self.serial, bug)
-        else:
-            self.done.emit(self.serial, result)
+    def pump(self) -> None:
+        """Hand the job's events on as signals (the timer calls this on the UI thread)."""
+        for update in self.handle.pump():
+            if update.kind == "done":
+                self.done.emit(self.serial, update.result)
+            elif update.kind == "failed":
+                self.failed.emit(self.serial, update.error)
+            elif update.kind != "cancelled":  # the UI that cancelled has moved on already
+                self.event.emit(self.serial, update)
+        if self.handle.finished and self.handle.join(0):
+            self._timer.stop()
+            self.finished.emit()

@@ -83,7 +83,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
     if not args.json:
         write_err(line + "\n")
     runs = run_cancellable(
-        lambda cancel: run_compare(
+        lambda cancel, _emit: run_compare(
             prepared,
             entries,
             settings,

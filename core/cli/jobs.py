@@ -360,18 +360,21 @@ def _image_client(settings: Settings) -> Any:
 
 
 def run_api_job(settings: Settings, prepared: Any) -> Any:
-    from ..jobs import JobEvent, run_job
+    from ..jobs import run_job
 
-    def on_event(event: JobEvent) -> None:
-        if event.kind == "status":
-            log.info("%s", event.message)
-        else:
-            log.info("%s %d after %.1f s", event.kind, event.index + 1, event.elapsed_s)
+    def on_update(update: Any) -> None:
+        if update.kind == "progress":
+            log.info("%s", update.message)
+        elif update.kind in ("partial", "image"):
+            log.info("%s %d after %.1f s", update.kind, update.index + 1, update.elapsed_s)
 
     client = _image_client(settings)
     return run_cancellable(
-        lambda cancel: run_job(prepared, settings, on_event=on_event, cancel=cancel, client=client),
+        lambda cancel, emit: run_job(
+            prepared, settings, on_event=emit, cancel=cancel, client=client
+        ),
         waiting=f"waiting for the API (timeout {settings.timeout_s:g} s)…",
+        on_update=on_update,
     )
 
 

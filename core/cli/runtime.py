@@ -14,7 +14,6 @@ import json
 import logging
 import logging.handlers
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -258,43 +257,38 @@ class WaitingLine:
             self.shown = 0
 
 
-def run_cancellable(work: Callable[[Any], Any], waiting: str | None = None) -> Any:
-    """Run ``work(cancel_token)`` on a worker thread so Ctrl-C cancels the request cleanly;
-    ``waiting`` is the text of the elapsed-time line shown on a terminal meanwhile."""
-    from ..client import CancelToken
+def run_cancellable(
+    work: Callable[[Any, Callable[[Any], None]], Any],
+    waiting: str | None = None,
+    on_update: Callable[[Any], None] | None = None,
+) -> Any:
+    """Run ``work(cancel_token, emit)`` as a job (``core.job_handle``: one worker thread) and
+    wait for it here, so Ctrl-C cancels the request cleanly; ``on_update`` gets each typed
+    event on this thread; ``waiting`` is the text of the elapsed-time line on a terminal."""
+    from ..job_handle import JobCancelled, JobHandle
 
     _JOBS_STARTED.append(True)
-    cancel = CancelToken()
-    box: dict[str, Any] = {}
-    # An Event, not Thread.join/is_alive: a KeyboardInterrupt inside join() can leave the
-    # thread looking finished while it still runs (CPython before 3.13).
-    finished = threading.Event()
-
-    def target() -> None:
-        try:
-            box["result"] = work(cancel)
-        except BaseException as exc:  # handed over to the main thread below
-            box["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=target, name="gpt-image-job", daemon=True).start()
+    handle = JobHandle(work).start()
     line = WaitingLine(waiting or "waiting…")
     line.enabled = line.enabled and waiting is not None
     try:
-        while not finished.wait(0.1):
+        while not handle.finished:
+            for update in handle.wait(0.1):
+                if on_update is not None:
+                    on_update(update)
             line.tick()
         line.clear()
     except KeyboardInterrupt:
         line.clear()
         write_err("cancelling…\n")
-        cancel.cancel()
+        handle.cancel()
+        ended = False
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
-            finished.wait(CANCEL_GRACE_S)
-        if not finished.is_set():
+            ended = handle.join(CANCEL_GRACE_S)  # the record is closed as cancelled first
+        if not ended:
             raise Cancelled("Cancelled; the request was abandoned.") from None
-        if not isinstance(box.get("error"), Cancelled):
-            raise Cancelled() from None
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+        own = handle.worker_outcome
+        if isinstance(own, JobCancelled) and own.error is not None:
+            raise own.error from None  # it says whether the request may be billed
+        raise Cancelled() from None
+    return handle.result()

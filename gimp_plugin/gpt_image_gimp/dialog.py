@@ -113,8 +113,7 @@ def expand_estimate_text(values: dict, image: Any, settings: Any) -> str:
     try:
         options = expand_options(values)
         spec = spec_for(image, options, settings)
-        plan = jobs.plan_for(spec, canvas.canvas_extent(image), None, settings)
-        est = jobs.estimate_for(jobs.check_spec(spec, settings), plan)
+        plan, est = jobs.estimate_job(spec, canvas.canvas_extent(image), None, settings)
         return (
             f"New canvas {plan.canvas}; estimated cost: about ${est.usd:.3f} for "
             f"{options.variants} × {plan.api_size}"
@@ -123,11 +122,41 @@ def expand_estimate_text(values: dict, image: Any, settings: Any) -> str:
         return f"Estimated cost: unavailable ({exc})"
 
 
+def model_picker(config: Any) -> Gtk.Widget:
+    """The model picker: every model core knows with its short description (fast, precise,
+    legacy…), the same list as Krita's; a name core does not know can be typed (declared in
+    settings as ``custom_models``). Bound to the config's ``model`` argument."""
+    from core.models import KNOWN_MODELS
+
+    store = Gtk.ListStore(str, str)
+    for model, caps in KNOWN_MODELS.items():
+        store.append([model, caps.description])
+    combo = Gtk.ComboBox.new_with_model_and_entry(store)
+    combo.set_name("gptImageModel")
+    combo.set_entry_text_column(0)
+    described = Gtk.CellRendererText(foreground="gray")
+    combo.pack_start(described, False)
+    combo.add_attribute(described, "text", 1)
+    entry = combo.get_child()
+    entry.set_text(config.get_property("model") or "")
+    entry.connect("changed", lambda e: config.set_property("model", e.get_text().strip()))
+    label = Gtk.Label.new_with_mnemonic("_Model")
+    label.set_mnemonic_widget(entry)
+    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+    row.set_margin_start(12)
+    row.pack_start(label, False, False, 0)
+    row.pack_start(combo, True, True, 0)
+    return row
+
+
 def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings: Any) -> bool:
     """The procedure dialog (remembers last values through ``config``); True on OK."""
     name = procedure.get_name()
     dlg = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-    dlg.fill([arg.name for arg in args_for(name) if arg.in_dialog])
+    dlg.fill([arg.name for arg in args_for(name) if arg.in_dialog and arg.name != "model"])
+    picker = model_picker(config)
+    dlg.get_content_area().pack_start(picker, False, False, 4)
+    dlg.get_content_area().reorder_child(picker, 0)
     cost = Gtk.Label(xalign=0.0)
     source = "OPENAI_API_KEY" if settings.key_source == "env" else str(core_settings.key_path())
     where = settings.base_url or settings.provider
@@ -209,5 +238,6 @@ __all__ = [
     "ensure_api_key",
     "estimate_text",
     "init",
+    "model_picker",
     "run_dialog",
 ]

@@ -1,6 +1,7 @@
 """Run one prepared job off GIMP's main thread while the main thread shows progress.
 
-The worker thread only calls ``core.jobs.run_job`` (HTTP, history). The main thread polls it:
+The job runs on its one worker thread (``core.job_handle``: ``core.jobs.run_job``, HTTP,
+history). The main thread pumps it from a GLib timeout source:
 progress text with the elapsed time, partial previews in the interactive window, and the cancel
 paths: the window's Cancel button, the script's ``timeout`` argument, and the cancel file
 (``<data dir>/gimp-cancel``: create it to cancel whatever GIMP job is running — the way a script
@@ -9,17 +10,15 @@ or a test cancels from outside). No libgimp call ever happens on the worker.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import jobs
-from core.client import CancelToken
-from core.errors import Cancelled, GptImageError
+from core import jobs  # noqa: F401 (the job the handle runs: core.jobs.run_job)
+from core.errors import Cancelled
+from core.job_handle import start_job
 
 from . import logs
 
@@ -44,25 +43,6 @@ class Progress:
     ui: Any = None
 
 
-class _Worker(threading.Thread):
-    def __init__(self, prepared: Any, settings: Any, token: CancelToken) -> None:
-        super().__init__(name="gpt-image-job", daemon=True)
-        self.prepared = prepared
-        self.settings = settings
-        self.token = token
-        self.events: queue.Queue = queue.Queue()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = jobs.run_job(
-                self.prepared, self.settings, on_event=self.events.put, cancel=self.token
-            )
-        except BaseException as exc:  # handed to the main thread, which decides
-            self.error = exc
-
-
 def _cancel_reason(
     started: float, timeout_s: float, cancel_path: Path | None, ui: Any
 ) -> str | None:
@@ -75,6 +55,32 @@ def _cancel_reason(
     return None
 
 
+def pump_with_glib(tick: Callable[[], bool], interval_s: float) -> None:
+    """Call ``tick`` from a GLib timeout source until it returns False, in a main loop of its
+    own (GIMP's dialogs and progress window draw meanwhile). Without PyGObject (the unit tests)
+    a plain sleep loop does the same."""
+    try:
+        from gi.repository import GLib
+    except ImportError:
+        while tick():
+            time.sleep(interval_s)
+        return
+    loop = GLib.MainLoop()
+
+    def on_timeout() -> bool:
+        try:
+            going = tick()
+        except BaseException:
+            loop.quit()
+            raise
+        if not going:
+            loop.quit()
+        return going
+
+    GLib.timeout_add(max(1, int(interval_s * 1000)), on_timeout)
+    loop.run()
+
+
 def run_in_background(
     prepared: Any,
     settings: Any,
@@ -83,66 +89,63 @@ def run_in_background(
     timeout_s: float = 0.0,
     cancel_path: Path | None = None,
 ) -> Any:
-    """``jobs.run_job`` on a worker thread; returns its ``JobResult`` or raises its error.
+    """``jobs.run_job`` as a job (``core.job_handle``: its one worker thread) pumped from a
+    GLib source on the main thread; returns its ``JobResult`` or raises its error.
 
-    A cancel stops waiting even when the worker is stuck in a blocking call: after
-    ``CANCEL_GRACE_S`` the run raises ``Cancelled`` and leaves the daemon worker behind (whatever
-    it still receives is written to history by ``run_job``, never to the image).
+    A cancel (the window's button, the time limit, the cancel file) ends the run with
+    ``Cancelled``; the worker first gets ``CANCEL_GRACE_S`` to close its history record (a
+    worker stuck in a blocking call is left behind as a daemon: whatever it still receives goes
+    to history, never to the image). A cancel wins even if the answer came in meanwhile.
     """
     if cancel_path is not None:
         cancel_path.unlink(missing_ok=True)  # a stale request must not cancel this job
-    token = CancelToken()
-    worker = _Worker(prepared, settings, token)
+    handle = start_job(prepared, settings)
     started = time.monotonic()
-    cancelled_at: float | None = None
-    reason = None
-    status = "Sending the request"
-    worker.start()
-    while worker.is_alive():
-        worker.join(POLL_S)
-        status = _drain(worker.events, progress, status)
+    state = {"status": "Sending the request", "cancelled_at": None, "reason": None}
+
+    def tick() -> bool:
+        for update in handle.pump():
+            state["status"] = _show(update, progress, state["status"])
         elapsed = time.monotonic() - started
-        progress.set_text(f"GPT Image: {status}… {elapsed:.0f} s")
+        progress.set_text(f"GPT Image: {state['status']}… {elapsed:.0f} s")
         progress.pulse()
         if progress.ui is not None:
-            progress.ui.tick(elapsed, status)
-        if cancelled_at is None:
+            progress.ui.tick(elapsed, state["status"])
+        if state["cancelled_at"] is None:
+            if handle.finished:
+                return False
             reason = _cancel_reason(started, timeout_s, cancel_path, progress.ui)
             if reason:
                 log.info("%s", reason)
-                token.cancel()
-                cancelled_at = time.monotonic()
-                status = "Cancelling"
-        elif time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                handle.cancel(reason)
+                state.update(cancelled_at=time.monotonic(), reason=reason, status="Cancelling")
+            return True
+        if handle.join(0):
+            return False
+        if time.monotonic() - state["cancelled_at"] > CANCEL_GRACE_S:
             log.warning("worker did not stop %.0f s after the cancel; leaving it", CANCEL_GRACE_S)
-            break
+            return False
+        return True
+
+    pump_with_glib(tick, POLL_S)
     if cancel_path is not None:
         cancel_path.unlink(missing_ok=True)
-    if cancelled_at is not None:
+    if state["cancelled_at"] is not None:
         # A cancel wins even if the worker finished meanwhile: the person asked for nothing.
-        raise Cancelled(reason or "Cancelled.", hint="Nothing was changed in the image.")
-    if worker.error is not None:
-        if isinstance(worker.error, GptImageError):
-            raise worker.error
-        raise worker.error
-    return worker.result
+        raise Cancelled(state["reason"] or "Cancelled.", hint="Nothing was changed in the image.")
+    return handle.result()
 
 
-def _drain(events: queue.Queue, progress: Progress, status: str) -> str:
-    """Handle the worker's events on the main thread; returns the latest status text."""
-    while True:
-        try:
-            event = events.get_nowait()
-        except queue.Empty:
-            return status
-        kind = getattr(event, "kind", "")
-        if kind == "partial":
-            status = f"Preview {getattr(event, 'index', 0) + 1} received"
-            if progress.ui is not None and event.image is not None:
-                progress.ui.show_image(event.image)
-        elif kind == "image":
-            status = f"Image {getattr(event, 'index', 0) + 1} received"
-            if progress.ui is not None and event.image is not None:
-                progress.ui.show_image(event.image)
-        elif kind == "status" and getattr(event, "message", None):
-            status = str(event.message).rstrip(".…")
+def _show(update: Any, progress: Progress, status: str) -> str:
+    """One of the job's events on the main thread; returns the latest status text."""
+    if update.kind == "partial":
+        status = f"Preview {update.index + 1} received"
+        if progress.ui is not None and update.image is not None:
+            progress.ui.show_image(update.image)
+    elif update.kind == "image":
+        status = f"Image {update.index + 1} received"
+        if progress.ui is not None and update.image is not None:
+            progress.ui.show_image(update.image)
+    elif update.kind == "progress" and update.message:
+        status = str(update.message).rstrip(".…")
+    return status

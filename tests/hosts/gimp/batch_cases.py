@@ -825,8 +825,33 @@ def case_ui_smoke(name, s):
     s["progress_cancelled"] = win.cancelled
     win.close()
 
-    _answer_later(GimpUi.ProcedureDialog, s)
+    def pick_model(window):
+        """The model picker as a person uses it: read its list, choose the fast 2.5 model."""
+
+        def find(widget):
+            if isinstance(widget, Gtk.ComboBox) and widget.get_name() == "gptImageModel":
+                return widget
+            if isinstance(widget, Gtk.Container):
+                for child in widget.get_children():
+                    found = find(child)
+                    if found is not None:
+                        return found
+            return None
+
+        combo = find(window)
+        if combo is None:
+            s["picker_rows"] = None
+            return
+        rows = [list(row) for row in combo.get_model()]
+        s["picker_rows"] = rows
+        combo.set_active([r[0] for r in rows].index("gpt-image-2.5-flare"))
+        s["picked_model"] = config.get_property("model")
+
+    _answer_later(GimpUi.ProcedureDialog, s, fill=pick_model)
     s["dialog_ok"] = dialog.run_dialog(proc, config, image, [active], settings)
+    from core.models import KNOWN_MODELS
+
+    s["known_models"] = [[name, caps.description] for name, caps in KNOWN_MODELS.items()]
 
     def type_key(window):
         def entries(widget):
@@ -953,6 +978,47 @@ def case_dialog_estimate(name, s):
     s["status"] = "success"
 
 
+#: name, selection (x, y, w, h) or None, model, quality, variants, padding (test_gimp_host.py)
+REQUEST_CASES = (
+    ("masked", (51, 41, 63, 47), "gpt-image-2", "low", 1, 48),
+    ("flare_whole", None, "gpt-image-2.5-flare", "xhigh", 2, 48),
+    ("sunburst_padding", (100, 80, 50, 30), "gpt-image-2.5-sunburst", "max", 1, 150),
+)
+
+
+def case_request_equality(name, s):
+    """Edit… and ``python -m core edit`` (core's CLI, run in this GIMP process) on the same
+    picture, selection and options: the outer test compares what the stand-in received."""
+    _plugin_modules()
+    from core import settings as core_settings
+    from core.cli import main
+
+    settings = core_settings.load_settings()
+    rows = []
+    for label, rect, model, quality, variants, padding in REQUEST_CASES:
+        image, active = new_image(offset_layer=False)
+        active.add_alpha()
+        picture = os.path.join(OUT, f"{name}-{label}.png")
+        export_png(image, picture)
+        if rect is None:
+            Gimp.Selection.none(image)
+        else:
+            image.select_rectangle(Gimp.ChannelOps.REPLACE, *rect)
+        prompt = f"request equality {label}: a blue heron by a pond"
+        options = {"model": model, "quality": quality, "variants": variants, "padding": padding}
+        res, _layer = call(EDIT, image, [active], prompt=prompt, feather=8, **options)
+        argv = ["edit", "--image", picture, "--prompt", prompt, "--model", model]
+        argv += ["--quality", quality, "-n", str(variants), "--padding", str(padding)]
+        argv += ["--feather", "8", "--grow", str(settings.grow_px)]
+        argv += ["--partials", str(settings.partial_images), "-o", picture + "-cli.png"]
+        if rect is not None:
+            argv += ["--rect", ",".join(map(str, rect))]
+        rows.append({"label": label, "prompt": prompt, "gimp": res["status"], "cli": main(argv)})
+        image.delete()
+    s["rows"] = rows
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -980,6 +1046,7 @@ CASES = {
     "link_layer": case_link_layer,
     "ui_smoke": case_ui_smoke,
     "dialog_estimate": case_dialog_estimate,
+    "request_equality": case_request_equality,
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,

@@ -464,6 +464,13 @@ def test_interactive_pieces_under_xvfb(run):
     assert entry["estimate"] in labels
     assert any(text.startswith("Provider:") and "OPENAI_API_KEY" in text for text in labels)
     assert entry["dialog_ok"] is True
+    # the model picker lists core's models with their descriptions, as Krita's does
+    assert entry["picker_rows"] == entry["known_models"]
+    described = dict(entry["picker_rows"])
+    assert described["gpt-image-2.5-flare"].startswith("fast")
+    assert described["gpt-image-2.5-sunburst"].startswith("precise")
+    assert described["gpt-image-1.5"].startswith("legacy")
+    assert entry["picked_model"] == "gpt-image-2.5-flare"
     assert entry["progress_has_preview"] and "3 s" in entry["progress_text"]
     assert entry["progress_cancelled"] is True
     assert "No OpenAI API key" in entry["dialog_labels"]["Dialog"][0]
@@ -487,6 +494,29 @@ def test_the_dialog_estimate_is_the_estimate_of_the_job_it_runs(run):
     assert rows["small_layer"]["job_mode"] == "edit_selection"
     assert rows["small_layer"]["job_selection_origin"] == [37, 23]
     assert rows["generate"]["job_mode"] == "generate"
+
+
+def test_edit_and_the_cli_send_the_same_request(run):
+    """Edit… in real GIMP and ``python -m core edit`` (core's CLI, in the same GIMP process)
+    on the same picture, selection and options: the stand-in received the same request, to
+    every field, file name, size and pixel digest (issue #10; host-free table:
+    tests/test_request_equality.py)."""
+    from tests.request_paths import compared
+
+    entry = case(run, "request_equality")
+    assert len(entry["rows"]) == 3
+    for row in entry["rows"]:
+        assert row["gimp"] == "success" and row["cli"] == 0, row
+        sent = [
+            r
+            for r in run.requests
+            if r.get("endpoint") == "edits"
+            and (r.get("params") or {}).get("prompt") == row["prompt"]
+        ]
+        assert len(sent) == 2 and all(r["outcome"] == "ok" for r in sent), sent
+        gimp, cli = compared(sent[0]), compared(sent[1])
+        assert gimp == cli, row["label"]
+        assert (gimp["mask"] is not None) == (row["label"] != "flare_whole")
 
 
 def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):

@@ -1,0 +1,132 @@
+"""core.job_handle: one worker thread per job, typed events, immediate cancel, true endings;
+through the real client and the stand-in."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.errors import Cancelled, InternalError, QuotaExceeded
+from core.history import History
+from core.job_handle import (
+    Done,
+    Failed,
+    ImageSaved,
+    JobCancelled,
+    JobHandle,
+    PartialPreview,
+    Progress,
+    start_job,
+)
+from core.settings import Settings
+from tests.standin.helpers import make_client
+from tests.test_jobs import prepared_edit, prepared_generate
+
+
+@pytest.fixture
+def history(tmp_path):
+    return History(tmp_path / "history", max_bytes=None)
+
+
+@pytest.fixture
+def settings():
+    return Settings(quality="low", partial_images=0)
+
+
+def _pump_until_end(handle, limit_s=30.0):
+    updates, deadline = [], time.monotonic() + limit_s
+    while not handle.finished:
+        assert time.monotonic() < deadline, updates
+        updates += handle.wait(0.05)
+    return updates
+
+
+def _job_threads():
+    names = [t.name for t in threading.enumerate() if t.is_alive()]
+    return [n for n in names if n.startswith("gpt-image") and n != "gpt-image-sdk-import"]
+
+
+def test_a_job_reports_typed_events_in_order_on_one_worker_thread(standin, history):
+    settings = Settings(quality="low", partial_images=2)
+    seen_threads: list[list[str]] = []
+    prepared, _reads = prepared_edit(settings, n=2)
+    handle = start_job(
+        prepared,
+        settings,
+        history=history,
+        client=make_client(standin),
+        after=lambda result: seen_threads.append(_job_threads()),
+    )
+    updates = _pump_until_end(handle)
+    kinds = [u.kind for u in updates]
+    assert kinds[0] == "progress" and kinds[-1] == "done"
+    assert isinstance(updates[-1], Done) and kinds.count("done") == 1
+    saved = [u for u in updates if isinstance(u, ImageSaved)]
+    assert [u.index for u in saved] == [0, 1] and all(u.image is not None for u in saved)
+    assert all(isinstance(u, (Progress, PartialPreview, ImageSaved, Done)) for u in updates)
+    # the job ran on exactly one thread of its own: no second thread for the API call
+    assert seen_threads == [["gpt-image-job"]]
+    result = handle.result()
+    assert history.get(result.history_id).status == "done"
+    assert handle.pump() == []  # nothing after the end
+
+
+def test_cancel_is_immediate_and_nothing_follows_it(standin, settings, history):
+    standin.event_delay = 0.8
+    prepared = prepared_generate(settings, partial_images=3)
+    handle = start_job(prepared, settings, history=history, client=make_client(standin))
+    updates = []
+    while not any(isinstance(u, PartialPreview) for u in updates):
+        updates += handle.wait(0.05)
+    asked = time.monotonic()
+    handle.cancel("Cancelled by the user.")
+    after = handle.pump()
+    assert time.monotonic() - asked < 1.5
+    assert after == [JobCancelled("Cancelled by the user.")] and handle.finished
+    assert handle.join(5)  # the worker closed its record and ended
+    time.sleep(1.0)
+    assert handle.pump() == []
+    (job,) = history.list()
+    assert job.status == "cancelled" and job.images == []
+    with pytest.raises(Cancelled, match="may still be billed"):  # true: the request was sent
+        handle.result()
+
+
+def test_a_cancel_before_anything_was_sent_says_so(standin, settings, history):
+    standin.queue_faults([{"kind": "rate_limit", "retry_after": 5}])
+    prepared = prepared_generate(settings)
+    handle = start_job(prepared, settings, history=history, client=make_client(standin))
+    time.sleep(0.5)  # the first attempt was refused (429): nothing billable is in flight
+    handle.cancel()
+    assert handle.pump()[-1].kind == "cancelled"
+    assert handle.join(5)
+    with pytest.raises(Cancelled) as info:
+        handle.result()
+    assert "may_be_billed" not in info.value.details
+    assert standin.stats()["generated"] == 0
+
+
+def test_a_refusal_is_failed_with_its_class(standin, settings, history):
+    standin.queue_faults([{"kind": "insufficient_quota"}])
+    handle = start_job(
+        prepared_generate(settings), settings, history=history, client=make_client(standin)
+    )
+    updates = _pump_until_end(handle)
+    assert isinstance(updates[-1], Failed) and isinstance(updates[-1].error, QuotaExceeded)
+    with pytest.raises(QuotaExceeded):
+        handle.result()
+    assert history.list()[0].status == "failed"
+
+
+def test_a_bug_is_an_internal_error_naming_the_log():
+    def work(cancel, emit):
+        raise KeyError("oops")
+
+    handle = JobHandle(work, log_path=lambda: "/tmp/the.log").start()
+    updates = _pump_until_end(handle)
+    error = updates[-1].error
+    assert isinstance(error, InternalError) and error.exit_code == 5
+    assert "/tmp/the.log" in str(error) + str(error.hint)
+    assert "could not be reached" not in str(error) and "billed" not in str(error)
