@@ -66,19 +66,22 @@ def pump_with_glib(tick: Callable[[], bool], interval_s: float) -> None:
             time.sleep(interval_s)
         return
     loop = GLib.MainLoop()
+    raised: list[BaseException] = []
 
     def on_timeout() -> bool:
         try:
             going = tick()
-        except BaseException:
-            loop.quit()
-            raise
+        except BaseException as exc:  # PyGObject would only print it: hand it to the caller
+            raised.append(exc)
+            going = False
         if not going:
             loop.quit()
         return going
 
     GLib.timeout_add(max(1, int(interval_s * 1000)), on_timeout)
     loop.run()
+    if raised:
+        raise raised[0]
 
 
 def run_in_background(
