@@ -544,7 +544,11 @@ def remove_stale_runs(chroot: Path, max_age_s: float = 3600, under: str = "tmp")
     """Run folders that earlier (kept or interrupted) runs left in the chroot's /tmp (or, with
     ``under=""``, in the folder given): each holds a whole Krita profile, ~250 MB."""
     for old in (chroot / under).glob("gpt-image-krita*"):
-        if time.time() - old.stat().st_mtime > max_age_s:
+        try:
+            age = time.time() - old.stat().st_mtime
+        except OSError:  # another run (another process) removed it meanwhile
+            continue
+        if age > max_age_s:
             shutil.rmtree(old, ignore_errors=True)
 
 

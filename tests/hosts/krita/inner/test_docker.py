@@ -501,7 +501,9 @@ def test_ui_stays_responsive_while_a_job_is_in_flight(driver, docs):
     rate = len(ticks) / elapsed
     gaps = np.diff(ticks)
     print(f"idle {idle_rate:.1f}/s, in flight {rate:.1f}/s, longest gap {gaps.max():.3f} s")
-    assert rate >= 10, f"{rate:.1f} ticks/s in flight vs {idle_rate:.1f} idle"
+    # Relative to this loop's own idle rate: on a loaded machine both fall (35/s idle and 8/s
+    # in flight were seen on 2 busy cores), while a loop blocked by the request ticks ~never.
+    assert rate >= 0.15 * idle_rate, f"{rate:.1f} ticks/s in flight vs {idle_rate:.1f} idle"
     assert gaps.max() < 0.5, f"the event loop stalled for {gaps.max():.2f} s"
     assert driver.docker.elapsed_label.text().endswith(" s")
 
