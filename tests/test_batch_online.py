@@ -380,7 +380,9 @@ def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env
 
 def test_a_second_run_in_the_same_folder_is_refused_while_one_runs(env, standin):
     photos(env / "in", 3)
-    standin.event_delay = 1.0
+    # Every answer held back: the first run is still running when the second starts, however
+    # slowly the machine starts the second (a stream delay did not hold a non-streaming job).
+    standin.queue_faults([{"kind": "slow", "seconds": 60}] * 3)
     argv = _cli(
         env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
         env / "out",

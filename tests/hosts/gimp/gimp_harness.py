@@ -109,7 +109,9 @@ class GimpRun:
 
 
 def log(message: str) -> None:
-    print(f"[gimp harness] {message}", file=sys.stderr, flush=True)
+    """To the process's real stderr: runs go on in background threads, and a message through
+    ``sys.stderr`` would land in whatever test is capturing it meanwhile (capsys)."""
+    print(f"[gimp harness] {message}", file=sys.__stderr__, flush=True)
 
 
 def console(root: Path) -> str:

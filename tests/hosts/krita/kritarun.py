@@ -336,7 +336,8 @@ def home_template(host: Host, cache: Path) -> Path | None:
         start_krita(warm, host, env, 180)
         if not (warm / "out" / "result.json").exists():
             print(f"[krita] warming a {host.name} profile failed; runs start empty:\n"
-                  f"{(warm / 'out' / 'krita.stderr').read_text(errors='replace')[-1500:]}")  # fmt: skip
+                  f"{(warm / 'out' / 'krita.stderr').read_text(errors='replace')[-1500:]}",
+                  file=sys.__stderr__)  # fmt: skip
             return None
         home = warm / "home"
         pykrita = home / ".local" / "share" / "krita" / "pykrita"
