@@ -4,7 +4,8 @@ Why: a release zip (tools/build_release.py) carries compiled packages (Pillow, p
 numpy) in ``vendor/`` built for one Python version on one platform. Loaded by another host build
 they fail with an ImportError deep inside a package, which tells an artist nothing. The builder
 writes ``bundle.json`` beside ``vendor/``; the plug-ins call :func:`refusal` at load time and,
-on a mismatch, show a message that names the zip that does fit.
+on a mismatch, show a message that names the zip that does fit, or, for a host build no zip
+can serve (``no_zip``: GIMP's MSYS2 Python on Windows), why and what to use instead.
 
 A plug-in installed by install.py has no ``bundle.json`` (its vendor/ was made for the host it was
 installed into), so :func:`refusal` returns None there.
