@@ -8,8 +8,8 @@ Every file the CLI takes (``--image``, ``--selection``, history ``--image``) goe
 - **orientation**: an EXIF ``Orientation`` is applied, so pixels, selection and output are the
   displayed picture (output files carry no orientation tag);
 - **animation**: a multi-frame GIF/WebP/APNG gives its first frame and says so;
-- **depth**: 16-bit PNGs are read at their full depth (gray, RGB, RGBA; Pillow's own 8-bit view of
-  16-bit gray clips it to white), the pipeline gets the correctly scaled 8-bit view, and a 16-bit
+- **depth**: 16-bit PNGs are read at their full depth (gray, gray+alpha, RGB, RGBA; Pillow's own
+  8-bit view of 16-bit gray clips it to white, and it reads gray+alpha at 8 bits), the pipeline gets the correctly scaled 8-bit view, and a 16-bit
   PNG output keeps the original values outside the selection (``deep``);
 - **colour**: a file with a non-sRGB ICC profile is converted to sRGB for the model and the
   result converted back into the file's space, so an AdobeRGB photo is not shifted; the profile
@@ -40,6 +40,11 @@ _ORIENTATION_TAG = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 #: 16-bit PNG raw modes whose low bytes Pillow can also unpack (same filter width, other byte).
 _DEEP_RAWMODES = {"RGBA;16B": "RGBA;16L", "RGB;16B": "RGB;16L"}
+#: 16-bit gray+alpha has no low-byte unpacker; its 4 bytes a pixel unpack as plain 8-bit RGBA
+#: (same filter width), which holds (gray high, gray low, alpha high, alpha low).
+_GRAY_ALPHA_16 = "LA;16B"
+#: Pillow mode of a 16-bit picture's 8-bit view, by its channel count.
+_DEEP_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -146,23 +151,37 @@ def _first_frame(image: Image.Image, what: str, notes: list[str]) -> None:
 
 
 def _deep_values(data: bytes | None, path: Path | None, image: Image.Image) -> np.ndarray | None:
-    """The 16-bit values of a 16-bit PNG (H×W×C uint16), decoded with Pillow twice: once for the
-    high bytes, once for the low bytes (same unfiltering, the other byte of each sample)."""
+    """The 16-bit values of a 16-bit colour or gray+alpha PNG (H×W×C uint16), decoded by Pillow
+    with other raw modes: the high bytes, then the low bytes, of the same unfiltered rows."""
     if image.format != "PNG" or len(image.tile) != 1:
         return None
     rawmode = image.tile[0].args if hasattr(image.tile[0], "args") else image.tile[0][3]
     if image.mode.startswith("I;16") or image.mode == "I":
         return None  # 16-bit gray: Pillow keeps its full depth itself
+    if rawmode == _GRAY_ALPHA_16:
+        (planes,) = _decode_as(data, path, ("RGBA",))
+        planes = planes.astype(np.uint16)
+        return np.stack(
+            [planes[..., 0] << 8 | planes[..., 1], planes[..., 2] << 8 | planes[..., 3]], -1
+        )
     if not isinstance(rawmode, str) or rawmode not in _DEEP_RAWMODES:
         return None
+    high, low = _decode_as(data, path, (rawmode, _DEEP_RAWMODES[rawmode]))
+    return (high.astype(np.uint16) << 8) | low
+
+
+def _decode_as(
+    data: bytes | None, path: Path | None, rawmodes: tuple[str, ...]
+) -> list[np.ndarray]:
+    """The PNG decoded once per raw mode (same rows, other unpacking), each as an array."""
     planes = []
-    for raw in (rawmode, _DEEP_RAWMODES[rawmode]):
-        again = Image.open(io.BytesIO(data) if data is not None else path)
-        tile = again.tile[0]
-        again.tile = [tile._replace(args=raw) if hasattr(tile, "_replace") else tile]
-        again.load()
-        planes.append(np.asarray(again, dtype=np.uint16))
-    return (planes[0] << 8) | planes[1]
+    for raw in rawmodes:
+        with Image.open(io.BytesIO(data) if data is not None else path) as again:
+            tile = again.tile[0]
+            again.tile = [tile._replace(args=raw) if hasattr(tile, "_replace") else tile]
+            again.load()
+            planes.append(np.asarray(again, dtype=np.uint16 if raw != "RGBA" else np.uint8))
+    return planes
 
 
 def _gray16(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
@@ -266,11 +285,11 @@ def open_image(source: Path | bytes, what: str | None = None) -> SourceImage:
                 hint="Its colours can't be edited and written back as CMYK.",
             )
         deep = _deep_values(data, path, image)
-        sixteen_la = "LA;16" in str(image.tile)  # Pillow reads it as 8-bit RGBA
         _load(image, what)
         has_alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
         icc = _profile(image)
-        colour = image.mode in ("RGB", "RGBA", "P", "RGBX", "PA")
+        gray_alpha = deep is not None and deep.shape[-1] == 2  # Pillow's mode says RGBA
+        colour = image.mode in ("RGB", "RGBA", "P", "RGBX", "PA") and not gray_alpha
         orientation = _orientation(image)
         if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
             base, deep = _gray16(image)
@@ -278,14 +297,12 @@ def open_image(source: Path | bytes, what: str | None = None) -> SourceImage:
             base = _float_gray(image)
         else:
             base = image
-        if deep is not None and deep.shape[-1] in (3, 4):  # the correctly rounded 8-bit view
-            base = Image.fromarray(_to_8bit(deep))
+        if deep is not None and deep.shape[-1] > 1:  # the correctly rounded 8-bit view
+            base = Image.fromarray(_to_8bit(deep))  # LA, RGB or RGBA
         target = "RGBA" if has_alpha else "RGB"  # Pillow holds both as 4 bytes a pixel
         file_pixels, deep = _orient(
             base if base.mode == target else base.convert(target), deep, orientation
         )
-    if sixteen_la:
-        notes.append(f"{what}: 16-bit gray with alpha is read at 8 bits per channel.")
     file_pixels.info.clear()
     pixels = file_pixels
     if icc is not None and colour and not _is_srgb(icc):
@@ -312,7 +329,7 @@ def open_mask(source: Path | bytes, what: str | None = None) -> tuple[Image.Imag
         if low != high:
             return alpha, read
     if read.deep is not None:
-        gray = read.deep[..., 0] if read.deep.shape[-1] == 1 else _luma16(read.deep)
+        gray = read.deep[..., 0] if read.deep.shape[-1] <= 2 else _luma16(read.deep)
         return Image.fromarray(_to_8bit(gray), "L"), read
     return pixels.convert("L"), read
 
@@ -345,11 +362,9 @@ def compose(
         return out
     deep = source.deep
     channels = deep.shape[-1]
-    new = np.asarray(patch, dtype=np.uint32) * 257
+    new = np.asarray(patch.convert(_DEEP_MODES[channels]), dtype=np.uint32) * 257
     if channels == 1:
-        new = np.asarray(patch.convert("L"), dtype=np.uint32)[..., None] * 257
-    elif channels == 3:
-        new = new[..., :3]
+        new = new[..., None]
     weight = np.asarray(mask, dtype=np.uint32)[..., None]
     under = deep[y : y + h, x : x + w].astype(np.uint32)
     blended = (new * weight + under * (255 - weight) + 127) // 255
@@ -366,12 +381,10 @@ def encode_output(
     icc = source.icc_profile if source is not None else None
     if isinstance(picture, np.ndarray):
         if fmt == "PNG":
-            return _png16(
-                picture if keep_alpha or picture.shape[-1] != 4 else picture[..., :3], icc
-            )
+            return _png16(picture if keep_alpha else _without_alpha(picture), icc)
         channels = picture.shape[-1]
         eight = _to_8bit(picture)
-        mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+        mode = _DEEP_MODES[channels]
         picture = Image.fromarray(eight[..., 0] if channels == 1 else eight, mode)
     image = picture
     if not keep_alpha and image.mode in ("RGBA", "LA"):
@@ -386,6 +399,11 @@ def encode_output(
     return buffer.getvalue()
 
 
+def _without_alpha(values: np.ndarray) -> np.ndarray:
+    """16-bit values less their alpha channel (gray+alpha → gray, RGBA → RGB)."""
+    return values[..., :-1] if values.shape[-1] in (2, 4) else values
+
+
 def _png16(values: np.ndarray, icc: bytes | None) -> bytes:
     """A 16-bit PNG (Pillow writes 16-bit gray but no 16-bit colour): gray, RGB or RGBA."""
     height, width, channels = values.shape
@@ -395,7 +413,7 @@ def _png16(values: np.ndarray, icc: bytes | None) -> bytes:
             buffer, "PNG", **({"icc_profile": icc} if icc else {})
         )
         return buffer.getvalue()
-    colour_type = {3: 2, 4: 6}[channels]
+    colour_type = {2: 4, 3: 2, 4: 6}[channels]
     rows = np.empty((height, 1 + width * channels * 2), dtype=np.uint8)
     rows[:, 0] = 0  # filter "none": zlib does the work
     rows[:, 1:] = values.astype(">u2").reshape(height, -1).view(np.uint8)

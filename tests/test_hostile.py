@@ -1028,16 +1028,54 @@ def test_a_disk_without_room_for_the_output_is_refused_before_sending(
     assert standin.stats()["image_requests"] == 0
 
 
-def test_16_bit_gray_with_alpha_is_read_at_8_bits_and_says_so(env, capsys, standin):
-    values = np.zeros((60, 80, 2), dtype=np.uint16)
-    values[..., 0] = 30000
-    values[..., 1] = 65535
+def png16_sub_filtered(values: np.ndarray) -> bytes:
+    """A 16-bit PNG whose rows use the Sub filter (each byte less the one a pixel before), so a
+    reader that gets the filter width wrong shows it."""
+    height, width, channels = values.shape
+    raw = values.astype(">u2").reshape(height, -1).view(np.uint8).astype(np.int16)
+    bpp = channels * 2
+    sub = raw.copy()
+    sub[:, bpp:] = (raw[:, bpp:] - raw[:, :-bpp]) % 256
+    rows = np.concatenate([np.ones((height, 1), np.int16), sub], axis=1).astype(np.uint8)
+    plain = png16(values)
+    ihdr_end = 8 + 25
+    idat = zlib.compress(rows.tobytes())
+    chunk = struct.pack(">I", len(idat)) + b"IDAT" + idat
+    chunk += struct.pack(">I", zlib.crc32(b"IDAT" + idat))
+    return plain[:ihdr_end] + chunk + plain[-12:]
+
+
+def test_16_bit_gray_with_alpha_keeps_its_full_depth(env, capsys, standin):
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 65536, (120, 160, 2), dtype=np.uint16)
+    values[..., 1] = rng.integers(30000, 65536, (120, 160), dtype=np.uint16)
     path = env / "la16.png"
-    path.write_bytes(png16(values))
+    path.write_bytes(png16_sub_filtered(values))
+    read = open_image(path)
+    assert read.deep is not None and (read.deep == values).all(), "read value for value"
     code, _out, err = cli(capsys, "plan", "--image", path, "--out", env / "p")
-    assert code == 0 and "8 bits" in err, err
-    sent = Image.open(env / "p" / "image.png").convert("L")
-    assert abs(sent.getpixel((5, 5)) - 30000 / 257) <= 1
+    assert code == 0 and "warning" not in err, err
+    view = np.asarray(read.pixels.convert("LA")).astype(int)
+    expected = (values.astype(np.int64) * 255 + 32767) // 65535
+    assert np.abs(view - expected).max() <= 1, "scaled to 8 bits for the model"
+    sent = np.asarray(Image.open(env / "p" / "image.png").convert("L")).astype(int)
+    assert abs(sent.mean() - values[..., 0].mean() / 257) < 3
+    code, _out, err = cli(
+        capsys, "edit", "--image", path, "--rect", "60,40,30,30", "--prompt", "x",
+        "-o", env / "o.png",
+    )  # fmt: skip
+    assert code == 0 and "warning" not in err, err
+    back = open_image(env / "o.png").deep
+    assert back is not None and back.shape == values.shape, "written as 16-bit gray+alpha"
+    assert (back[:20] == values[:20]).all() and (back[:, :30] == values[:, :30]).all()
+    assert not (back[50:60, 70:80] == values[50:60, 70:80]).all(), "inside, the result"
+    code, _out, err = cli(
+        capsys, "edit", "--image", path, "--rect", "60,40,30,30", "--prompt", "x",
+        "-o", env / "o.jpg",
+    )  # fmt: skip
+    assert code == 0, err
+    with Image.open(env / "o.jpg") as jpeg:
+        assert jpeg.size == (160, 120)
 
 
 def test_a_host_job_whose_history_fails_says_truthfully_where_the_result_is(env, standin):
