@@ -889,6 +889,27 @@ def test_a_terminal_is_told_that_the_cli_waits(env, standin):
     assert "waiting for the API" in text and " 2 s" in text
 
 
+@pytest.mark.parametrize("command", ["generate", "edit", "compare"])
+def test_a_log_or_pipe_gets_one_plain_waiting_line(env, standin, command):
+    environ = cli_env(env, standin)
+    img = saved(env / "img.png", photo((128, 128)))
+    argv = {
+        "generate": ["generate", "--prompt", "x", "--quality", "low"],
+        "edit": ["edit", "--image", str(img), "--prompt", "x", "--quality", "low"],
+        "compare": ["generate", "--prompt", "x", "--compare", "gpt-image-2:low"],
+    }[command]
+    standin.queue_faults([{"kind": "slow", "seconds": 3.5}])
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", *argv, "-o", str(env / "o.png")],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    waiting = [line for line in proc.stderr.splitlines() if "waiting for the API" in line]
+    assert len(waiting) == 1, proc.stderr
+    assert "\r" not in proc.stderr and "\x1b" not in proc.stderr
+    assert "no answer yet" in waiting[0]
+
+
 @pytest.mark.parametrize("command", ["generate", "edit"])
 def test_timeout_flag_bounds_the_wait(env, capsys, standin, command):
     path = saved(env / "img.png", photo((128, 128)))
@@ -1031,7 +1052,7 @@ def test_a_disk_without_room_for_the_output_is_refused_before_sending(
 def png16_sub_filtered(values: np.ndarray) -> bytes:
     """A 16-bit PNG whose rows use the Sub filter (each byte less the one a pixel before), so a
     reader that gets the filter width wrong shows it."""
-    height, width, channels = values.shape
+    height, _width, channels = values.shape
     raw = values.astype(">u2").reshape(height, -1).view(np.uint8).astype(np.int16)
     bpp = channels * 2
     sub = raw.copy()
@@ -1118,3 +1139,76 @@ def test_compare_runs_composite_in_the_files_own_space_too(env, capsys, standin)
         with Image.open(file) as result:
             assert result.info.get("icc_profile") == icc
             assert result.convert("RGB").getpixel((5, 5)) == (40, 160, 60)
+
+
+# --- refine reads, converts and writes back as edit does -----------------------------------------
+
+
+def _edit_then_refine(env, capsys, path, rect):
+    code, out, err = cli(
+        capsys, "edit", "--image", path, "--rect", rect, "--prompt", "a kite",
+        "-o", env / "o.png", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    parent = json.loads(out)
+    code, out, err = cli(
+        capsys, "refine", parent["history_id"], "--prompt", "bluer", "-o", env / "r.png", "--json"
+    )
+    assert code == 0, err
+    assert_clean(err, out)
+    return parent, json.loads(out)
+
+
+def test_refine_of_an_adobe_rgb_photo_sends_srgb_and_writes_back_in_its_own_space(
+    env, capsys, standin
+):
+    from core.history import History
+
+    icc = adobe_rgb_profile()
+    picture = Image.new("RGB", (300, 200), (40, 160, 60))
+    path = saved(env / "adobe.png", picture, icc_profile=icc)
+    parent, child = _edit_then_refine(env, capsys, path, "100,80,40,40")
+    history = History(env / "data" / "history")
+    with (
+        Image.open(history.get(parent["history_id"]).inputs["image"]) as first,
+        Image.open(history.get(child["history_id"]).inputs["image"]) as second,
+    ):
+        corner_first = first.convert("RGB").getpixel((1, 1))
+        corner_second = second.convert("RGB").getpixel((1, 1))
+    assert corner_second != (40, 160, 60), "the refine sent the file's numbers, not sRGB"
+    assert all(abs(a - b) <= 1 for a, b in zip(corner_first, corner_second, strict=True))
+    with Image.open(env / "r.png") as result:
+        assert result.info.get("icc_profile") == icc
+        assert result.convert("RGB").getpixel((5, 5)) == (40, 160, 60)
+        assert result.convert("RGB").getpixel((295, 195)) == (40, 160, 60)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_refine_of_a_16_bit_png_keeps_its_values_outside_the_selection(
+    env, capsys, standin, channels
+):
+    rng = np.random.default_rng(channels)
+    values = rng.integers(0, 65536, (120, 160, channels), dtype=np.uint16)
+    if channels in (2, 4):
+        values[..., -1] = 65535
+    path = env / "deep.png"
+    path.write_bytes(png16(values if channels > 1 else values[..., 0]))
+    _parent, _child = _edit_then_refine(env, capsys, path, "60,40,30,30")
+    back = open_image(env / "r.png").deep
+    assert back is not None and back.shape == values.shape, "written at 16 bits"
+    assert (back[:20] == values[:20]).all() and (back[:, :30] == values[:, :30]).all()
+    assert not (back[50:60, 70:80] == values[50:60, 70:80]).all(), "inside, the result"
+
+
+def test_refine_refuses_an_output_it_cannot_write_before_sending(env, capsys, standin):
+    path = saved(env / "img.png", photo((320, 240)))
+    code, out, err = cli(
+        capsys, "edit", "--image", path, "--rect", "10,10,50,50", "--prompt", "x",
+        "-o", env / "o.png", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    parent = json.loads(out)["history_id"]
+    sent = standin.stats()["image_requests"]
+    code, out, err = cli(capsys, "refine", parent, "--prompt", "y", "-o", "/dev/full")
+    assert_bad_input(code, out, err)
+    assert standin.stats()["image_requests"] == sent, "nothing sent"

@@ -89,7 +89,8 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
             settings,
             client_factory=lambda: _image_client(settings),
             cancel=cancel,
-        )
+        ),
+        waiting=f"waiting for the API ({len(entries)} jobs, timeout {settings.timeout_s:g} s)…",
     )
     reports, first_error = [], None
     for run, paths in zip(runs, outputs, strict=True):

@@ -7,8 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from ..errors import InputError
 from ..geometry import Bounds, Extent
 from ..imagefile import SourceImage, open_image, open_mask
@@ -78,15 +76,6 @@ def read_image(path: Path) -> SourceImage:
     for note in source.warnings:
         write_err(f"warning: {note}\n")
     return source
-
-
-def read_image_raw(path: Path) -> Image.Image:
-    """IMG's pixels in its own colour space, as displayed: RGBA when it has alpha, else RGB."""
-    source = read_image(path)
-    pixels = source.file_pixels
-    return (
-        pixels if pixels.mode == ("RGBA" if source.has_alpha else "RGB") else pixels.convert("RGB")
-    )
 
 
 def read_selection(args: argparse.Namespace, canvas: Extent) -> SelectionMask | None:

@@ -9,9 +9,18 @@ from typing import Any
 from PIL import Image
 
 from ..errors import EXIT_OK, InputError
+from ..imagefile import SourceImage
 from ..settings import Settings
-from .jobs import encode, flatten, job_report, output_paths, print_job, run_api_job, save_outputs
-from .options import add_option, read_image_raw
+from .jobs import (
+    FAST_PNG_LEVEL,
+    EditOutputs,
+    check_outputs,
+    job_report,
+    output_paths,
+    print_job,
+    run_api_job,
+)
+from .options import add_option, read_image
 from .runtime import add_verbose, with_settings
 
 
@@ -45,48 +54,51 @@ def add_refine_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=with_settings(cmd_refine))
 
 
-def original_canvas(record: Any, image_path: Path | None) -> tuple[Image.Image, bool]:
-    """The image a job was made on (RGBA) and whether it had alpha of its own: ``--image``, else
-    the file the CLI recorded, else, for text-to-image made without one, a transparent canvas."""
+def original_canvas(record: Any, image_path: Path | None) -> SourceImage:
+    """The image a job was made on, read as ``edit`` reads it (orientation, depth, colour
+    profile: ``core.imagefile``): ``--image``, else the file the CLI recorded, else, for
+    text-to-image made without one, a transparent canvas."""
     from ..jobs import stored_job
     from ..pipeline import Mode
 
     _, plan, _ = stored_job(record)
     source = record.data.get("source_path")
-    if image_path is None and source and Path(source).is_file():
+    if image_path is None and isinstance(source, str) and source and Path(source).is_file():
         image_path = Path(source)
     if image_path is None:
         if plan.mode is Mode.GENERATE or record.data.get("blank_canvas"):
-            return Image.new("RGBA", plan.canvas, (0, 0, 0, 0)), False
+            blank = Image.new("RGBA", plan.canvas, (0, 0, 0, 0))
+            return SourceImage(pixels=blank, file_pixels=blank, has_alpha=True)
         raise InputError(
             f"History entry {record.id} was made on an image this command can't find.",
             hint="Give it with --image IMG (the image the job edited, same size).",
         )
-    raw = read_image_raw(image_path)
-    had_alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in raw.info
-    pixels = raw.convert("RGBA")
-    if pixels.size != plan.canvas:
+    read = read_image(image_path)
+    if read.size != plan.canvas:
         raise InputError(
-            f"{image_path} is {pixels.size[0]}x{pixels.size[1]}; history entry {record.id} was "
+            f"{image_path} is {read.size[0]}x{read.size[1]}; history entry {record.id} was "
             f"made on a {plan.canvas} canvas."
         )
-    return pixels, had_alpha
+    return read
 
 
 def cmd_refine(args: argparse.Namespace, settings: Settings) -> int:
+    """Refine in the same steps as ``edit``: IMG read once, the model shown sRGB, each result
+    blended back in IMG's own colour space and depth (a 16-bit or Adobe RGB file keeps its
+    values outside the selection)."""
     from ..history import History
-    from ..pipeline import composite
     from ..refine import prepare_refine, seen_canvas
 
-    record = History.from_settings(settings).get(args.id)
+    history = History.from_settings(settings)
+    record = history.get(args.id)
     variant = args.variant - 1
     if not 0 <= variant < len(record.images):
         raise InputError(
             f"History entry {record.id} has {len(record.images)} result(s); "
             f"--variant {args.variant} is not one of them."
         )
-    canvas, had_alpha = original_canvas(record, args.image)
-    seen = seen_canvas(record, canvas, variant)
+    source = original_canvas(record, args.image)
+    seen = seen_canvas(record, source.pixels, variant)
     prepared = prepare_refine(
         record,
         lambda bounds: seen.crop(bounds.box),
@@ -97,15 +109,16 @@ def cmd_refine(args: argparse.Namespace, settings: Settings) -> int:
         quality=args.quality,
         partial_images=args.partial_images,
     )
+    seen = None
     outputs = output_paths(args.output, prepared.spec.n)
-    result = run_api_job(settings, prepared)
-    files = []
-    for path, patch in zip(outputs, result.patches, strict=False):
-        full = composite(canvas, patch)
-        keep_alpha = had_alpha or full.getchannel("A").getextrema()[0] < 255
-        files.append((path, encode(flatten(full, keep_alpha), path)))
-    save_outputs(files, result.history_id)
-    report = job_report(result, prepared, [p for p, _ in files])
+    check_outputs(outputs, prepared, settings, source)
+    files = EditOutputs(source, outputs, prepared.plan, FAST_PNG_LEVEL).start()
+    try:
+        result = run_api_job(settings, prepared)
+        written = files.write(result, history)
+    finally:
+        files.close()
+    report = job_report(result, prepared, written)
     report.update(parent_id=record.id, parent_variant=args.variant, prompt=prepared.spec.prompt)
     print_job(args, report)
     return EXIT_OK

@@ -223,37 +223,57 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: On a file or pipe, the one "waiting" line appears once the answer has taken this long (a
+#: quick answer leaves the log as it was).
+PLAIN_WAITING_AFTER_S = 2.0
+
+
 class WaitingLine:
-    """ "waiting for the API… 12 s" on stderr while a request runs, when stderr is a terminal
-    (redrawn in place each second, erased at the end); nothing when it is a file or pipe."""
+    """ "waiting for the API… 12 s" on stderr while a request runs: on a terminal redrawn in
+    place each second and erased at the end; on a file or pipe (logs, CI) one plain line, once,
+    when the answer takes longer than ``PLAIN_WAITING_AFTER_S``, and left there."""
 
     def __init__(self, what: str, stream: Any = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         try:
-            self.enabled = bool(self.stream.isatty())
+            self.terminal = bool(self.stream.isatty())
         except (AttributeError, ValueError, OSError):
-            self.enabled = False
+            self.terminal = False
+        self.enabled = True
         self.what = what
         self.started = time.monotonic()
         self.shown = 0
         self.last = -1
+        self.said = False
 
     def tick(self) -> None:
-        elapsed = int(time.monotonic() - self.started)
-        if not self.enabled or elapsed < 1 or elapsed == self.last:
+        elapsed = time.monotonic() - self.started
+        if not self.enabled:
             return
-        self.last = elapsed
-        text = f"\r{self.what} {elapsed} s (Ctrl-C cancels)"
-        with contextlib.suppress(OSError, ValueError):
+        if not self.terminal:
+            if not self.said and elapsed >= PLAIN_WAITING_AFTER_S:
+                self.said = True
+                self._put(f"{self.what} (no answer yet after {elapsed:.0f} s)\n")
+            return
+        seconds = int(elapsed)
+        if seconds < 1 or seconds == self.last:
+            return
+        self.last = seconds
+        text = f"\r{self.what} {seconds} s (Ctrl-C cancels)"
+        if self._put(text):
+            self.shown = len(text)
+
+    def _put(self, text: str) -> bool:
+        try:
             self.stream.write(text)
             self.stream.flush()
-            self.shown = len(text)
+        except (OSError, ValueError):
+            return False
+        return True
 
     def clear(self) -> None:
         if self.shown:
-            with contextlib.suppress(OSError, ValueError):
-                self.stream.write("\r" + " " * self.shown + "\r")
-                self.stream.flush()
+            self._put("\r" + " " * self.shown + "\r")
             self.shown = 0
 
 
