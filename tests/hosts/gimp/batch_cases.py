@@ -873,6 +873,106 @@ def case_ui_smoke(name, s):
     s["status"] = "success"
 
 
+#: A key typed into the key dialog by case_key_dialog: any 7 characters of it in a message,
+#: the log or the summary is a leak (the summary holds only facts about it, never it).
+DIALOG_KEY = "sk-gimp-HOSTILE-7f3a9c2e1b5d40aa"
+#: What a person may paste by mistake: the key with a space, line break, tab, zero-width space
+#: or bell inside (refused), and the key with whitespace around it (stripped, saved).
+DIALOG_BAD_KEYS = {
+    "space": DIALOG_KEY[:12] + " " + DIALOG_KEY[12:],
+    "newline": DIALOG_KEY[:12] + "\n" + DIALOG_KEY[12:],
+    "tab": DIALOG_KEY[:20] + "\t" + DIALOG_KEY[20:],
+    "zero_width": DIALOG_KEY[:16] + "\u200b" + DIALOG_KEY[16:],
+    "control": DIALOG_KEY[:8] + "\x07" + DIALOG_KEY[8:],
+}
+DIALOG_PADDED_KEY = "  \t" + DIALOG_KEY + " \n"
+
+
+def _key_dialog_answers(s, texts, then_cancel):
+    """Type each of ``texts`` into the visible key dialog and click Save, one per round (the
+    dialog stays open after a refusal); record what the dialog says after each; finally click
+    Cancel when ``then_cancel``. Returns the list the rounds are recorded in."""
+    from gi.repository import GimpUi, GLib, Gtk
+
+    rounds = []
+    pending = list(texts)
+
+    def widgets(widget, kind):
+        if isinstance(widget, kind):
+            yield widget
+        if isinstance(widget, Gtk.Container):
+            for child in widget.get_children():
+                yield from widgets(child, kind)
+
+    def key_window():
+        for window in Gtk.Window.list_toplevels():
+            if (
+                isinstance(window, GimpUi.Dialog)
+                and window.get_visible()
+                and window.get_role() == "gpt-image-key"
+            ):
+                return window
+        return None
+
+    def tick():
+        window = key_window()
+        if window is None:
+            return True
+        shown = " ".join(label.get_text() for label in widgets(window, Gtk.Label))
+        if rounds:
+            rounds[-1]["after"] = shown
+        if not pending:
+            if then_cancel:
+                window.get_widget_for_response(Gtk.ResponseType.CANCEL).clicked()
+            return False
+        text = pending.pop(0)
+        entry = next(widgets(window, Gtk.Entry))
+        entry.set_text(text)
+        rounds.append({"entry_kept_text": entry.get_text() == text})
+        window.get_widget_for_response(Gtk.ResponseType.OK).clicked()
+        return True
+
+    GLib.timeout_add(300, tick)
+    return rounds
+
+
+def case_key_dialog(name, s):
+    """The API key dialog as a person pastes into it: keys with a space, line break, tab,
+    zero-width space or control character inside are refused in the dialog with a message
+    that shows none of the key, and nothing is written; Cancel then leaves the stored key as
+    it was. A key pasted with whitespace around it is saved stripped, owner-only."""
+    import stat
+
+    dialog, _session = _plugin_modules()
+    from core import settings as core_settings
+
+    dialog.init()
+    key_file = core_settings.key_path()
+    stored = key_file.read_bytes() if key_file.exists() else None
+    keyless = type("Keyless", (), {"api_key": None, "provider": "openai"})()
+    rounds = _key_dialog_answers(s, list(DIALOG_BAD_KEYS.values()), then_cancel=True)
+    s["refused_result"] = dialog.ensure_api_key(keyless) is None
+    s["refused"] = dict(zip(DIALOG_BAD_KEYS, rounds, strict=False))
+    now = key_file.read_bytes() if key_file.exists() else None
+    s["key_file_unchanged"] = now == stored
+    s["dialog_key_in_file"] = now is not None and DIALOG_KEY.encode() in now
+    padded = _key_dialog_answers(s, [DIALOG_PADDED_KEY], then_cancel=False)
+    accepted = dialog.ensure_api_key(keyless)
+    s["padded_accepted"] = accepted is not None
+    s["padded_rounds"] = len(padded)
+    s["padded_saved_stripped"] = key_file.read_bytes() == (DIALOG_KEY + "\n").encode()
+    read_back = core_settings.read_api_key(key_file)
+    s["padded_read_back_stripped"] = (
+        read_back is not None and read_back.get_secret_value() == DIALOG_KEY
+    )
+    s["key_file_mode"] = oct(stat.S_IMODE(os.stat(key_file).st_mode))
+    if stored is None:  # leave the profile's key as the cases before found it
+        key_file.unlink()
+    else:
+        core_settings.atomic_write(key_file, stored, mode=0o600)
+    s["status"] = "success"
+
+
 EXPAND = "plug-in-gpt-image-expand"
 
 
@@ -1047,6 +1147,7 @@ CASES = {
     "ui_smoke": case_ui_smoke,
     "dialog_estimate": case_dialog_estimate,
     "request_equality": case_request_equality,
+    "key_dialog": case_key_dialog,
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,
     "no_key": case_no_key,

@@ -519,6 +519,49 @@ def test_edit_and_the_cli_send_the_same_request(run):
         assert (gimp["mask"] is not None) == (row["label"] != "flare_whole")
 
 
+def _leaks(text: str, secret: str) -> bool:
+    return any(secret[i : i + 7] in text for i in range(len(secret) - 6))
+
+
+def _dialog_key() -> str:
+    """``batch_cases.DIALOG_KEY`` (that file runs inside GIMP, so it is read, not imported)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).parent / "batch_cases.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DIALOG_KEY":
+            return ast.literal_eval(node.value)
+    raise AssertionError("batch_cases.py defines no DIALOG_KEY")
+
+
+def test_key_dialog_refuses_stray_characters_and_shows_none_of_the_key(run):
+    """The key dialog typed into and clicked as a person does (batch_cases.case_key_dialog)."""
+    key = _dialog_key()
+    entry = case(run, "key_dialog")
+    assert entry["status"] == "success"
+    assert entry["refused_result"] is True, "Cancel after the refusals gives no key"
+    assert set(entry["refused"]) == {"space", "newline", "tab", "zero_width", "control"}
+    for kind, attempt in entry["refused"].items():
+        said = attempt["after"]
+        assert "API key" in said and "contains" in said, (kind, said)
+        assert "No OpenAI API key is set" in said, "the dialog still explains itself"
+        assert not _leaks(said, key), f"{kind}: the message shows part of the key"
+    assert (
+        "line break" in entry["refused"]["newline"]["after"]
+        or not entry["refused"]["newline"]["entry_kept_text"]
+    ), "a newline GTK kept must be refused as a line break"
+    assert "non-ASCII" in entry["refused"]["zero_width"]["after"]
+    assert "control character" in entry["refused"]["control"]["after"]
+    assert entry["key_file_unchanged"] is True and entry["dialog_key_in_file"] is False
+    assert entry["padded_accepted"] is True and entry["padded_rounds"] == 1
+    assert entry["padded_saved_stripped"] is True and entry["padded_read_back_stripped"] is True
+    assert entry["key_file_mode"] == "0o600"
+    log_text = (run.data_dir / "logs" / "gimp-plugin.log").read_text(errors="replace")
+    assert not _leaks(log_text, key) and not _leaks(run.log, key)
+    summary = json.dumps(entry)
+    assert not _leaks(summary, key), "the summary holds facts, not the key"
+
+
 def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):
     name = "small_layer"
     entry = case(run, name)
