@@ -15,7 +15,8 @@ from PIL import Image
 
 from core.history import History
 from core.pricing import actual_cost
-from tests.batch_helpers import cli_env, photos, run_json, write_jsonl
+from tests.batch_helpers import photos, write_jsonl
+from tests.cli_helpers import cli_dirs, run_json
 from tests.standin.helpers import KEY
 
 POLL = ("--poll", "0.01")
@@ -23,7 +24,7 @@ POLL = ("--poll", "0.01")
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    return cli_env(tmp_path, monkeypatch, standin)
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 def edit_jobs(env, count, *, special=None, size=(120, 90)):

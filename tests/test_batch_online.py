@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,15 +15,14 @@ import pytest
 from PIL import Image
 
 from core.backoff import SharedBackoff
-from tests.batch_helpers import cli_env, photos, prompts_sent, run, run_json, write_jsonl
+from tests.batch_helpers import photos, prompts_sent, write_jsonl
+from tests.cli_helpers import ROOT, child_env, cli_dirs, core_command, run, run_json
 from tests.standin.helpers import KEY
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    return cli_env(tmp_path, monkeypatch, standin)
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 # --- validation and estimate -----------------------------------------------------------------
@@ -245,21 +243,6 @@ def test_hundreds_of_jobs_with_429s_share_one_backoff(env, capsys, standin, monk
 # --- resumable: kill -9 mid-run, then the same command again ---------------------------------
 
 
-def _cli(env, standin, *argv) -> list[str]:
-    return [sys.executable, "-m", "core", *[str(a) for a in argv]]
-
-
-def _child_env(env, standin) -> dict[str, str]:
-    return {
-        **os.environ,
-        "GPT_IMAGE_CONFIG_DIR": str(env / "cfg"),
-        "GPT_IMAGE_DATA_DIR": str(env / "data"),
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": standin.base_url,
-        "PYTHONPATH": str(ROOT),
-    }
-
-
 def _journal_done(out: Path) -> int:
     journal = out / ".gpt-image-batch" / "journal.jsonl"
     if not journal.exists():
@@ -276,9 +259,9 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
     path = write_jsonl(env / "jobs.jsonl", jobs)
     out = env / "out"
     standin.event_delay = 0.15  # requests in flight when the kill comes
-    argv = _cli(env, standin, "batch", path, "--out", out, "--concurrency", "4", "--json")
+    argv = core_command("batch", path, "--out", out, "--concurrency", "4", "--json")
     child = subprocess.Popen(
-        argv, cwd=ROOT, env=_child_env(env, standin), stdout=subprocess.PIPE,
+        argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -294,7 +277,7 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
 
     # held back on request: the resume sends nothing twice and finishes everything else
     resumed = subprocess.run(
-        [*argv, "--skip-interrupted"], cwd=ROOT, env=_child_env(env, standin),
+        [*argv, "--skip-interrupted"], cwd=ROOT, env=child_env(env, standin, KEY, inherit=True),
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     report = json.loads(resumed.stdout)
@@ -331,7 +314,12 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
     # the same command as first typed finishes them: only those are sent a second time,
     # with a warning, and nothing whose result reached history is sent again
     again = subprocess.run(
-        argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True, timeout=300
+        argv,
+        cwd=ROOT,
+        env=child_env(env, standin, KEY, inherit=True),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert again.returncode == 0, again.stderr
     final = Counter(r["params"].get("prompt") for r in standin.image_requests())
@@ -352,9 +340,9 @@ def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env
     path = write_jsonl(env / "jobs.jsonl", jobs)
     out = env / "out"
     standin.event_delay = 0.3
-    argv = _cli(env, standin, "batch", path, "--out", out, "--concurrency", "3", "--json")
+    argv = core_command("batch", path, "--out", out, "--concurrency", "3", "--json")
     child = subprocess.Popen(
-        argv, cwd=ROOT, env=_child_env(env, standin), stdout=subprocess.PIPE,
+        argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -370,7 +358,12 @@ def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env
     assert all(r["error"]["code"] == "not_sent" for r in report["rows"] if r["status"] == "pending")
     standin.event_delay = 0.0
     again = subprocess.run(
-        argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True, timeout=300
+        argv,
+        cwd=ROOT,
+        env=child_env(env, standin, KEY, inherit=True),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert again.returncode == 0, again.stderr
     sent = Counter(r["params"].get("prompt") for r in standin.image_requests())
@@ -383,17 +376,22 @@ def test_a_second_run_in_the_same_folder_is_refused_while_one_runs(env, standin)
     # Every answer held back: the first run is still running when the second starts, however
     # slowly the machine starts the second (a stream delay did not hold a non-streaming job).
     standin.queue_faults([{"kind": "slow", "seconds": 60}] * 3)
-    argv = _cli(
-        env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
+    argv = core_command("batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
         env / "out",
     )  # fmt: skip
-    first = subprocess.Popen(argv, cwd=ROOT, env=_child_env(env, standin), stdout=subprocess.PIPE)
+    first = subprocess.Popen(
+        argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while not standin.image_requests() and time.monotonic() < deadline:
             time.sleep(0.05)
         second = subprocess.run(
-            argv, cwd=ROOT, env=_child_env(env, standin), capture_output=True, text=True
+            argv,
+            cwd=ROOT,
+            env=child_env(env, standin, KEY, inherit=True),
+            capture_output=True,
+            text=True,
         )
         assert second.returncode == 2 and "Another batch run" in second.stderr
     finally:
@@ -411,7 +409,12 @@ def _on_terminal(argv, env, standin, answer: bytes, timeout: float = 120.0) -> t
 
     master, slave = pty.openpty()
     child = subprocess.Popen(
-        argv, cwd=ROOT, env=_child_env(env, standin), stdin=slave, stdout=slave, stderr=slave
+        argv,
+        cwd=ROOT,
+        env=child_env(env, standin, KEY, inherit=True),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
     )
     os.close(slave)
     seen, answered = b"", False
@@ -438,8 +441,7 @@ def _on_terminal(argv, env, standin, answer: bytes, timeout: float = 120.0) -> t
 
 def test_on_a_terminal_the_cost_is_confirmed_first(env, standin):
     photos(env / "in", 2)
-    argv = _cli(
-        env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--quality",
+    argv = core_command("batch", "--images", env / "in" / "*.png", "--prompt", "x", "--quality",
         "low", "--out", env / "out",
     )  # fmt: skip
     code, seen = _on_terminal(argv, env, standin, b"n\n")
@@ -453,8 +455,7 @@ def test_on_a_terminal_the_cost_is_confirmed_first(env, standin):
 
 def test_yes_skips_the_question_on_a_terminal(env, standin):
     photos(env / "in", 1)
-    argv = _cli(
-        env, standin, "batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
+    argv = core_command("batch", "--images", env / "in" / "*.png", "--prompt", "x", "--out",
         env / "out", "--yes",
     )  # fmt: skip
     code, seen = _on_terminal(argv, env, standin, b"n\n")

@@ -15,30 +15,19 @@ from PIL import Image, ImageChops, ImageStat
 
 from core.cli import main
 from core.expand import DEFAULT_OVERLAP_PX, EXPAND_PROMPT
-from tests.standin.helpers import KEY
+from tests import cli_helpers
+from tests.cli_helpers import cli_dirs, run
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
+    code, report, err = cli_helpers.run_json(capsys, *argv)
     assert code == 0, err
-    return json.loads(out)
+    return report
 
 
 def noisy(size, mode="RGB"):

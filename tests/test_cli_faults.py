@@ -4,35 +4,25 @@ twice, Ctrl-C stops cleanly, and the key never shows up anywhere."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from core.cli import main
 from core.settings import set_api_key
+from tests.cli_helpers import ROOT, child_env, cli_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-proj-LEAKCHECK-7f3a9c1e5b2d8064aa"  # distinctive: any hit is a leak
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    cfg, data = tmp_path / "cfg", tmp_path / "data"
-    cfg.mkdir()
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(cfg))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(data))
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
+    return cli_dirs(tmp_path, monkeypatch, standin, SECRET, make_config=True)
 
 
 def settings_file(env, **values):
@@ -156,18 +146,6 @@ def test_missing_key_exits_2(env, capsys, monkeypatch):
 # --- subprocess: the real `python -m core` -----------------------------------------------------
 
 
-def cli_env(env: Path, standin, **extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GPT_IMAGE_"))}
-    base.update(
-        GPT_IMAGE_CONFIG_DIR=str(env / "cfg"),
-        GPT_IMAGE_DATA_DIR=str(env / "data"),
-        OPENAI_BASE_URL=standin.base_url,
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return base
-
-
 def python_m_core(args, environ, **kw):
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
@@ -181,7 +159,7 @@ def python_m_core(args, environ, **kw):
 
 
 def test_python_m_core_generate_and_fault(env, standin):
-    environ = cli_env(env, standin, OPENAI_API_KEY=SECRET)
+    environ = child_env(env, standin, OPENAI_API_KEY=SECRET)
     done = python_m_core(
         ["generate", "--prompt", "a fox", "--quality", "low", "-o", env / "f.png", "--json"],
         environ,
@@ -199,7 +177,7 @@ def test_python_m_core_generate_and_fault(env, standin):
 
 
 def test_python_m_core_survives_an_ascii_console(env, standin):
-    environ = cli_env(env, standin, OPENAI_API_KEY=SECRET, PYTHONIOENCODING="ascii")
+    environ = child_env(env, standin, OPENAI_API_KEY=SECRET, PYTHONIOENCODING="ascii")
     done = python_m_core(["generate", "--prompt", "Fuchs 🦊 狐狸", "-o", env / "ü.png"], environ)
     assert done.returncode == 0, done.stderr
     listing = python_m_core(["history", "list"], environ)
@@ -214,7 +192,7 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(env, standin, partials):
         prompt = "a slow stream"
     else:
         prompt = "a slow answer [[fault:slow:20]]"
-    environ = cli_env(env, standin, OPENAI_API_KEY=SECRET)
+    environ = child_env(env, standin, OPENAI_API_KEY=SECRET)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -256,8 +234,8 @@ def test_the_key_never_appears_anywhere(env, standin, capsys):
     set_api_key(SECRET, env / "cfg" / "api_key")
     src = env / "in.png"
     Image.new("RGB", (700, 500), (40, 90, 160)).save(src)
-    stored_key_env = cli_env(env, standin)
-    env_key_env = cli_env(env, standin, OPENAI_API_KEY=SECRET)
+    stored_key_env = child_env(env, standin)
+    env_key_env = child_env(env, standin, OPENAI_API_KEY=SECRET)
     runs = [
         (
             stored_key_env,

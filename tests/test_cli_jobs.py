@@ -12,30 +12,12 @@ from PIL import Image, ImageChops
 
 from core.cli import main
 from core.pipeline import BlendOptions
-from tests.standin.helpers import KEY
+from tests.cli_helpers import cli_dirs, run, run_json
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    cfg, data = tmp_path / "cfg", tmp_path / "data"
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(cfg))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(data))
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    return code, json.loads(out), err
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 def noisy_image(size=(800, 600), mode="RGB"):

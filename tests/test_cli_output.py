@@ -15,16 +15,12 @@ from core.cli import main
 from core.history import History
 from core.jobs import patches_from_history
 from core.pipeline import composite
-from tests.standin.helpers import KEY
+from tests.cli_helpers import cli_dirs
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    return tmp_path
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 def edit(capsys, *argv) -> dict:

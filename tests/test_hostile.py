@@ -26,10 +26,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from core.cli import main
 from core.imagefile import open_image
+from tests.cli_helpers import ROOT, child_env, cli_dirs
+from tests.cli_helpers import run as cli
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-proj-HOSTILE-3c9d1e7a5b2f8064ab"  # distinctive: any 6-char run of it is a leak
 
 
@@ -38,26 +38,11 @@ SECRET = "sk-proj-HOSTILE-3c9d1e7a5b2f8064ab"  # distinctive: any 6-char run of 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    cfg, data = tmp_path / "cfg", tmp_path / "data"
-    cfg.mkdir()
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(cfg))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(data))
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
+    cli_dirs(tmp_path, monkeypatch, standin, SECRET, make_config=True, clear_proxies=True)
     rescue = tmp_path / "rescue"
     rescue.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(rescue))
     return tmp_path
-
-
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_clean(err: str, out: str = "") -> None:
@@ -197,18 +182,7 @@ def watch_for_job(env: Path, action, timeout: float = 20.0) -> threading.Thread:
 
 
 def cli_env(env: Path, standin, **extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GPT_IMAGE_"))}
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        base.pop(var, None)
-    base.update(
-        GPT_IMAGE_CONFIG_DIR=str(env / "cfg"),
-        GPT_IMAGE_DATA_DIR=str(env / "data"),
-        OPENAI_BASE_URL=standin.base_url,
-        OPENAI_API_KEY=SECRET,
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return base
+    return child_env(env, standin, SECRET, clear_proxies=True, **extra)
 
 
 # --- paid results and disk space -----------------------------------------------------------

@@ -11,7 +11,7 @@ from PIL import Image, ImageChops
 
 from core.cli import main
 from core.history import History
-from tests.standin.helpers import KEY
+from tests.cli_helpers import cli_dirs, run_json
 from tests.standin.imaging import edited_pixel
 
 RECT = (100, 100, 200, 150)
@@ -19,19 +19,7 @@ RECT = (100, 100, 200, 150)
 
 @pytest.fixture
 def env(tmp_path, monkeypatch, standin):
-    monkeypatch.setenv("GPT_IMAGE_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
-    for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
-def run_json(capsys, *argv):
-    code = main([str(a) for a in argv] + ["--json"])
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else None), err
+    return cli_dirs(tmp_path, monkeypatch, standin)
 
 
 def source_image(path, size=(640, 480)):
