@@ -166,7 +166,8 @@ class JobRecord:
 
 
 def _unreadable(folder: Path, reason: str) -> JobRecord:
-    log.warning("History entry %s is unreadable: %s", folder.name, reason)
+    # said where it matters (listed as unreadable, or the command's one error line), not twice
+    log.info("History entry %s is unreadable: %s", folder.name, reason)
     data = {
         "id": folder.name,
         "status": "unreadable",
@@ -376,6 +377,19 @@ class History:
     def get(self, job_id: str) -> JobRecord:
         folder = self._folder(job_id)
         return self._load(folder)
+
+    def get_readable(self, job_id: str) -> JobRecord:
+        """``get`` for commands that act on what the record says (re-run, refine, composite):
+        an unreadable record is ``InputError`` naming why, and is left as it is."""
+        record = self.get(job_id)
+        if not record.readable:
+            raise InputError(
+                f"History entry {job_id} is unreadable: {record.unreadable_reason}; "
+                "it was left as it is.",
+                hint="`history show ID` lists its files; `history export ID --raw` writes a "
+                "stored result as it is.",
+            )
+        return record
 
     def _load(self, folder: Path) -> JobRecord:
         """The record of ``folder`` through the one reader (``job_record.read_record``); one

@@ -21,6 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+from .geometry import Extent
+from .imagefile import MAX_IMAGE_SIDE, check_dimensions
 from .jsonfile import load_json
 from .options import option
 from .pipeline import Mode
@@ -125,6 +128,8 @@ def migrate(data: Mapping[str, Any]) -> dict[str, Any]:
     version = record.get("format_version", record.get("version", 0))
     if isinstance(version, bool) or not isinstance(version, int):
         raise RecordError(f"format_version is {_kind(version)}, not a whole number")
+    if version < 0:
+        raise RecordError(f"format_version {version} is not a version (0 or more)")
     if version > FORMAT_VERSION:
         raise RecordError(
             f"format_version {version} is newer than this plug-in reads ({FORMAT_VERSION}); "
@@ -208,6 +213,7 @@ def check_shapes(data: Mapping[str, Any]) -> None:
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         ):
             raise RecordError(f"{name!r} is not {length} whole numbers")
+    check_geometry(data)
     for role, value in data["inputs"].items() if "inputs" in data else ():
         names = value if isinstance(value, list) else [value]
         if not all(isinstance(n, str) for n in names):
@@ -218,6 +224,36 @@ def check_shapes(data: Mapping[str, Any]) -> None:
             raise RecordError(f"settings.blend is {_kind(blend)}, not an object")
     if not all(isinstance(n, str) for n in data.get("images", [])):
         raise RecordError("'images' holds something that is not a file name")
+
+
+def check_geometry(data: Mapping[str, Any]) -> None:
+    """``RecordError`` for a canvas, crop or API size no job can have (zero, negative, beyond
+    the largest image accepted, a crop off the canvas): a record is never a way to allocate
+    what an image file could not ask for."""
+    canvas, crop = data.get("canvas"), data.get("crop")
+    if canvas is not None:
+        width, height = canvas
+        try:
+            check_dimensions(width, height, "the canvas")
+        except InputError as exc:
+            raise RecordError(f"'canvas' {width}x{height} is not a canvas: {exc.message}") from None
+    if crop is not None:
+        x, y, w, h = crop
+        reach = 2 * MAX_IMAGE_SIDE
+        if w <= 0 or h <= 0 or max(w, h) > reach or max(abs(x), abs(y)) > reach:
+            raise RecordError(f"'crop' {crop} is not an area of an image")
+        if canvas is not None and (x >= canvas[0] or y >= canvas[1] or x + w <= 0 or y + h <= 0):
+            raise RecordError(f"'crop' {crop} lies outside the {canvas[0]}x{canvas[1]} canvas")
+    if data.get("api_size") is not None:
+        try:
+            size = Extent.parse(str(data["api_size"]))
+        except ValueError:
+            raise RecordError(f"'api_size' {str(data['api_size'])[:20]!r} is not WxH") from None
+        if not (0 < size.width <= MAX_IMAGE_SIDE and 0 < size.height <= MAX_IMAGE_SIDE):
+            raise RecordError(f"'api_size' {size} is not a size the API makes")
+    origin = data.get("selection_origin")
+    if origin is not None and max(abs(v) for v in origin) > 2 * MAX_IMAGE_SIDE:
+        raise RecordError(f"'selection_origin' {origin} is off any canvas")
 
 
 def check_files(data: Mapping[str, Any], folder: Path) -> None:

@@ -81,6 +81,21 @@ def _depth(text: str) -> int:
     return deepest
 
 
+class _DuplicateKey(Exception):
+    """A key given twice in one JSON object: Python would silently keep the last."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key[:40])
+            seen.add(key)
+    return value
+
+
 def load_json(
     raw: bytes, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH
 ) -> Any:
@@ -94,7 +109,11 @@ def load_json(
     if text.count("[") + text.count("{") > max_depth and _depth(text) > max_depth:
         raise JsonFileError(f"nested more than {max_depth} levels deep")
     try:
-        value = json.loads(text, parse_float=_float, parse_constant=_NotFinite)
+        value = json.loads(
+            text, parse_float=_float, parse_constant=_NotFinite, object_pairs_hook=_unique_keys
+        )
+    except _DuplicateKey as exc:
+        raise JsonFileError(f"field '{exc}' is given twice (which one is meant?)") from None
     except json.JSONDecodeError as exc:
         raise JsonFileError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except (ValueError, RecursionError, MemoryError) as exc:

@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import stat
 import sys
@@ -553,6 +554,13 @@ def read_api_key(path: Path | None = None) -> SecretStr | None:
         st = path.stat()
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(st.st_mode):  # a folder or device: never chmod or read it
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise ConfigError(
+            f"The API key file {path} is {kind}.",
+            hint="Remove it and save the key again in the settings.",
+            code="unreadable_key",
+        )
     if os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
         os.chmod(path, 0o600)
         log.warning("API key file %s was readable by others; set its mode to 0600", path)
@@ -603,7 +611,28 @@ def normalise_api_key(raw: str, source: str) -> str:
             hint="Copy the key again from the provider's dashboard.",
             code="invalid_api_key",
         )
+    pasted = _pasted_around(text)
+    if pasted:
+        raise ConfigError(
+            f"The API key from {source} {pasted}; give the key alone.",
+            hint="Copy the key again from the provider's dashboard.",
+            code="invalid_api_key",
+        )
     return text
+
+
+#: ``NAME=value``: a whole line of a .env file or a shell export (base64 padding ``==`` is not).
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=[^=]")
+
+
+def _pasted_around(text: str) -> str | None:
+    """What was pasted with the key (quotes, ``NAME=``), said without a character of it."""
+    quote = next((i for i, char in enumerate(text, 1) if char in "\"'`"), None)
+    if quote is not None:
+        return f"contains a quote (character {quote} of {len(text)})"
+    if _ASSIGNMENT.match(text):
+        return "starts with a variable name and '=' (a whole line of a .env file?)"
+    return None
 
 
 def set_api_key(key: str | SecretStr, path: Path | None = None) -> Path:

@@ -132,7 +132,7 @@ def _original(image: Path | None, record: Any, canvas: Extent) -> Any:
 def cmd_history_rerun(args: argparse.Namespace, settings: Settings) -> int:
     from ..jobs import prepared_from_history
 
-    record = _history(settings).get(args.id)
+    record = _history(settings).get_readable(args.id)
     prepared = prepared_from_history(record, settings)
     plan = prepared.plan
     source = None
@@ -163,6 +163,24 @@ def cmd_history_rerun(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _check_stored_image(data: bytes, stored: Path, job_id: str) -> None:
+    """``InputError`` when a stored result is not a whole image (a damaged file is never
+    exported as if it were the result)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InputError(
+            f"{stored.name} of history entry {job_id} is not a readable image ({exc}); "
+            "nothing was written.",
+            hint="The file may be damaged; `history show ID` lists the entry's files.",
+        ) from None
+
+
 def cmd_history_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write out a stored result: composited into the original image as the job would have
     done, or (``--raw``, text to image, or no original at hand) the result as the API sent it."""
@@ -179,6 +197,8 @@ def cmd_history_export(args: argparse.Namespace, settings: Settings) -> int:
     mode = str(record.data.get("mode", ""))
     source = None
     raw = args.raw or mode == Mode.GENERATE.value
+    if not raw and not record.readable:
+        history.get_readable(args.id)  # says why it can't be composited
     if not raw:
         canvas = record.data.get("canvas")
         try:
@@ -207,6 +227,7 @@ def cmd_history_export(args: argparse.Namespace, settings: Settings) -> int:
         files = []
         for path, stored in zip(outputs, images, strict=False):
             data = stored.read_bytes()
+            _check_stored_image(data, stored, args.id)
             same = PIL_FORMATS[path.suffix.lower()] == PIL_FORMATS.get(stored.suffix.lower())
             if not same:
                 from ..jobs import decode_image

@@ -90,7 +90,7 @@ def cmd_refine(args: argparse.Namespace, settings: Settings) -> int:
     from ..refine import prepare_refine, seen_canvas
 
     history = History.from_settings(settings)
-    record = history.get(args.id)
+    record = history.get_readable(args.id)
     variant = args.variant - 1
     if not 0 <= variant < len(record.images):
         raise InputError(
