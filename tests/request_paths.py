@@ -98,8 +98,8 @@ def reference_files(folder: Path, count: int) -> list[Path]:
 
 
 def settings_json(case: Case) -> dict[str, Any]:
-    """The saved settings every caller starts from (the hosts take grow and partial previews
-    from them where they have no widget or argument of their own)."""
+    """The saved settings every caller starts from (each caller is also given grow and partial
+    previews explicitly: a widget, an argument, a flag)."""
     return {"partial_images": case.partials, "grow_px": case.grow}
 
 
@@ -237,6 +237,8 @@ def gimp_request(case: Case, refs: list[Path]) -> None:
         "variants": case.n,
         "padding": case.padding,
         "feather": case.feather,
+        "grow": case.grow,
+        "partials": case.partials,
         "references": ";".join(str(p) for p in refs),
     }
     options = arguments.options_from_values(values)

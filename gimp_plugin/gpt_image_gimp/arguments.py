@@ -119,7 +119,9 @@ ARGS: tuple[Arg, ...] = (
         None,
     ),
     _from_option("padding_px", "int", "Context pa_dding", procs=(EDIT_PROC,)),
+    _from_option("grow_px", "int", "_Grow"),
     _from_option("feather_px", "int", "Feat_her"),
+    _from_option("partial_images", "int", "Partial p_reviews"),
     Arg(
         "timeout",
         "double",
@@ -328,6 +330,8 @@ class JobOptions:
     references: tuple[RefEntry, ...] = ()
     padding: int = option("padding_px").default
     feather: int = option("feather_px").default
+    grow: int = option("grow_px").default
+    partials: int = option("partial_images").default
     timeout_s: float = 0.0
 
 
@@ -374,6 +378,10 @@ def options_from_values(values: dict[str, Any]) -> JobOptions:
         feather=option("feather_px").check(
             int(values.get("feather", option("feather_px").default))
         ),
+        grow=option("grow_px").check(int(values.get("grow", option("grow_px").default))),
+        partials=option("partial_images").check(
+            int(values.get("partials", option("partial_images").default))
+        ),
         timeout_s=max(0.0, float(values.get("timeout") or 0.0)),
     )
 
@@ -386,11 +394,16 @@ def job_spec(
     source_document: str,
 ) -> Any:
     """The core job from the arguments over the shared settings, as Krita and the CLI build it
-    (grow, partial previews, output format, moderation come from the settings). ``mode`` is
-    core's ``jobs.EDIT`` for Edit… (core chooses) or ``generate``."""
+    (output format, moderation and the like come from the settings). ``mode`` is core's
+    ``jobs.EDIT`` for Edit… (core chooses) or ``generate``."""
     from core import jobs  # not at import: registering the procedures needs no Pillow
 
-    blend = replace(settings.blend(), padding_px=options.padding, feather_px=options.feather)
+    blend = replace(
+        settings.blend(),
+        padding_px=options.padding,
+        grow_px=options.grow,
+        feather_px=options.feather,
+    )
     return jobs.JobSpec.from_settings(
         settings,
         mode,
@@ -399,6 +412,7 @@ def job_spec(
         quality=options.quality,
         resolution=options.resolution,
         n=options.variants,
+        partial_images=options.partials,
         references=references,
         blend=blend,
         source_document=source_document,

@@ -1078,11 +1078,12 @@ def case_dialog_estimate(name, s):
     s["status"] = "success"
 
 
-#: name, selection (x, y, w, h) or None, model, quality, variants, padding (test_gimp_host.py)
+#: name, selection (x, y, w, h) or None, model, quality, variants, padding, grow, partial
+#: previews (test_gimp_host.py)
 REQUEST_CASES = (
-    ("masked", (51, 41, 63, 47), "gpt-image-2", "low", 1, 48),
-    ("flare_whole", None, "gpt-image-2.5-flare", "xhigh", 2, 48),
-    ("sunburst_padding", (100, 80, 50, 30), "gpt-image-2.5-sunburst", "max", 1, 150),
+    ("masked", (51, 41, 63, 47), "gpt-image-2", "low", 1, 48, 6, 0),
+    ("flare_whole", None, "gpt-image-2.5-flare", "xhigh", 2, 48, 6, 1),
+    ("sunburst_padding", (100, 80, 50, 30), "gpt-image-2.5-sunburst", "max", 1, 150, 2, 2),
 )
 
 
@@ -1090,12 +1091,10 @@ def case_request_equality(name, s):
     """Edit… and ``python -m core edit`` (core's CLI, run in this GIMP process) on the same
     picture, selection and options: the outer test compares what the stand-in received."""
     _plugin_modules()
-    from core import settings as core_settings
     from core.cli import main
 
-    settings = core_settings.load_settings()
     rows = []
-    for label, rect, model, quality, variants, padding in REQUEST_CASES:
+    for label, rect, model, quality, variants, padding, grow, partials in REQUEST_CASES:
         image, active = new_image(offset_layer=False)
         active.add_alpha()
         picture = os.path.join(OUT, f"{name}-{label}.png")
@@ -1106,11 +1105,12 @@ def case_request_equality(name, s):
             image.select_rectangle(Gimp.ChannelOps.REPLACE, *rect)
         prompt = f"request equality {label}: a blue heron by a pond"
         options = {"model": model, "quality": quality, "variants": variants, "padding": padding}
+        options.update(grow=grow, partials=partials)
         res, _layer = call(EDIT, image, [active], prompt=prompt, feather=8, **options)
         argv = ["edit", "--image", picture, "--prompt", prompt, "--model", model]
         argv += ["--quality", quality, "-n", str(variants), "--padding", str(padding)]
-        argv += ["--feather", "8", "--grow", str(settings.grow_px)]
-        argv += ["--partials", str(settings.partial_images), "-o", picture + "-cli.png"]
+        argv += ["--feather", "8", "--grow", str(grow)]
+        argv += ["--partials", str(partials), "-o", picture + "-cli.png"]
         if rect is not None:
             argv += ["--rect", ",".join(map(str, rect))]
         rows.append({"label": label, "prompt": prompt, "gimp": res["status"], "cli": main(argv)})
