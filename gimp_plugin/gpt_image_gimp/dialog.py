@@ -153,10 +153,12 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
     """The procedure dialog (remembers last values through ``config``); True on OK."""
     name = procedure.get_name()
     dlg = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-    dlg.fill([arg.name for arg in args_for(name) if arg.in_dialog and arg.name != "model"])
-    picker = model_picker(config)
-    dlg.get_content_area().pack_start(picker, False, False, 4)
-    dlg.get_content_area().reorder_child(picker, 0)
+    shown = [arg.name for arg in args_for(name) if arg.in_dialog]
+    dlg.fill([arg for arg in shown if arg != "model"])
+    if "model" in shown:  # core's models with their descriptions instead of a bare text field
+        picker = model_picker(config)
+        dlg.get_content_area().pack_start(picker, False, False, 4)
+        dlg.get_content_area().reorder_child(picker, 0)
     cost = Gtk.Label(xalign=0.0)
     source = "OPENAI_API_KEY" if settings.key_source == "env" else str(core_settings.key_path())
     where = settings.base_url or settings.provider
