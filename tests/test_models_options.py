@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -245,3 +246,32 @@ def test_estimate_job_is_the_estimate_of_the_prepared_job(overrides):
     prepared = prepare_job(spec, canvas, selection, lambda b: pixels.crop(b.box), settings)
     assert plan == prepared.plan
     assert est.usd == prepared.estimate_usd and est.breakdown == prepared.estimate.breakdown
+    # a host that knows its references' sizes only (Krita's live estimate) gets the same figure
+    sizes = [Extent(*Image.open(io.BytesIO(r.data)).size) for r in spec.references]
+    bare = JobSpec.from_settings(
+        settings, Mode.EDIT_SELECTION, "a hat", **{**values, "references": ()}
+    )
+    _plan, by_size = estimate_job(bare, canvas, selection, settings, reference_sizes=sizes)
+    assert by_size.usd == est.usd and by_size.breakdown == est.breakdown
+
+
+def test_the_edit_mode_core_chooses_is_the_same_for_the_estimate_and_the_job():
+    """``jobs.EDIT``: core decides (GIMP's Edit…, the CLI); a layer smaller than the image
+    without a selection is a masked edit of its area, in the estimate and in the job alike."""
+    from core.geometry import Bounds, Extent
+    from core.jobs import EDIT, JobSpec, estimate_job, prepare_job
+    from core.pipeline import Mode
+
+    settings = Settings()
+    canvas, layer = Extent(1600, 1200), Bounds(300, 200, 500, 400)
+    pixels = Image.new("RGBA", canvas, (1, 2, 3, 255))
+    spec = JobSpec.from_settings(settings, EDIT, "a hat")
+    plan, est = estimate_job(spec, canvas, None, settings, layer_bounds=layer)
+    prepared = prepare_job(
+        spec, canvas, None, lambda b: pixels.crop(b.box), settings, layer_bounds=layer
+    )
+    assert plan == prepared.plan and plan.mode is Mode.EDIT_SELECTION
+    assert plan.selection.bounds == layer and est.usd == prepared.estimate_usd
+    assert prepared.spec.mode is Mode.EDIT_SELECTION
+    whole, _ = estimate_job(spec, canvas, None, settings)
+    assert whole.mode is Mode.EDIT_IMAGE
