@@ -15,6 +15,7 @@ file decodes to exactly the picture given, with its ICC profile when there is on
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable
@@ -22,9 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from PIL import Image
-
-from .lazynp import np
+from PIL import Image, ImageChops
 
 #: Rows per band: big enough for zlib to find its matches, small enough to spread over cores.
 BAND_ROWS = 128
@@ -45,6 +44,16 @@ def supports(image: Image.Image) -> bool:
     return image.mode in _MODES
 
 
+def encode(image: Image.Image, level: int = 1, strategy: int = zlib.Z_DEFAULT_STRATEGY) -> bytes:
+    """``image`` (RGB or RGBA) as PNG bytes, compressed in bands on all cores: about twice as
+    fast as Pillow's own encoder at the same level on one core (which also tries every filter
+    on every row), for a file of about the same size."""
+    with BandedPng(image, (0, 0), level=level, strategy=strategy) as png:
+        buffer = io.BytesIO()
+        png.start().writer()(buffer)
+        return buffer.getvalue()
+
+
 def adler32_combine(first: int, second: int, second_length: int) -> int:
     """The Adler-32 of A+B from those of A and of B (zlib's ``adler32_combine``)."""
     rem = second_length % _ADLER_BASE
@@ -58,23 +67,29 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
 
 
 def _filtered(image: Image.Image, top: int, bottom: int, mode: str) -> bytes:
-    """Rows [top, bottom) in ``mode`` as PNG scanlines, each with filter Sub (type 1)."""
+    """Rows [top, bottom) in ``mode`` as PNG scanlines, each with filter Sub (type 1): every
+    byte minus the same byte of the pixel to its left, modulo 256 (Pillow's chops; no numpy,
+    which a CLI edit then never imports)."""
     pixel = _MODES[mode][1]
-    width = image.width * pixel
     band = image.crop((0, top, image.width, bottom))
     band = band if band.mode == mode else band.convert(mode)  # a band at a time: no full copy
-    raw = np.frombuffer(band.tobytes(), np.uint8)
-    raw = raw.reshape(bottom - top, width)
-    lines = np.empty((bottom - top, width + 1), np.uint8)
-    lines[:, 0] = 1
-    lines[:, 1 : 1 + pixel] = raw[:, :pixel]
-    np.subtract(raw[:, pixel:], raw[:, :-pixel], out=lines[:, 1 + pixel :])  # mod 256
-    return lines.tobytes()
+    left = Image.new(mode, band.size)  # each pixel's left neighbour (zeros before the first)
+    left.paste(band.crop((0, 0, band.width - 1, band.height)), (1, 0))
+    raw = ImageChops.subtract_modulo(band, left).tobytes()
+    row = band.width * pixel
+    return b"".join(b"\x01" + raw[i : i + row] for i in range(0, len(raw), row))
 
 
-def _piece(image: Image.Image, top: int, bottom: int, level: int, mode: str) -> _Piece:
+def _piece(
+    image: Image.Image,
+    top: int,
+    bottom: int,
+    level: int,
+    mode: str,
+    strategy: int = zlib.Z_DEFAULT_STRATEGY,
+) -> _Piece:
     data = _filtered(image, top, bottom, mode)
-    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+    packer = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
     deflated = packer.compress(data) + packer.flush(zlib.Z_FULL_FLUSH)
     return _Piece(deflated, zlib.adler32(data), len(data))
 
@@ -108,6 +123,7 @@ class BandedPng:
         level: int = 1,
         icc_profile: bytes | None = None,
         workers: int = 2,
+        strategy: int = zlib.Z_DEFAULT_STRATEGY,
     ) -> None:
         self.mode = mode or image.mode  # the file's: RGBA pixels can be written as RGB
         if not supports(image) or self.mode not in _MODES:
@@ -116,6 +132,7 @@ class BandedPng:
         self.top, self.bottom = max(0, changing[0]), min(image.height, changing[1])
         self.level = level
         self.icc_profile = icc_profile
+        self.strategy = strategy
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gpt-image-png")
         self._fixed: dict[tuple[int, int], Future[_Piece]] = {}
 
@@ -141,7 +158,7 @@ class BandedPng:
             piece.result()
 
     def _compress(self, band: tuple[int, int]) -> _Piece:
-        return _piece(self.image, *band, self.level, self.mode)
+        return _piece(self.image, *band, self.level, self.mode, self.strategy)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -119,3 +119,46 @@ def test_blend_mask_near_the_selection_only_equals_the_plain_way(grow, feather, 
     for area in (plan.crop, plan.source_bounds, Bounds(0, 0, *CANVAS)):
         fast = pipeline.blend_mask(plan, area)
         assert fast.tobytes() == blend_mask_over_all_of(plan, area).tobytes(), (area, box)
+
+
+def masks_to_grow():
+    import random
+
+    rng = random.Random(7)
+    soft = Image.new("L", (90, 70))
+    soft.putdata([rng.choice((0, 0, 0, 40, 255)) for _ in range(90 * 70)])
+    rect = Image.new("L", (90, 70))
+    rect.paste(255, (10, 5, 60, 40))
+    corner = Image.new("L", (90, 70))
+    corner.paste(255, (0, 0, 30, 20))  # at the edge: grows off the picture
+    soft_rect = rect.copy()
+    soft_rect.putpixel((30, 20), 254)  # not a hard rectangle: the general way
+    return [soft, rect, corner, soft_rect, Image.new("L", (90, 70)), Image.new("L", (90, 70), 255)]
+
+
+@pytest.mark.parametrize("pixels", [1, 2, 6, 13])
+@pytest.mark.parametrize("index", range(6))
+def test_grow_is_a_maximum_filter(pixels, index):
+    """``grow`` (over the set box only, rectangles without passes) = a square max filter."""
+    from PIL import ImageFilter
+
+    mask = masks_to_grow()[index]
+    reference = mask.filter(ImageFilter.MaxFilter(2 * pixels + 1))
+    assert pipeline.grow(mask, pixels).tobytes() == reference.tobytes()
+
+
+@pytest.mark.parametrize("grow", [0, 1, 6, 40])
+@pytest.mark.parametrize("feather", [0, 1, 3, 8, 17, 64, 256])
+def test_feathering_near_edges_only_equals_the_plain_way(grow, feather):
+    """``grown_and_feathered`` (tiles away from every edge left as they are) = grow + blur."""
+    from PIL import ImageFilter
+
+    coverage = Image.new("L", (700, 460))
+    ImageDraw.Draw(coverage).ellipse((40, 30, 650, 420), fill=255)
+    ImageDraw.Draw(coverage).rectangle((0, 200, 90, 459), fill=255)  # touches two edges
+    ImageDraw.Draw(coverage).ellipse((300, 150, 380, 220), fill=90)  # a soft patch inside
+    plain = pipeline.grow(coverage, grow)
+    if feather:
+        plain = plain.filter(ImageFilter.GaussianBlur(feather / 2))
+    fast = pipeline.grown_and_feathered(coverage, grow, feather / 2)
+    assert fast.tobytes() == plain.tobytes()

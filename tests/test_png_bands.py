@@ -88,3 +88,28 @@ def test_rgba_written_as_rgb_band_by_band():
 def test_other_modes_are_refused():
     with pytest.raises(ValueError):
         BandedPng(Image.new("L", (4, 4)), (0, 4))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("strategy", [zlib.Z_DEFAULT_STRATEGY, zlib.Z_RLE])
+def test_encode_gives_the_file_of_the_picture(mode, strategy):
+    """``encode`` (the upload picture and mask of every job) is a whole PNG file in bands."""
+    image = picture((333, 290), mode)
+    data = png_bands.encode(image, 1, strategy)
+    with Image.open(io.BytesIO(data)) as decoded:
+        assert decoded.format == "PNG" and decoded.mode == mode
+        assert decoded.tobytes() == image.tobytes()
+
+
+def test_upload_files_are_encoded_in_bands(monkeypatch):
+    """The job path's picture and mask go through ``encode``; other modes through Pillow."""
+    from core.pipeline import _encode_png
+
+    calls = []
+    real = png_bands.encode
+    monkeypatch.setattr(png_bands, "encode", lambda *a: calls.append(a[0].mode) or real(*a))
+    for mode in ("RGB", "RGBA", "L"):
+        image = Image.new(mode, (20, 10), 7)
+        with Image.open(io.BytesIO(_encode_png(image))) as decoded:
+            assert decoded.mode == mode and decoded.tobytes() == image.tobytes()
+    assert calls == ["RGB", "RGBA"]
