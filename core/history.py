@@ -46,6 +46,10 @@ from .settings import atomic_write, data_dir
 log = logging.getLogger(__name__)
 
 JOB_FILE = "job.json"
+#: The remembered size of each job folder (``History.folder_sizes``), a cache beside them.
+SIZES_FILE = ".sizes.json"
+#: A folder changed less than this ago is measured again next time (file times are coarse).
+SIZE_SETTLE_NS = 2_000_000_000
 HISTORY_DIR = "history"
 DEFAULT_MAX_BYTES = 2048 * 1024 * 1024
 #: A "running" job older than this is from a process that died; it may be pruned.
@@ -429,7 +433,42 @@ class History:
         return [r for r in self.list() if needle in r.prompt.casefold()]
 
     def total_bytes(self) -> int:
-        return sum(_folder_size(folder) for folder in self._entries())
+        return sum(self.folder_sizes().values())
+
+    def folder_sizes(self) -> dict[str, int]:
+        """Bytes of every job folder. A folder's size is remembered in ``SIZES_FILE`` with the
+        folder's modification time (every file here is written by a rename, which changes it;
+        a finished job's folder no longer changes), so pruning after each job stats each folder
+        once instead of walking them all. The file is only a cache: unreadable, it is rebuilt."""
+        cache = self._size_cache()
+        settled = time.time_ns() - SIZE_SETTLE_NS
+        sizes: dict[str, int] = {}
+        fresh: dict[str, list[int]] = {}
+        for folder in self._entries():
+            try:
+                mtime = folder.stat().st_mtime_ns
+            except OSError:
+                continue
+            known = cache.get(folder.name)
+            if isinstance(known, list) and len(known) == 2 and known[0] == mtime:
+                size = int(known[1])
+            else:
+                size = _folder_size(folder)
+            sizes[folder.name] = size
+            if mtime < settled:  # file times are coarse: a folder that just changed may again
+                fresh[folder.name] = [mtime, size]
+        if fresh != cache:
+            with contextlib.suppress(OSError):
+                data = json.dumps(fresh, separators=(",", ":")).encode("utf-8")
+                atomic_write(self.root / SIZES_FILE, data, durable=False)
+        return sizes
+
+    def _size_cache(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.root / SIZES_FILE).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     # -- removing -----------------------------------------------------------------------------
 
@@ -450,9 +489,13 @@ class History:
         self._clear_leftovers(now)
         if not self.max_bytes:
             return []
-        records = sorted(self.list(), key=lambda r: (r.created_ts, r.id))
-        sizes = {r.id: r.size_bytes() for r in records}
+        sizes = self.folder_sizes()
         total = sum(sizes.values())
+        if total <= self.max_bytes:  # the usual case: no job.json is read at all
+            return []
+        records = sorted(
+            (self._load(self.root / job_id) for job_id in sizes), key=lambda r: (r.created_ts, r.id)
+        )
         removed: list[str] = []
         for record in records:
             if total <= self.max_bytes:

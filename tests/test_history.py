@@ -208,3 +208,37 @@ def test_a_kill_mid_job_leaves_a_readable_history(tmp_path):
         assert image.stat().st_size == 2_000_008
     # an interrupted job is finished business: the size cap may prune it
     assert history.prune() == [] and History(root, max_bytes=1).prune() == [job_id]
+
+
+def test_pruning_after_a_job_walks_only_what_changed(tmp_path, monkeypatch):
+    """Each finish prunes; with the sizes remembered, it neither reads the other jobs' job.json
+    nor walks their folders again, and a folder that changes is measured anew."""
+    import core.history as module
+
+    history = History(tmp_path / "h", max_bytes=10**9)
+    old = [make_job(history, f"old {i}") for i in range(5)]
+    for job in old:
+        history.add_image(job.id, 0, PNG + os.urandom(5000))
+        history.finish(job.id, "done", prune=False)
+    monkeypatch.setattr(module, "SIZE_SETTLE_NS", 0)  # no waiting out the coarse file times
+    before = history.total_bytes()  # measures all, remembers them
+    walked, loaded = [], []
+    real_size, real_load = module._folder_size, History._load
+    monkeypatch.setattr(module, "_folder_size", lambda f: walked.append(f.name) or real_size(f))
+    monkeypatch.setattr(
+        History, "_load", lambda self, f: loaded.append(f.name) or real_load(self, f)
+    )
+    new = make_job(history, "new")
+    history.add_image(new.id, 0, PNG + os.urandom(7000))
+    walked.clear()
+    loaded.clear()
+    history.finish(new.id, "done")
+    assert walked == [new.id] and set(loaded) == {new.id}  # its own record only
+    assert history.total_bytes() == before + module._folder_size(new.path)
+    history.add_image(old[0].id, 1, PNG + os.urandom(3000))  # a folder that changes
+    walked.clear()
+    assert history.total_bytes() > before and walked == [old[0].id]
+    (history.root / module.SIZES_FILE).write_text("{broken")  # only a cache: rebuilt
+    assert history.total_bytes() == sum(module._folder_size(j.path) for j in [*old, new])
+    history.max_bytes = 1  # over the cap: the oldest finished jobs go, as before
+    assert history.prune(keep=(new.id,)) == [job.id for job in old]
