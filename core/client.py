@@ -27,7 +27,13 @@ from urllib.parse import urlsplit
 
 from . import client_errors as errs
 from .client_request import Call, ImageRequest, InputImage, build_call, lookup_caps  # noqa: F401 (re-exported)
-from .client_transport import Tracker, check_proxies, make_sdk_client, proxy_for
+from .client_transport import (
+    Tracker,
+    check_proxies,
+    make_sdk_client,
+    proxy_for,
+    warm_sdk,
+)
 from .errors import Cancelled, ConfigError, GptImageError, InputError
 from .retry import RetryPolicy, is_transient_status, parse_retry_after
 
@@ -181,8 +187,7 @@ def preload_sdk() -> threading.Thread:
     """
 
     def load() -> None:
-        with contextlib.suppress(Exception):
-            import openai  # noqa: F401
+        warm_sdk()
 
     thread = threading.Thread(target=load, name="gpt-image-sdk-import", daemon=True)
     thread.start()

@@ -149,6 +149,36 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+_TLS_LOCK = threading.Lock()
+_TLS: list[Any] = []
+
+
+def tls_context() -> Any | None:
+    """The one TLS context of every SDK client of this process, made exactly as the SDK's HTTP
+    library makes its default one (verifying, its CA bundle, ``SSL_CERT_FILE`` honoured):
+    loading the CA bundle takes tens of milliseconds per client otherwise, hundreds on a busy
+    machine. None when that library has no such function (each client then makes its own)."""
+    with _TLS_LOCK:
+        if not _TLS:
+            import openai
+
+            library = openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]
+            make = getattr(importlib.import_module(library), "create_ssl_context", None)
+            _TLS.append(make() if make is not None else None)
+        return _TLS[0]
+
+
+def warm_sdk() -> None:
+    """Import the SDK and make what its first client needs (the TLS context, the transports its
+    HTTP library imports on first use), ahead of the first request; any failure is left for
+    the request to report."""
+    with contextlib.suppress(Exception):
+        import openai
+
+        tls = tls_context()
+        openai.DefaultHttpxClient(**({"verify": tls} if tls is not None else {})).close()
+
+
 def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
     """An ``openai.OpenAI`` / ``openai.AzureOpenAI`` for one attempt, isolated from env vars.
 
@@ -161,8 +191,11 @@ def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
     timeout = openai.Timeout(
         connection.timeout_s, connect=min(CONNECT_TIMEOUT_S, connection.timeout_s)
     )
+    tls = tls_context()
     http_client = openai.DefaultHttpxClient(
-        timeout=timeout, event_hooks={"request": [tracker.on_request], "response": []}
+        timeout=timeout,
+        event_hooks={"request": [tracker.on_request], "response": []},
+        **({"verify": tls} if tls is not None else {}),
     )
     common: dict[str, Any] = {
         "api_key": connection.api_key,

@@ -375,3 +375,14 @@ def test_azure_check_and_improve_prompt(standin):
     assert {models["query"]["api-version"], responses["query"]["api-version"]} == {
         "2025-04-01-preview"
     }
+
+
+def test_every_sdk_client_shares_one_verifying_tls_context():
+    """The CA bundle is loaded once per process (``tls_context``), and TLS stays verified."""
+    import ssl
+
+    from core.client_transport import tls_context
+
+    context = tls_context()
+    assert context is tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

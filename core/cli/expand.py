@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from ..errors import EXIT_OK, InputError
@@ -30,6 +29,7 @@ from ..expand import (
 )
 from ..geometry import Extent
 from ..imagefile import SourceImage
+from ..lazynp import np
 from ..options import option
 from ..pipeline import Mode, Plan
 from ..settings import Settings

@@ -70,9 +70,12 @@ def blend_from_args(args: argparse.Namespace, base: BlendOptions | None = None) 
 
 
 def read_image(path: Path) -> SourceImage:
-    """An image file as the person sees it (``core.imagefile``); what was adjusted on the way
-    (first frame of an animation, colour profile) is said on stderr."""
-    source = open_image(Path(path), str(path))
+    """An image file as the person sees it (``core.imagefile``; read already when ``python -m
+    core`` started reading it early, ``core.startup``); what was adjusted on the way (first
+    frame of an animation, colour profile) is said on stderr."""
+    from ..startup import early_image
+
+    source = early_image(path) or open_image(Path(path), str(path))
     for note in source.warnings:
         write_err(f"warning: {note}\n")
     return source

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import logging.handlers
+import os
 import sys
 import time
 import traceback
@@ -42,6 +43,31 @@ SettingsCommand = Callable[[argparse.Namespace, Settings], int]
 #: Non-empty once the running command handed a job to ``run_cancellable`` (so a bug report can
 #: say truthfully whether anything may have been sent). One command runs per process at a time.
 _JOBS_STARTED: list[bool] = []
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` as a normal exit would, minus Python's finalization.
+
+    First what an exit must still do: the interpreter's own thread shutdown (idle pool
+    workers let go, other non-daemon threads joined), the ``atexit`` handlers, the standard
+    streams flushed. Where any of that is not as expected (no ``threading._shutdown``, a stream
+    that cannot be flushed) the ordinary ``SystemExit`` does it all instead.
+    """
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None or threading.current_thread() is not threading.main_thread():
+        raise SystemExit(code)
+    shutdown()
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def say(args: argparse.Namespace, text: str) -> None:
