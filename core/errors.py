@@ -50,6 +50,11 @@ class GptImageError(Exception):
             text += f" — {self.hint}"
         return text
 
+    def for_people(self) -> str:
+        """What a host shows a person: the message and the hint, without the API's internal
+        code or request id (those stay in ``str()``, ``to_dict`` and the logs)."""
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view for the CLI, history and host logs."""
         return {
@@ -144,8 +149,17 @@ class InternalError(GptImageError):
                 "exception": type(exc).__name__,
                 "request_sent": request_sent,
                 "log": str(log_path) if log_path else None,
+                "lost": lost,
             },
         )
+
+    def for_people(self) -> str:
+        """The bug without its raw exception text (that is in the log): what was (not) lost
+        and where the log is."""
+        lost = self.details.get("lost") or ""
+        log = self.details.get("log")
+        where = f" The details are in the log: {log}." if log else ""
+        return f"The plug-in hit an unexpected problem (a bug). {lost}{where}".strip()
 
     def with_log(self, log_path: Any) -> InternalError:
         """The same error naming the log with the traceback (the caller that owns the log knows

@@ -213,6 +213,28 @@ class Expansion:
         return Expansion(Extent(*data["image"]), Borders(*data["borders"]), int(data["overlap_px"]))
 
 
+def expansion_of_record(record: Any) -> Expansion:
+    """How a past expand grew its canvas (``InputError`` when its job.json does not say)."""
+    try:
+        return Expansion.from_dict(record.data["plan"]["expansion"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"History entry {record.id} does not say how it expanded.") from None
+
+
+def regrow_needed(expansion: Expansion, now: Extent) -> bool:
+    """Inserting a past expand into a canvas of size ``now``: True when the canvas must grow
+    first (it is the original's size), False when it already has the expanded size;
+    ``InputError`` for any other size (the result would not line up)."""
+    if now == expansion.canvas:
+        return False
+    if now != expansion.image:
+        raise InputError(
+            f"This expand was made for a {expansion.image} canvas (growing to "
+            f"{expansion.canvas}); this one is {now}. The result is in History."
+        )
+    return True
+
+
 def expand_prompt(prompt: str | None) -> str:
     """The prompt sent: the continuation instruction, then the person's words if any.
 

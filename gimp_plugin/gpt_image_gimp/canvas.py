@@ -173,7 +173,9 @@ def insert_results(
     created: list = []
     try:
         if len(patches) == 1:
-            return _new_patch_layer(image, patches[0], names[0], parent, position, created)
+            layer = _new_patch_layer(image, patches[0], names[0], parent, position, created)
+            make_active(image, layer)
+            return layer
         group = Gimp.GroupLayer.new(image, group_name)
         image.insert_layer(group, parent, position)
         created.append(group)
@@ -183,11 +185,20 @@ def insert_results(
         ]
         for layer in layers[1:]:
             layer.set_visible(False)
+        make_active(image, layers[0])
         return group
     except Exception:
         if created and created[0].is_valid():
             image.remove_layer(created[0])
         raise
+
+
+def make_active(image: Gimp.Image, layer: Gimp.Layer) -> None:
+    """``layer`` itself (not its mask, which GIMP makes the target when a mask is added) is
+    the active drawable, so the next tool or filter works on the result."""
+    if layer.get_mask() is not None:
+        layer.set_edit_mask(False)
+    image.set_selected_layers([layer])
 
 
 PARASITE_NAME = "gpt-image-job"

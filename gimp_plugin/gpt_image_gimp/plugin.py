@@ -20,9 +20,17 @@ from .expand_args import EXPAND_PROC  # noqa: E402
 
 RW = GObject.ParamFlags.READWRITE
 MENU = "<Image>/Filters/GPT Image"
+#: Every menu label starts with this: GIMP names a procedure by its label in "Repeat …",
+#: "Undo …", "Execution error for …" and the dialog title, so they say "GPT Image: Edit".
+LABEL_PREFIX = "GPT Image: "
+#: The last line of defence's message: the traceback goes to stderr (GIMP's console), not here.
+BUG_MESSAGE = (
+    "GPT Image hit an unexpected problem (a bug) and did not change the image; the details "
+    "are on GIMP's console (stderr)."
+)
 DOCS = {
     EDIT_PROC: (
-        "_Edit…",
+        "GPT Image: _Edit…",
         "Edit the selection (or the whole layer / visible image) with an OpenAI image model",
         "With a selection, a masked edit: the selection (any shape, feathered or not) is the mask "
         "and the result is a new layer above the active one, masked by the feathered selection. "
@@ -30,14 +38,14 @@ DOCS = {
         "edited. Several variants make a layer group. One undo step per job.",
     ),
     GENERATE_PROC: (
-        "_Generate…",
+        "GPT Image: _Generate…",
         "Make a picture from text into the selection's bounds or a new image-sized layer",
         "Text to image with an OpenAI image model. The result fills the selection's bounding box "
         "(masked by the feathered selection) or, without a selection, a new layer the size of "
         "the image. Reference images (layers or files) guide the result. One undo step per job.",
     ),
     EXPAND_PROC: (
-        "E_xpand…",
+        "GPT Image: E_xpand…",
         "Grow the canvas and let an OpenAI image model paint the new area",
         "Adds left/top/right/bottom pixels (or grows the image to an aspect, the original placed "
         "by anchor), then fills the new area: a new layer on top with a layer mask over the new "
@@ -88,9 +96,7 @@ def run(procedure, run_mode, image, drawables, config, data):
     except Exception:  # the last line of defence: never let GIMP show a bare traceback
         text = traceback.format_exc()
         print(text, file=sys.stderr)
-        return _fail(
-            procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"GPT Image failed unexpectedly: {text}"
-        )
+        return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, BUG_MESSAGE)
 
 
 class GptImagePlugIn(Gimp.PlugIn):
@@ -98,11 +104,13 @@ class GptImagePlugIn(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        return [EDIT_PROC, GENERATE_PROC, EXPAND_PROC, VARIANTS_PROC]
+        return [EDIT_PROC, GENERATE_PROC, EXPAND_PROC, VARIANTS_PROC, HISTORY_PROC, SETTINGS_PROC]
 
     def do_create_procedure(self, name):
         if name == VARIANTS_PROC:
             return _variants_procedure(self)
+        if name in (HISTORY_PROC, SETTINGS_PROC):
+            return _window_procedure(self, name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         label, blurb, help_text = DOCS[name]
         procedure.set_image_types("RGB*, GRAY*")
@@ -141,9 +149,7 @@ def run_variants(procedure, run_mode, image, drawables, config, data):
     except Exception:
         text = traceback.format_exc()
         print(text, file=sys.stderr)
-        return _fail(
-            procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"GPT Image failed unexpectedly: {text}"
-        )
+        return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, BUG_MESSAGE)
 
 
 def _variants_procedure(plugin):
@@ -158,7 +164,7 @@ def _variants_procedure(plugin):
     procedure.set_sensitivity_mask(
         Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES
     )
-    procedure.set_menu_label(DOCS[0])
+    procedure.set_menu_label(LABEL_PREFIX + DOCS[0])
     procedure.add_menu_path(MENU)
     procedure.set_documentation(DOCS[1], DOCS[2], VARIANTS_PROC)
     procedure.set_attribution("GPT Image contributors", "GPT Image contributors", "2026")
@@ -169,6 +175,57 @@ def _variants_procedure(plugin):
     procedure.add_int_return_value(
         "shown", "Shown", "Which variant it shows (1-based)", 0, 10000, 0, RW
     )
+    return procedure
+
+
+from .history_args import HISTORY_PROC, SETTINGS_PROC  # noqa: E402
+
+
+def _guarded_run(module: str, function: str):
+    """A run function importing ``module`` only when run (the dependency check first)."""
+
+    def run_it(procedure, run_mode, image, drawables, config, data):
+        from . import bootstrap
+
+        problem = bootstrap.dependency_error()
+        if problem is not None:
+            return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, problem)
+        import importlib
+
+        try:
+            entry = getattr(importlib.import_module(f".{module}", __package__), function)
+            return entry(procedure, run_mode, image, drawables, config)
+        except Exception:
+            print(traceback.format_exc(), file=sys.stderr)
+            return _fail(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, BUG_MESSAGE)
+
+    return run_it
+
+
+def _window_procedure(plugin, name):
+    """History… and Settings…: they work without an image too (Insert needs one)."""
+    from .history_args import HISTORY_ARGS, HISTORY_DOCS, SETTINGS_DOCS
+
+    history = name == HISTORY_PROC
+    run_it = _guarded_run("history_session", "run_history" if history else "run_settings")
+    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_it, None)
+    label, blurb, help_text = HISTORY_DOCS if history else SETTINGS_DOCS
+    procedure.set_image_types("*")
+    procedure.set_sensitivity_mask(
+        Gimp.ProcedureSensitivityMask.DRAWABLE
+        | Gimp.ProcedureSensitivityMask.DRAWABLES
+        | Gimp.ProcedureSensitivityMask.NO_DRAWABLES
+        | Gimp.ProcedureSensitivityMask.NO_IMAGE
+    )
+    procedure.set_menu_label(LABEL_PREFIX + label)
+    procedure.add_menu_path(MENU)
+    procedure.set_documentation(blurb, help_text, name)
+    procedure.set_attribution("GPT Image contributors", "GPT Image contributors", "2026")
+    if history:
+        for arg in HISTORY_ARGS:
+            _add_argument(procedure, arg)
+        procedure.add_layer_return_value("layer", "Layer", "The inserted layer", True, RW)
+        procedure.add_string_return_value("history-id", "History id", "The entry", "", RW)
     return procedure
 
 

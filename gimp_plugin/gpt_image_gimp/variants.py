@@ -140,7 +140,10 @@ def keep_all(image: Gimp.Image, layer: Gimp.Layer, stack: ResultStack, settings:
         group = canvas.insert_results(image, layer, patches, names, layer.get_name())
         children = group.get_children()
         for child, item in zip(children, items, strict=True):
-            child.set_visible((item.round, item.position) == stack.shown)
+            shown = (item.round, item.position) == stack.shown
+            child.set_visible(shown)
+            if shown:
+                canvas.make_active(image, child)  # the visible variant, not a hidden one
             write_stack(child, ResultStack((_only(item),)))
         image.remove_layer(layer)
     finally:

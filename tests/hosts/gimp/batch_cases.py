@@ -971,6 +971,357 @@ def case_key_dialog(name, s):
     else:
         core_settings.atomic_write(key_file, stored, mode=0o600)
     s["status"] = "success"
+HISTORY, SETTINGS = "plug-in-gpt-image-history", "plug-in-gpt-image-settings"
+
+
+def _steps(steps, s, interval_ms=250, key="steps_done"):
+    """Run ``steps`` one after another on GTK timers (each a person's action); a step returning
+    False is retried on the next tick (its window is not there yet). Records how far it got."""
+    from gi.repository import GLib
+
+    state = {"i": 0, "tries": 0}
+    s[key] = 0
+
+    def tick():
+        if state["i"] >= len(steps):
+            return False
+        try:
+            done = steps[state["i"]]()
+        except Exception:
+            s.setdefault("step_errors", []).append(traceback.format_exc())
+            done = True
+        state["tries"] += 1
+        if done is not False or state["tries"] > 80:
+            state["i"] += 1
+            state["tries"] = 0
+            s[key] = state["i"]
+        return state["i"] < len(steps)
+
+    GLib.timeout_add(interval_ms, tick)
+
+
+def _visible(kind=None, title=None):
+    from gi.repository import Gtk
+
+    for window in Gtk.Window.list_toplevels():
+        if not window.get_visible():
+            continue
+        if kind is not None and not isinstance(window, kind):
+            continue
+        if title is not None and window.get_title() != title:
+            continue
+        return window
+    return None
+
+
+def _named(window, name):
+    return next((w for w in _widgets(window) if w.get_name() == name), None)
+
+
+def _history_records(text):
+    from core.history import History
+    from core.settings import load_settings
+
+    return History.from_settings(load_settings()).search(text)
+
+
+def _drawable_state(image, layer):
+    """What is active after an insert: the new layer itself, not its mask, not a hidden one."""
+    selected = image.get_selected_drawables()
+    return {
+        "selected_ids": [d.get_id() for d in selected],
+        "layer_id": layer.get_id() if layer is not None else None,
+        "selected_is_mask": any(isinstance(d, Gimp.LayerMask) for d in selected),
+        "edit_mask": bool(layer.get_edit_mask()) if layer is not None else None,
+        "selected_visible": [d.get_visible() for d in selected if isinstance(d, Gimp.Layer)],
+    }
+
+
+def case_history_window(name, s):
+    """History… as a menu click: rows with thumbnail, prompt, model, cost and date; search;
+    Insert (through the original selection, into another image of the same size); Delete
+    (asked first); Close."""
+    from gi.repository import Gtk
+
+    _plugin_modules()
+    from gpt_image_gimp import history_dialog, history_session
+
+    size, box = (1201, 901), (337, 223, 501, 377)  # big enough for a crop smaller than it
+    image, active = new_image(size=size, layer_box=box)
+    Gimp.context_set_antialias(True)
+    Gimp.context_set_feather(False)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 451, 341, 63, 47)
+    s["first"], first = call(EDIT, image, [active], prompt=f"{name}: a red kite", variants=2)
+    export_item(image, first, os.path.join(OUT, f"{name}-original-layer.png"))
+    export_item(image, first.get_mask(), os.path.join(OUT, f"{name}-original-mask.png"))
+    _ok, x, y = first.get_offsets()
+    s["original_bounds"] = [x, y, first.get_width(), first.get_height()]
+    s["second"], _ = call(GENERATE, image, [active], prompt=f"{name}: a lighthouse")
+    other, other_active = new_image(size=size, layer_box=box)  # no selection: the entry's own
+    Gimp.Selection.none(other)
+    before(name, other, s)
+    state = s["window"] = {}
+
+    def window():
+        return _visible(title=history_dialog.TITLE)
+
+    def look():
+        win = window()
+        if win is None:
+            return False
+        rows = [w for w in _widgets(win) if isinstance(w, Gtk.ListBoxRow)]
+        state["rows_all"] = len(rows)
+        state["search_widget"] = _named(win, "gptImageHistorySearch") is not None
+        _shot(win, os.path.join(OUT, "shot-gimp-history.png"))
+        _named(win, "gptImageHistorySearch").set_text(f"{name}: a red")
+        return True
+
+    def searched():
+        win = window()
+        rows = [w for w in _widgets(win) if isinstance(w, Gtk.ListBoxRow)]
+        if len(rows) != 1:
+            return False
+        labels = [w.get_text() for w in _widgets(rows[0]) if isinstance(w, Gtk.Label)]
+        images = [w for w in _widgets(rows[0]) if isinstance(w, Gtk.Image)]
+        state["row_labels"] = labels
+        state["row_thumbnail"] = bool(images and images[0].get_pixbuf() is not None)
+        rows[0].get_parent().select_row(rows[0])
+        win.response(history_dialog.RESPONSE_INSERT)
+        return True
+
+    def inserted():
+        win = window()
+        status = _named(win, "gptImageHistoryStatus").get_text()
+        if not status:
+            return False
+        state["insert_status"] = status
+        _named(win, "gptImageHistorySearch").set_text(f"{name}: a lighthouse")
+        return True
+
+    def delete():
+        win = window()
+        rows = [w for w in _widgets(win) if isinstance(w, Gtk.ListBoxRow)]
+        labels = [w.get_text() for r in rows for w in _widgets(r) if isinstance(w, Gtk.Label)]
+        if len(rows) != 1 or not any("lighthouse" in t for t in labels):
+            return False
+        rows[0].get_parent().select_row(rows[0])
+        win.response(history_dialog.RESPONSE_DELETE)
+        return True
+
+    def confirm():
+        ask = _visible(kind=Gtk.MessageDialog)
+        if ask is None:
+            return False
+        state["confirm_text"] = ask.get_property("text")
+        ask.response(Gtk.ResponseType.OK)
+        return True
+
+    def close():
+        win = window()
+        rows = [w for w in _widgets(win) if isinstance(w, Gtk.ListBoxRow)]
+        if rows:
+            return False
+        state["after_delete_count"] = [
+            w.get_text() for w in _widgets(win) if isinstance(w, Gtk.Label)
+        ][:3]
+        win.response(Gtk.ResponseType.CLOSE)
+        return True
+
+    _steps([look, searched, inserted, delete, confirm, close], s)
+    proc = Gimp.get_pdb().lookup_procedure(HISTORY)
+    config = proc.create_config()
+    result = history_session.run_history(
+        proc, Gimp.RunMode.INTERACTIVE, other, [other_active], config
+    )
+    s["status"] = result.index(0).value_nick
+    layer = result.index(1) if result.index(0) == Gimp.PDBStatusType.SUCCESS else None
+    s["returned_layer"] = layer.get_name() if layer is not None else None
+    s["active"] = _drawable_state(other, layer)
+    s["kite_entries"] = len(_history_records(f"{name}: a red kite"))
+    s["lighthouse_entries"] = len(_history_records(f"{name}: a lighthouse"))
+    parasite = layer.get_parasite("gpt-image-variants") if layer is not None else None
+    s["stack"] = json.loads(bytes(parasite.get_data()).decode()) if parasite else None
+    standard_exports(name, other, layer, s)
+    image.delete()
+    other.delete()
+
+
+def case_history_script(name, s):
+    """History… from a script: insert by id (undoable), delete by id, refusals for a bad id
+    and an entry without images."""
+    image, active = new_image()
+    select_ellipse(image)
+    s["first"], first = call(EDIT, image, [active], prompt=f"{name}: a green frog")
+    history_id = s["first"]["history_id"]
+    s["failed"], _ = call(EDIT, image, [active], prompt=f"{name}: [[fault:moderation]] no")
+    failed = _history_records(f"{name}: [[fault:moderation]]")
+    Gimp.Selection.none(image)
+    layers_before = len(image.get_layers())
+    s["insert"], layer = call(HISTORY, image, [active], action="insert", history_id=history_id)
+    s["layers_added"] = len(image.get_layers()) - layers_before
+    s["active"] = _drawable_state(image, layer)
+    if layer is not None:
+        _ok, x, y = layer.get_offsets()
+        s["inserted_bounds"] = [x, y, layer.get_width(), layer.get_height()]
+        _ok, x, y = first.get_offsets()
+        s["original_bounds"] = [x, y, first.get_width(), first.get_height()]
+    s["bad_id"], _ = call(HISTORY, image, [active], action="insert", history_id="nope")
+    s["no_images"], _ = call(
+        HISTORY, image, [active], action="insert", history_id=failed[0].id if failed else "x"
+    )
+    s["delete"], _ = call(HISTORY, image, [active], action="delete", history_id=history_id)
+    s["entries_after_delete"] = len(_history_records(f"{name}: a green frog"))
+    s["delete_again"], _ = call(HISTORY, image, [active], action="delete", history_id=history_id)
+    s["status"] = "success"
+    image.delete()
+
+
+def case_history_reuse(name, s):
+    """Reuse prompt: the entry's dialog opens filled with its prompt and options; OK runs it."""
+    from gi.repository import GimpUi, Gtk
+
+    _plugin_modules()
+    from gpt_image_gimp import history_dialog, history_session
+
+    image, active = new_image()
+    select_ellipse(image)
+    s["first"], _ = call(EDIT, image, [active], prompt=f"{name}: a yellow boat", variants=2)
+    state = s["window"] = {}
+
+    def pick():
+        win = _visible(title=history_dialog.TITLE)
+        if win is None:
+            return False
+        _named(win, "gptImageHistorySearch").set_text(f"{name}: a yellow")
+        return True
+
+    def reuse():
+        win = _visible(title=history_dialog.TITLE)
+        rows = [w for w in _widgets(win) if isinstance(w, Gtk.ListBoxRow)]
+        if len(rows) != 1:
+            return False
+        rows[0].get_parent().select_row(rows[0])
+        win.response(history_dialog.RESPONSE_REUSE)
+        return True
+
+    def edit_dialog():
+        win = _visible(kind=GimpUi.ProcedureDialog)
+        if win is None:
+            return False
+        state["dialog_title"] = win.get_title()
+        state["dialog_texts"] = [
+            w.get_buffer().get_text(
+                w.get_buffer().get_start_iter(), w.get_buffer().get_end_iter(), False
+            )
+            if isinstance(w, Gtk.TextView)
+            else w.get_text()
+            for w in _widgets(win)
+            if isinstance(w, (Gtk.Entry, Gtk.TextView))
+        ]
+        win.response(Gtk.ResponseType.OK)
+        return True
+
+    _steps([pick, reuse, edit_dialog], s)
+    proc = Gimp.get_pdb().lookup_procedure(HISTORY)
+    result = history_session.run_history(
+        proc, Gimp.RunMode.INTERACTIVE, image, [active], proc.create_config()
+    )
+    s["status"] = result.index(0).value_nick
+    if result.index(0) != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+        s["message"] = result.index(1)
+    s["entries"] = len(_history_records(f"{name}: a yellow boat"))
+    image.delete()
+
+
+def case_settings_window(name, s):
+    """Settings… as a menu click: the key is masked; Test connection works with what is typed
+    and writes nothing; a refused value keeps the window open; Save writes the shared files;
+    Cancel writes nothing. Runs last and removes what it saved."""
+    import stat
+
+    from gi.repository import Gtk
+
+    _plugin_modules()
+    from gpt_image_gimp import history_session, settings_dialog
+
+    from core import settings as core_settings
+
+    settings_file, key_file = core_settings.settings_path(), core_settings.key_path()
+    s["files_before"] = [settings_file.exists(), key_file.exists()]
+    state = s["window"] = {}
+
+    def window():
+        return _visible(title=settings_dialog.TITLE)
+
+    def fill():
+        win = window()
+        if win is None:
+            return False
+        key = _named(win, "gptImageApiKey")
+        state["key_masked"] = not key.get_visibility()
+        state["names"] = sorted(
+            w.get_name() for w in _widgets(win) if w.get_name().startswith("gptImage")
+        )
+        state["provider"] = _named(win, "gptImageProvider").get_active_id()
+        key.set_text("  sk-settings-window-0123456789  ")
+        _named(win, "gptImageQuality").set_active_id("high")
+        _named(win, "gptImagePartials").set_value(2)
+        _named(win, "gptImageTimeout").set_value(120)
+        _named(win, "gptImageTestConnection").clicked()
+        return True
+
+    def tested():
+        win = window()
+        text = _named(win, "gptImageConnectionResult").get_text()
+        if text in ("", "Testing…"):
+            return False
+        state["test_result"] = text
+        state["files_after_test"] = [settings_file.exists(), key_file.exists()]
+        _shot(win, os.path.join(OUT, "shot-gimp-settings.png"))
+        _named(win, "gptImageModel").get_child().set_text("")
+        win.response(Gtk.ResponseType.OK)
+        return True
+
+    def refused():
+        win = window()
+        if win is None:
+            state["closed_on_refusal"] = True
+            return True
+        state["refusal"] = _named(win, "gptImageConnectionResult").get_text()
+        state["files_after_refusal"] = [settings_file.exists(), key_file.exists()]
+        _named(win, "gptImageModel").get_child().set_text("gpt-image-1.5")
+        win.response(Gtk.ResponseType.OK)
+        return True
+
+    _steps([fill, tested, refused], s)
+    proc = Gimp.get_pdb().lookup_procedure(SETTINGS)
+    result = history_session.run_settings(proc, Gimp.RunMode.INTERACTIVE, None, [], None)
+    s["status"] = result.index(0).value_nick
+    if settings_file.exists():
+        s["saved"] = json.loads(settings_file.read_text())
+    if key_file.exists():
+        s["key_file_mode"] = oct(stat.S_IMODE(os.stat(key_file).st_mode))
+        s["key_file_text"] = key_file.read_text().strip() == "sk-settings-window-0123456789"
+    saved_text = settings_file.read_text() if settings_file.exists() else ""
+
+    def cancel():
+        win = window()
+        if win is None:
+            return False
+        state["reopened_quality"] = _named(win, "gptImageQuality").get_active_id()
+        _named(win, "gptImageQuality").set_active_id("low")
+        win.response(Gtk.ResponseType.CANCEL)
+        return True
+
+    _steps([cancel], s, key="cancel_steps")
+    result = history_session.run_settings(proc, Gimp.RunMode.INTERACTIVE, None, [], None)
+    s["cancel_status"] = result.index(0).value_nick
+    s["unchanged_after_cancel"] = (
+        settings_file.read_text() if settings_file.exists() else ""
+    ) == saved_text
+    s["scripted"], _ = call(SETTINGS, None, [])
+    for path in (settings_file, key_file):  # the cases after this one keep the defaults
+        path.unlink(missing_ok=True)
 
 
 EXPAND = "plug-in-gpt-image-expand"
@@ -1155,6 +1506,10 @@ CASES = {
     "expand_by": case_expand_by,
     "expand_aspect": case_expand_aspect,
     "expand_refused": case_expand_refused,
+    "history_window": case_history_window,
+    "history_script": case_history_script,
+    "history_reuse": case_history_reuse,
+    "settings_window": case_settings_window,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
 SEPARATE = {"no_key", "no_vendor", "expand_by", "expand_aspect", "expand_refused"}
