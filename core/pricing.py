@@ -367,3 +367,17 @@ def _round_up(value: float, digits: int) -> float:
     factor = 10**digits
     # subtract a hair so float noise (0.1+0.2) does not round a clean value up a step
     return math.ceil(value * factor - 1e-9) / factor
+
+
+def money(usd: float | None) -> str:
+    """'$0.042' (three decimals under a dollar, two above); '?' when unknown."""
+    if usd is None:
+        return "?"
+    return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
+
+
+def cost_line(actual_usd: float | None, estimate_usd: float | None) -> str:
+    """What a host shows after a job: 'cost $0.042 (estimate $0.040)' — the actual cost from
+    the API's usage next to what was estimated before sending ('?' when the server reported
+    no usage)."""
+    return f"cost {money(actual_usd)} (estimate {money(estimate_usd)})"

@@ -24,7 +24,7 @@ from core.pipeline import Mode  # noqa: E402
 from . import canvas, logs, runner  # noqa: E402
 from .arguments import layer_name  # noqa: E402
 from .expand_args import ExpandOptions  # noqa: E402
-from .job import Outcome, collect_references, image_label  # noqa: E402
+from .job import Outcome, collect_references, image_label, outcome_of  # noqa: E402
 
 log = logs.get("expand")
 
@@ -104,7 +104,7 @@ def execute(
         "note": note,
     }
     layer = write_results(image, plan, result.patches, options.prompt or "expanded canvas", info)
-    return Outcome(layer, str(result.history_id or ""), result.cost_usd)
+    return outcome_of(layer, result)
 
 
 def write_results(image: Gimp.Image, plan: Any, patches: list, prompt: str, info: dict):

@@ -46,6 +46,9 @@ class Outcome:
     layer: Gimp.Layer
     history_id: str
     cost_usd: float | None
+    estimate_usd: float | None = None
+    elapsed_s: float = 0.0
+    images: int = 1
 
 
 def image_label(image: Gimp.Image) -> str:
@@ -244,7 +247,19 @@ def execute(
 
     stack = variants.stack_for_result(settings, str(result.history_id))
     layer = _write_results(image, anchor, options, result.patches[:1], info, stack)
-    return Outcome(layer, str(result.history_id or ""), result.cost_usd)
+    return outcome_of(layer, result)
+
+
+def outcome_of(layer: Gimp.Layer, result: Any) -> Outcome:
+    """What the run reports: the layer, the history id, the actual cost beside the estimate."""
+    return Outcome(
+        layer,
+        str(result.history_id or ""),
+        result.cost_usd,
+        result.estimate_usd,
+        result.elapsed_s,
+        len(result.patches),
+    )
 
 
 def _write_results(

@@ -51,11 +51,37 @@ def _success(layer: Gimp.Layer, history_id: str):
 
 
 def _progress(ui: Any) -> runner.Progress:
-    return runner.Progress(
-        set_text=lambda text: Gimp.progress_set_text(text),
-        pulse=lambda: Gimp.progress_pulse(),
-        ui=ui,
+    """Progress for ``runner``: the window (``ui``) shows it. GIMP's status-bar progress is never
+    started while a request runs: its Cancel kills the plug-in mid-request (progress_window)."""
+    return runner.Progress(set_text=lambda _text: None, pulse=lambda: None, ui=ui)
+
+
+def title_of(procedure: Any) -> str:
+    """'GPT Image: Edit' from the menu label 'GPT Image: _Edit…' (what GIMP calls the run)."""
+    return procedure.get_menu_label().replace("_", "").rstrip("…. ")
+
+
+def done_message(title: str, outcome: Any) -> str:
+    """The line shown after a job: what arrived, the actual cost next to the estimate."""
+    from core.pricing import cost_line
+
+    count = getattr(outcome, "images", 1)
+    what = f"{count} variants" if count > 1 else "the result"
+    seconds = getattr(outcome, "elapsed_s", 0.0)
+    line = (
+        f"{title}: {what} in {seconds:.0f} s — {cost_line(outcome.cost_usd, outcome.estimate_usd)}."
     )
+    if outcome.cost_usd is None:
+        line += " (The server reported no usage, so the actual cost is unknown.)"
+    if count > 1:
+        line += " Filters → GPT Image → Variants… flips them."
+    return line
+
+
+def _tell(text: str) -> None:
+    """A message GIMP shows (status bar, message box or error console, as the person chose)."""
+    with contextlib.suppress(Exception):
+        Gimp.message(text)
 
 
 def _offer_refine(name: str, drawables: Any) -> bool:
@@ -75,6 +101,9 @@ def run(procedure, run_mode, image, drawables, config):
     except OSError:
         log_path = None
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    # Filters → Repeat runs WITH_LAST_VALS: no dialog, but a person is watching (window, message)
+    watched = interactive or run_mode == Gimp.RunMode.WITH_LAST_VALS
+    title = title_of(procedure)
     ui = None
     refining = False
     try:
@@ -104,11 +133,12 @@ def run(procedure, run_mode, image, drawables, config):
             options = expand_options(values) if expanding else options_from_values(values)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        if interactive:
+        if watched:
             from . import dialog
+            from .progress_window import ProgressWindow
 
-            ui = dialog.ProgressWindow(options.prompt)
-        Gimp.progress_init(f"GPT Image: {options.prompt[:40]}")
+            dialog.init()
+            ui = ProgressWindow(options.prompt, title)
         from . import job
 
         if expanding:
@@ -116,42 +146,43 @@ def run(procedure, run_mode, image, drawables, config):
 
             refs = reference_drawables(config, name)
             outcome = expand.execute(image, options, refs, _progress(ui), settings)
-            return _success(outcome.layer, outcome.history_id)
-        if interactive and refining:  # Edit… on a result layer: "Refine this result"
+        elif interactive and refining:  # Edit… on a result layer: "Refine this result"
             from . import variants
 
             layer, _stack, refined = variants.refine(
                 image, drawables, options.prompt, settings, _progress(ui), job.image_label(image)
             )
-            return _success(layer, str(refined.history_id or ""))
-        outcome = job.execute(
-            name,
-            image,
-            drawables,
-            options,
-            reference_drawables(config, name),
-            _progress(ui),
-            settings,
-        )
+            outcome = job.outcome_of(layer, refined)
+        else:
+            outcome = job.execute(
+                name,
+                image,
+                drawables,
+                options,
+                reference_drawables(config, name),
+                _progress(ui),
+                settings,
+            )
+        log.info("%s", done_message(title, outcome))
+        if watched:
+            _tell(done_message(title, outcome))
         return _success(outcome.layer, outcome.history_id)
     except Cancelled as exc:
         log.info("%s cancelled: %s", name, exc)
-        return _status(procedure, Gimp.PDBStatusType.CANCEL, str(exc))
+        return _status(procedure, Gimp.PDBStatusType.CANCEL, exc.for_people())
     except InputError as exc:
-        log.info("%s refused input: %s", name, exc)
-        return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
+        log.info("%s refused input: %s", name, exc.to_dict())
+        return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, exc.for_people())
     except GptImageError as exc:
         if isinstance(exc, InternalError):
             exc.with_log(log_path)
         log.warning("%s failed: %s", name, exc.to_dict())
-        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
+        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, exc.for_people())
     except Exception as exc:
         log.exception("%s failed unexpectedly", name)
         bug = InternalError.from_exception(exc, request_sent=None, log_path=log_path)
-        message = f"{bug} The image was not changed."
+        message = f"{bug.for_people()} The image was not changed."
         return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, message)
     finally:
         if ui is not None:
             ui.close()
-        with contextlib.suppress(Exception):
-            Gimp.progress_end()

@@ -104,7 +104,7 @@ class VariantsWindow:
                 self.image, self.layer, self.stack.show_at(flat), self.settings
             )
         except GptImageError as error:
-            self.status.set_text(str(error))
+            self.status.set_text(error.for_people())
             return
         self.status.set_text(f"Showing {self.stack.current.label()}")
         self.fill()
@@ -117,25 +117,31 @@ class VariantsWindow:
         if not text:
             self.status.set_text("Type the follow-up first: what to change in the shown variant.")
             return
+        from core.pricing import cost_line
+
+        from .progress_window import ProgressWindow
+
         self.status.set_text("Refining…")
         self.refine_button.set_sensitive(False)
+        progress = ProgressWindow(text, "GPT Image: Refine")  # its Cancel cancels cleanly
         try:
             self.layer, self.stack, result = variants.refine(
                 self.image,
                 [self.layer],
                 text,
                 self.settings,
-                _progress(None),
+                _progress(progress),
                 image_label(self.image),
             )
-            cost = result.cost_usd
             self.status.set_text(
-                f"Round {len(self.stack.rounds)} added"
-                + (f" (cost ${cost:.3f}, estimate ${result.estimate_usd:.3f})" if cost else "")
+                f"Round {len(self.stack.rounds)} added — "
+                f"{cost_line(result.cost_usd, result.estimate_usd)}."
             )
         except GptImageError as error:
-            self.status.set_text(str(error))
+            log.info("refine: %s", error.to_dict())
+            self.status.set_text(error.for_people())
         finally:
+            progress.close()
             self.refine_button.set_sensitive(True)
         self.fill()
 

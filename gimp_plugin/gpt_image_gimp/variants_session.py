@@ -15,7 +15,7 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
 from core import settings as core_settings  # noqa: E402
-from core.errors import Cancelled, GptImageError, InputError  # noqa: E402
+from core.errors import Cancelled, GptImageError, InputError, InternalError  # noqa: E402
 
 from . import logs, variants  # noqa: E402
 
@@ -38,8 +38,9 @@ def _success(layer: Gimp.Layer, count: int, shown: int) -> Any:
 
 
 def run(procedure: Any, run_mode: Any, image: Any, drawables: Any, config: Any) -> Any:
+    log_path = None
     with contextlib.suppress(OSError):
-        logs.setup(core_settings.data_dir())
+        log_path = logs.setup(core_settings.data_dir())
     try:
         settings = core_settings.load_settings()
         if run_mode == Gimp.RunMode.INTERACTIVE:  # the thumbnails window (variants_dialog)
@@ -54,27 +55,21 @@ def run(procedure: Any, run_mode: Any, image: Any, drawables: Any, config: Any) 
             from .job import image_label
             from .session import _progress
 
-            Gimp.progress_init("GPT Image: refining")
-            try:
-                layer, stack, _result = variants.refine(
-                    image, drawables, prompt, settings, _progress(None), image_label(image)
-                )
-            finally:
-                with contextlib.suppress(Exception):
-                    Gimp.progress_end()
+            layer, stack, _result = variants.refine(
+                image, drawables, prompt, settings, _progress(None), image_label(image)
+            )
         else:
             layer, stack = variants.run_action(image, drawables, action, variant, settings)
         return _success(layer, stack.count, stack.position + 1)
     except Cancelled as exc:
-        return _status(procedure, Gimp.PDBStatusType.CANCEL, str(exc))
+        return _status(procedure, Gimp.PDBStatusType.CANCEL, exc.for_people())
     except InputError as exc:
-        log.info("variants refused: %s", exc)
-        return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
+        log.info("variants refused: %s", exc.to_dict())
+        return _status(procedure, Gimp.PDBStatusType.CALLING_ERROR, exc.for_people())
     except GptImageError as exc:
         log.warning("variants failed: %s", exc.to_dict())
-        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
+        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, exc.for_people())
     except Exception as exc:
         log.exception("variants failed unexpectedly")
-        return _status(
-            procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"GPT Image failed unexpectedly: {exc}"
-        )
+        bug = InternalError.from_exception(exc, request_sent=None, log_path=log_path)
+        return _status(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, bug.for_people())

@@ -727,19 +727,35 @@ def _answer_later(kind, s, fill=None, delay_ms=300):
     GLib.timeout_add(delay_ms, check)
 
 
-def _interactive_run(name, s, prompt, during=None):
+#: GIMP's status-bar progress: its Cancel kills the plug-in, so a run must never start it.
+GIMP_PROGRESS = ("progress_init", "progress_update", "progress_pulse", "progress_set_text")
+
+
+def _interactive_run(name, s, prompt, during=None, run_mode=None):
     """Run the plug-in's own session as GIMP does for a menu click (INTERACTIVE), in this
-    process: dialog answered OK by a timer, the job on a worker, results into the image."""
-    from gi.repository import GimpUi
+    process: dialog answered OK by a timer, the job on a worker, results into the image.
+    Records the progress window (title, bar), the message shown after the job, and any call
+    that would start GIMP's own (plug-in killing) status-bar progress."""
+    from gi.repository import GimpUi, Gtk
 
     dialog, session = _plugin_modules()
+    from gpt_image_gimp import progress_window
+
     dialog.init()
     windows = []
-    original_init, original_show = dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image
+    told = s.setdefault("told", [])
+    progress_calls = s.setdefault("gimp_progress_calls", [])
+    kind = progress_window.ProgressWindow
+    original_init, original_show = kind.__init__, kind.show_image
+    original_tell = session._tell
+    originals = {name: getattr(Gimp, name) for name in GIMP_PROGRESS}
 
     def init(self, *args):
         original_init(self, *args)
         windows.append(self)
+        s["progress_title"] = self.window.get_title()
+        s["progress_bar"] = isinstance(self.bar, Gtk.ProgressBar) and self.bar.get_visible()
+        s["progress_cancel"] = self.cancel_button.get_visible()
         if during:
             during(self)
 
@@ -747,7 +763,17 @@ def _interactive_run(name, s, prompt, during=None):
         s["previews_shown"] = s.get("previews_shown", 0) + 1
         original_show(self, image)
 
-    dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image = init, show_image
+    def recorder(which):
+        def record(*args):
+            progress_calls.append(which)
+            return originals[which](*args)
+
+        return record
+
+    kind.__init__, kind.show_image = init, show_image
+    session._tell = lambda text: (told.append(text), original_tell(text))
+    for which in GIMP_PROGRESS:
+        setattr(Gimp, which, recorder(which))
     try:
         image, active = new_image()
         select_ellipse(image)
@@ -755,16 +781,20 @@ def _interactive_run(name, s, prompt, during=None):
         proc = Gimp.get_pdb().lookup_procedure(EDIT)
         config = proc.create_config()
         config.set_property("prompt", prompt)
-        _answer_later(GimpUi.ProcedureDialog, s)
-        result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [active], config)
+        mode = run_mode or Gimp.RunMode.INTERACTIVE
+        if mode == Gimp.RunMode.INTERACTIVE:
+            _answer_later(GimpUi.ProcedureDialog, s)
+        result = session.run(proc, mode, image, [active], config)
     finally:
-        dialog.ProgressWindow.__init__, dialog.ProgressWindow.show_image = (
-            original_init,
-            original_show,
-        )
+        kind.__init__, kind.show_image = original_init, original_show
+        session._tell = original_tell
+        for which, function in originals.items():
+            setattr(Gimp, which, function)
     status = result.index(0)
     s["status"] = status.value_nick
     s["progress_windows"] = len(windows)
+    if status == Gimp.PDBStatusType.SUCCESS:
+        s["active"] = _drawable_state(image, result.index(1))
     layer = result.index(1) if status == Gimp.PDBStatusType.SUCCESS else None
     if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
         s["message"] = result.index(1)
@@ -773,6 +803,12 @@ def _interactive_run(name, s, prompt, during=None):
 
 def case_interactive(name, s):
     _interactive_run(name, s, f"{name}: a blue bird")
+
+
+def case_repeat_last(name, s):
+    """Filters → Repeat "GPT Image: Edit" (RUN-WITH-LAST-VALS from the menu): no dialog, but
+    the progress window and the message with the actual cost, as for a menu click."""
+    _interactive_run(name, s, f"{name}: a green owl", run_mode=Gimp.RunMode.WITH_LAST_VALS)
 
 
 def case_interactive_cancel(name, s):
@@ -816,7 +852,9 @@ def case_ui_smoke(name, s):
     settings = core_settings.load_settings()
     s["estimate"] = dialog.estimate_text(config, EDIT, image, settings)
 
-    win = dialog.ProgressWindow("ui smoke")
+    from gpt_image_gimp import progress_window
+
+    win = progress_window.ProgressWindow("ui smoke", "GPT Image: Edit")
     win.show_image(Image.new("RGBA", (64, 48), (200, 10, 10, 255)))
     win.tick(3.2, "Preview 1 received")
     s["progress_text"] = win.status.get_text()
@@ -1501,6 +1539,7 @@ CASES = {
     "key_dialog": case_key_dialog,
     "interactive": case_interactive,
     "interactive_cancel": case_interactive_cancel,
+    "repeat_last": case_repeat_last,
     "no_key": case_no_key,
     "no_vendor": case_no_vendor,
     "expand_by": case_expand_by,

@@ -391,6 +391,10 @@ def test_api_error_leaves_image_untouched(run):
     entry = case(run, name)
     assert entry["status"] == "execution-error"
     assert "safety system" in entry["message"] and "Rephrase" in entry["message"]
+    # a person reads the message and the hint; the API's code and request id go to the log
+    assert "[moderation_blocked]" not in entry["message"] and "(request " not in entry["message"]
+    log_text = (run.data_dir / "logs" / "gimp-plugin.log").read_text()
+    assert "moderation_blocked" in log_text and "req_" in log_text
     assert_untouched(run, name, entry)
 
 
@@ -409,6 +413,8 @@ def test_time_limit_cancels(run):
     entry = case(run, name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
+    assert entry["message"] == "Cancelled by the user. — Nothing was changed in the image."
+    assert entry["gimp_progress_calls"] == [] and entry["told"] == []
     assert_untouched(run, name, entry)
 
 
@@ -687,6 +693,38 @@ def test_interactive_run_with_dialog_progress_and_previews(run):
     assert any(text.startswith("Estimated cost: about $") for text in labels)
     assert_above_active(entry, "GPT: interactive: a blue bird")
     assert_masked_result(run, name, entry, feather=8)
+    assert_watched_run(entry)
+
+
+DONE = re.compile(
+    r"GPT Image: Edit: the result in \d+ s — cost \$\d+\.\d{3} \(estimate \$\d+\.\d{3}\)\."
+)
+
+
+def assert_watched_run(entry: dict) -> None:
+    """A run a person watches: its own progress window (titled for the procedure, with a
+    progress bar and Cancel) and never GIMP's status-bar progress, whose Cancel kills the
+    plug-in mid-request; afterwards the actual cost next to the estimate; the new layer itself
+    (not its mask) is the active drawable."""
+    assert entry["progress_windows"] == 1
+    assert entry["progress_title"] == "GPT Image: Edit"
+    assert entry["progress_bar"] and entry["progress_cancel"]
+    assert entry["gimp_progress_calls"] == []
+    assert len(entry["told"]) == 1 and DONE.fullmatch(entry["told"][0]), entry["told"]
+    active = entry["active"]
+    assert active["selected_ids"] == [active["layer_id"]] and not active["selected_is_mask"]
+    assert active["edit_mask"] is False
+
+
+def test_repeat_last_shows_progress_and_cost_without_a_dialog(run):
+    """Filters → Repeat (RUN-WITH-LAST-VALS from the menu): no dialog, the same window and
+    message as a menu click."""
+    name = "repeat_last"
+    entry = case(run, name)
+    assert entry["status"] == "success", entry.get("message")
+    assert "dialog_labels" not in entry
+    assert_watched_run(entry)
+    assert_masked_result(run, name, entry, feather=8)
 
 
 def test_interactive_cancel_button(run):
@@ -694,6 +732,8 @@ def test_interactive_cancel_button(run):
     entry = case(run, name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
+    assert entry["message"] == "Cancelled by the user. — Nothing was changed in the image."
+    assert entry["gimp_progress_calls"] == [] and entry["told"] == []
     assert_untouched(run, name, entry)
     log_text = (run.data_dir / "logs" / "gimp-plugin.log").read_text()
     assert "Cancelled by the user." in log_text

@@ -333,3 +333,42 @@ def test_a_stuck_worker_is_left_behind(monkeypatch):
         runner.run_in_background(None, None, progress()[0], timeout_s=0.2)
     assert time.monotonic() - started < 3
     release.set()
+
+
+# --- History… and Settings… (plain-Python parts) -------------------------------------------
+
+
+def test_history_reuse_values_follow_core_options():
+    from gpt_image_gimp import history_args
+
+    from core.options import option
+
+    data = {
+        "prompt": "a red kite",
+        "mode": "edit_selection",
+        "model": "gpt-image-1.5",
+        "settings": {"quality": "high", "n": 3, "blend": {"padding_px": 20, "feather_px": 4}},
+    }
+    proc = history_args.procedure_for_mode(data["mode"])
+    assert proc == arguments.EDIT_PROC
+    values = history_args.reuse_values(data, proc)
+    assert values["prompt"] == "a red kite" and values["model"] == "gpt-image-1.5"
+    assert values[option("quality").gimp] == "high" and values[option("n").gimp] == 3
+    assert values[option("padding_px").gimp] == 20 and values[option("feather_px").gimp] == 4
+    names = {a.name for a in arguments.args_for(proc)}
+    assert set(values) <= names  # only arguments the procedure takes
+    generate = history_args.reuse_values({**data, "mode": "generate"}, arguments.GENERATE_PROC)
+    assert option("padding_px").gimp not in generate  # Generate… has no padding
+    assert history_args.procedure_for_mode("generate") == arguments.GENERATE_PROC
+    assert history_args.procedure_for_mode("expand") == arguments.EXPAND_PROC
+
+
+def test_history_and_settings_procedures_are_named_as_the_issue_says():
+    from gpt_image_gimp import history_args
+
+    assert history_args.HISTORY_PROC == "plug-in-gpt-image-history"
+    assert history_args.SETTINGS_PROC == "plug-in-gpt-image-settings"
+    assert history_args.HISTORY_DOCS[0] == "_History…"
+    assert history_args.SETTINGS_DOCS[0] == "_Settings…"
+    kinds = {a.name: a.kind for a in history_args.HISTORY_ARGS}
+    assert kinds == {"action": "choice", "history-id": "string"}
