@@ -142,7 +142,7 @@ def test_settings_window_tests_saves_and_cancels(run):
     assert entry["steps_done"] == 3 and entry["status"] == "success"
     assert window["key_masked"]
     for name in ("gptImageApiKey", "gptImageProvider", "gptImageBaseUrl", "gptImageAzureEndpoint",
-                 "gptImageAzureDeployment", "gptImageAzureApiVersion", "gptImageModel",
+                 "gptImageAzureDeployment", "gptImageApiVersion", "gptImageModel",
                  "gptImageQuality", "gptImagePartials", "gptImageTimeout",
                  "gptImageTestConnection"):  # fmt: skip
         assert name in window["names"], name
