@@ -118,6 +118,27 @@ ARGS: tuple[Arg, ...] = (
         "A third reference layer (optional).",
         None,
     ),
+    Arg(
+        "reference-file",
+        "file",
+        "Reference _file",
+        "An image file sent as a reference (optional; PNG, JPEG, WebP…).",
+        None,
+    ),
+    Arg(
+        "reference-file-2",
+        "file",
+        "Reference file 2",
+        "A second reference image file (optional).",
+        None,
+    ),
+    Arg(
+        "reference-file-3",
+        "file",
+        "Reference file 3",
+        "A third reference image file (optional).",
+        None,
+    ),
     _from_option("padding_px", "int", "Context pa_dding", procs=(EDIT_PROC,)),
     _from_option("grow_px", "int", "_Grow"),
     _from_option("feather_px", "int", "Feat_her"),
@@ -182,6 +203,9 @@ EXPAND_ARGS: tuple[Arg, ...] = (
     _common("reference-layer"),
     _common("reference-layer-2"),
     _common("reference-layer-3"),
+    _common("reference-file"),
+    _common("reference-file-2"),
+    _common("reference-file-3"),
     _side("left", "_Left"),
     _side("top", "_Top"),
     _side("right", "_Right"),
@@ -250,6 +274,19 @@ def parse_references(text: str) -> tuple[RefEntry, ...]:
             entries.append(RefEntry(part))
     check_reference_count(len(entries))
     return tuple(entries)
+
+
+def references_from_values(values: dict[str, Any]) -> tuple[RefEntry, ...]:
+    """The ``references`` text's entries, then the files picked in ``reference-file*`` (their
+    paths, as ``values_from_config`` reads them); ``ValueError`` beyond ``MAX_REFERENCES``."""
+    entries = parse_references(values.get("references") or "")
+    picked = tuple(RefEntry(path) for path in values.get(PICKED_FILES) or ())
+    check_reference_count(len(entries) + len(picked))
+    return entries + picked
+
+
+#: The key ``values_from_config`` puts the picked reference files' paths under.
+PICKED_FILES = "reference-files"
 
 
 def check_reference_count(count: int) -> None:
@@ -371,7 +408,7 @@ def options_from_values(values: dict[str, Any]) -> JobOptions:
         prompt=prompt,
         **model,
         source=source,
-        references=parse_references(values.get("references") or ""),
+        references=references_from_values(values),
         padding=option("padding_px").check(
             int(values.get("padding", option("padding_px").default))
         ),
@@ -426,11 +463,19 @@ def layer_name(prompt: str, index: int | None = None) -> str:
 
 def values_from_config(config: Any, proc_name: str) -> dict[str, Any]:
     """Plain values of the scalar arguments by name (choices come back as their nick)."""
-    values = {}
+    values: dict[str, Any] = {}
+    files = []
     for arg in args_for(proc_name):
         if arg.kind == "drawable":
             continue
-        values[arg.name] = config.get_property(arg.name)
+        value = config.get_property(arg.name)
+        if arg.kind == "file":  # a Gio.File (or None): its path joins the references
+            path = value.get_path() if value is not None else None
+            if path:
+                files.append(path)
+            continue
+        values[arg.name] = value
+    values[PICKED_FILES] = tuple(files)
     return values
 
 

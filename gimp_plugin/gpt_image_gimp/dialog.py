@@ -149,21 +149,90 @@ def model_picker(config: Any) -> Gtk.Widget:
     return row
 
 
+PROMPT_ROWS_PX = 96
+
+
+def _prompt_box(dlg: Any, wanted: list[str]) -> Any:
+    """The prompt as a multi-line, word-wrapped text box (in place of a one-line entry)."""
+    if "prompt" not in wanted:
+        return None
+    view = dlg.get_widget("prompt", Gtk.TextView.__gtype__)
+    view.set_name("gptImagePrompt")
+    view.set_wrap_mode(Gtk.WrapMode.WORD_CHAR)
+    view.set_accepts_tab(False)
+    view.set_size_request(440, -1)
+    view.set_left_margin(4)
+    view.set_right_margin(4)
+    wanted.remove("prompt")  # packed first, by hand, above the model picker
+    return view
+
+
+def _pack_prompt(dlg: Any, view: Any) -> None:
+    label = Gtk.Label.new_with_mnemonic("_Prompt")
+    label.set_xalign(0.0)
+    label.set_mnemonic_widget(view)
+    frame = Gtk.ScrolledWindow(hscrollbar_policy=Gtk.PolicyType.NEVER)
+    frame.set_shadow_type(Gtk.ShadowType.IN)
+    frame.set_min_content_height(PROMPT_ROWS_PX)
+    frame.add(view)
+    box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+    box.set_margin_start(12)
+    box.set_margin_end(12)
+    box.pack_start(label, False, False, 0)
+    box.pack_start(frame, True, True, 0)
+    area = dlg.get_content_area()
+    area.pack_start(box, False, False, 4)
+    area.reorder_child(box, 0)
+
+
+def input_problem(config: Any, name: str, drawables: Any = None) -> str | None:
+    """Why the dialog's values can't run (an empty prompt, a bad resolution, a reference that
+    is neither a file nor a layer), or None: checked before the dialog closes."""
+    from .arguments import reference_drawables
+
+    values = values_from_config(config, name)
+    try:
+        if name == EXPAND_PROC:
+            from .expand_args import expand_options
+
+            options = expand_options(values)
+        else:
+            options = options_from_values(values)
+        from . import job
+
+        job.resolve(options, reference_drawables(config, name))
+    except ValueError as exc:  # InputError is a ValueError
+        return exc.for_people() if hasattr(exc, "for_people") else str(exc)
+    return None
+
+
 def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings: Any) -> bool:
-    """The procedure dialog (remembers last values through ``config``); True on OK."""
+    """The procedure dialog (remembers last values through ``config``); True on OK. OK with
+    values that can't run (an empty prompt…) keeps it open and says why."""
+    from .labels import run_title
+
     name = procedure.get_name()
-    dlg = GimpUi.ProcedureDialog(procedure=procedure, config=config)
+    title = run_title(procedure.get_menu_label())
+    dlg = GimpUi.ProcedureDialog(procedure=procedure, config=config, title=title)
     shown = [arg.name for arg in args_for(name) if arg.in_dialog]
-    dlg.fill([arg for arg in shown if arg != "model"])
+    wanted = [arg for arg in shown if arg != "model"]
+    prompt_view = _prompt_box(dlg, wanted)
+    dlg.fill(wanted)
     if "model" in shown:  # core's models with their descriptions instead of a bare text field
         picker = model_picker(config)
         dlg.get_content_area().pack_start(picker, False, False, 4)
         dlg.get_content_area().reorder_child(picker, 0)
+    if prompt_view is not None:
+        _pack_prompt(dlg, prompt_view)  # the prompt first, then the model
+    problem = Gtk.Label(xalign=0.0, wrap=True)
+    problem.set_name("gptImageDialogProblem")
+    problem.set_max_width_chars(60)
+    problem.get_style_context().add_class("error")
     cost = Gtk.Label(xalign=0.0)
     source = "OPENAI_API_KEY" if settings.key_source == "env" else str(core_settings.key_path())
     where = settings.base_url or settings.provider
     info = Gtk.Label(label=f"Provider: {where} — key from {source}", xalign=0.0)
-    for widget in (cost, info):
+    for widget in (cost, info, problem):
         widget.set_margin_start(12)
         dlg.get_content_area().pack_end(widget, False, False, 4)
 
@@ -173,8 +242,18 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
     handler = config.connect("notify", refresh)
     refresh()
     dlg.show_all()
+    problem.hide()
     try:
-        return bool(dlg.run())
+        while dlg.run():
+            why = input_problem(config, name, drawables)
+            if why is None:
+                return True
+            log.info("dialog kept open: %s", why)
+            problem.set_text(why)
+            problem.show()
+            if prompt_view is not None:
+                prompt_view.grab_focus()
+        return False
     finally:
         config.disconnect(handler)
         dlg.destroy()

@@ -20,7 +20,7 @@ from .arguments import (
     MAX_BORDER,
     RefEntry,
     model_values,
-    parse_references,
+    references_from_values,
 )
 
 __all__ = ["ANCHOR_NAMES", "EXPAND_ARGS", "EXPAND_PROC", "MAX_BORDER", "ExpandOptions"]
@@ -75,5 +75,5 @@ def expand_options(values: dict[str, Any]) -> ExpandOptions:
         anchor=anchor,
         overlap=int(values.get("overlap", DEFAULT_OVERLAP)),
         timeout_s=max(0.0, float(values.get("timeout") or 0.0)),
-        references=parse_references(values.get("references") or ""),
+        references=references_from_values(values),
     )

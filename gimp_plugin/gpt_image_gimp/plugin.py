@@ -73,6 +73,10 @@ def _add_argument(procedure: Gimp.Procedure, arg: Arg) -> None:
         procedure.add_choice_argument(arg.name, arg.label, arg.blurb, choice, arg.default, RW)
     elif arg.kind == "drawable":
         procedure.add_drawable_argument(arg.name, arg.label, arg.blurb, True, RW)
+    elif arg.kind == "file":  # the dialog shows a file chooser button
+        procedure.add_file_argument(
+            arg.name, arg.label, arg.blurb, Gimp.FileChooserAction.OPEN, True, None, RW
+        )
     else:  # pragma: no cover - a typo in the table
         raise ValueError(f"unknown argument kind {arg.kind}")
 

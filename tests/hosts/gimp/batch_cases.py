@@ -1271,6 +1271,67 @@ def case_history_reuse(name, s):
     image.delete()
 
 
+def case_dialog_checks(name, s):
+    """The Edit… dialog as a new user meets it: titled "GPT Image: Edit", a multi-line prompt
+    box, references picked as layers (drawable chooser) and files (file chooser) without typing
+    ids; OK with an empty prompt keeps it open and says why; then a two-line prompt and a
+    picked reference file run."""
+    from gi.repository import GimpUi, Gio, Gtk
+
+    dialog, session = _plugin_modules()
+    dialog.init()
+    image, active = new_image()
+    other, _other_layer = new_image(size=(90, 70), offset_layer=False)
+    ref_path = os.path.join(OUT, f"{name}-reference.png")
+    export_png(other, ref_path)  # 90x70
+    select_ellipse(image)
+    before(name, image, s)
+    proc = Gimp.get_pdb().lookup_procedure(EDIT)
+    config = proc.create_config()
+    config.set_property("prompt", "")
+    state = s["dialog"] = {}
+
+    def first_ok():
+        win = _visible(kind=GimpUi.ProcedureDialog)
+        if win is None:
+            return False
+        state["title"] = win.get_title()
+        widgets = _widgets(win)
+        state["prompt_is_text_view"] = any(
+            isinstance(w, Gtk.TextView) and w.get_name() == "gptImagePrompt" for w in widgets
+        )
+        state["file_choosers"] = sum(1 for w in widgets if isinstance(w, Gtk.FileChooserButton))
+        state["drawable_choosers"] = sum(
+            1 for w in widgets if type(w).__name__ == "DrawableChooser"
+        )
+        _shot(win, os.path.join(OUT, "shot-gimp-edit-dialog.png"))
+        win.response(Gtk.ResponseType.OK)  # the prompt is still empty
+        return True
+
+    def second_ok():
+        win = _visible(kind=GimpUi.ProcedureDialog)
+        problem = _named(win, "gptImageDialogProblem") if win is not None else None
+        if problem is None or not problem.get_visible():
+            state["closed_on_empty_prompt"] = win is None
+            return win is None or False
+        state["problem"] = problem.get_text()
+        view = _named(win, "gptImagePrompt")
+        view.get_buffer().set_text(f"{name}: a paper boat\non a blue pond")
+        config.set_property("reference-file", Gio.File.new_for_path(ref_path))  # as picked
+        win.response(Gtk.ResponseType.OK)
+        return True
+
+    _steps([first_ok, second_ok], s, interval_ms=400)
+    result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [active], config)
+    status = result.index(0)
+    s["status"] = status.value_nick
+    if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+        s["message"] = result.index(1)
+    layer = result.index(1) if status == Gimp.PDBStatusType.SUCCESS else None
+    standard_exports(name, image, layer, s)
+    other.delete()
+
+
 def case_settings_window(name, s):
     """Settings… as a menu click: the key is masked; Test connection works with what is typed
     and writes nothing; a refused value keeps the window open; Save writes the shared files;
@@ -1545,6 +1606,7 @@ CASES = {
     "expand_by": case_expand_by,
     "expand_aspect": case_expand_aspect,
     "expand_refused": case_expand_refused,
+    "dialog_checks": case_dialog_checks,
     "history_window": case_history_window,
     "history_script": case_history_script,
     "history_reuse": case_history_reuse,

@@ -166,3 +166,20 @@ def test_settings_window_tests_saves_and_cancels(run):
     assert entry["cancel_status"] == "cancel" and entry["unchanged_after_cancel"]
     assert entry["scripted"]["status"] == "calling-error"
     assert gimp_harness.TEST_KEY not in run.log
+
+
+def test_edit_dialog_for_a_new_user(run):
+    """Titled "GPT Image: Edit"; a multi-line prompt; references picked, not typed as ids; an
+    empty prompt caught before the dialog closes; the picked file is sent."""
+    entry = case(run, "dialog_checks")
+    dialog = entry["dialog"]
+    assert dialog["title"] == "GPT Image: Edit"
+    assert dialog["prompt_is_text_view"]
+    assert dialog["file_choosers"] >= 3 and dialog["drawable_choosers"] >= 3
+    assert "prompt is empty" in dialog["problem"]
+    assert not dialog.get("closed_on_empty_prompt")
+    assert entry["status"] == "success", entry.get("message")
+    [request] = run.requests_for("dialog_checks")
+    assert request["params"]["prompt"] == "dialog_checks: a paper boat\non a blue pond"
+    sizes = [tuple(img["size"]) for img in request["images"]]
+    assert len(sizes) == 2 and sizes[1] == (90, 70), sizes  # the crop + the picked file
