@@ -1271,6 +1271,18 @@ def case_history_reuse(name, s):
     image.delete()
 
 
+def case_labels(name, s):
+    """What GIMP calls each procedure in Repeat "…", Undo …, "Execution error for '…'" and
+    the dialog title: its menu label; and where the menu item is."""
+    pdb = Gimp.get_pdb()
+    s["labels"], s["menus"] = {}, {}
+    for proc_name in (EDIT, GENERATE, EXPAND, VARIANTS, HISTORY, SETTINGS):
+        proc = pdb.lookup_procedure(proc_name)
+        s["labels"][proc_name] = proc.get_menu_label() if proc is not None else None
+        s["menus"][proc_name] = list(proc.get_menu_paths()) if proc is not None else None
+    s["status"] = "success"
+
+
 def case_dialog_checks(name, s):
     """The Edit… dialog as a new user meets it: titled "GPT Image: Edit", a multi-line prompt
     box, references picked as layers (drawable chooser) and files (file chooser) without typing
@@ -1606,6 +1618,7 @@ CASES = {
     "expand_by": case_expand_by,
     "expand_aspect": case_expand_aspect,
     "expand_refused": case_expand_refused,
+    "labels": case_labels,
     "dialog_checks": case_dialog_checks,
     "history_window": case_history_window,
     "history_script": case_history_script,

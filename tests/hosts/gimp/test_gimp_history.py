@@ -183,3 +183,20 @@ def test_edit_dialog_for_a_new_user(run):
     assert request["params"]["prompt"] == "dialog_checks: a paper boat\non a blue pond"
     sizes = [tuple(img["size"]) for img in request["images"]]
     assert len(sizes) == 2 and sizes[1] == (90, 70), sizes  # the crop + the picked file
+
+
+def test_every_procedure_is_called_gpt_image_something(run):
+    """GIMP names a run by its menu label: Repeat "GPT Image: Edit", Undo GPT Image: Edit,
+    "Execution error for 'GPT Image: Edit'" (not a bare "Edit")."""
+    entry = case(run, "labels")
+    expected = {
+        "plug-in-gpt-image-edit": "GPT Image: _Edit…",
+        "plug-in-gpt-image-generate": "GPT Image: _Generate…",
+        "plug-in-gpt-image-expand": "GPT Image: E_xpand…",
+        "plug-in-gpt-image-variants": "GPT Image: _Variants…",
+        "plug-in-gpt-image-history": "GPT Image: _History…",
+        "plug-in-gpt-image-settings": "GPT Image: _Settings…",
+    }
+    assert entry["labels"] == expected
+    for paths in entry["menus"].values():
+        assert paths == ["<Image>/Filters/GPT Image"]
