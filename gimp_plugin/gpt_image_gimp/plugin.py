@@ -17,12 +17,10 @@ from gi.repository import Gimp, GLib, GObject  # noqa: E402
 from . import arguments  # noqa: E402
 from .arguments import EDIT_PROC, GENERATE_PROC, Arg  # noqa: E402
 from .expand_args import EXPAND_PROC  # noqa: E402
+from .labels import LABEL_PREFIX  # noqa: E402
 
 RW = GObject.ParamFlags.READWRITE
 MENU = "<Image>/Filters/GPT Image"
-#: Every menu label starts with this: GIMP names a procedure by its label in "Repeat …",
-#: "Undo …", "Execution error for …" and the dialog title, so they say "GPT Image: Edit".
-LABEL_PREFIX = "GPT Image: "
 #: The last line of defence's message: the traceback goes to stderr (GIMP's console), not here.
 BUG_MESSAGE = (
     "GPT Image hit an unexpected problem (a bug) and did not change the image; the details "
@@ -30,7 +28,7 @@ BUG_MESSAGE = (
 )
 DOCS = {
     EDIT_PROC: (
-        "GPT Image: _Edit…",
+        LABEL_PREFIX + "_Edit…",
         "Edit the selection (or the whole layer / visible image) with an OpenAI image model",
         "With a selection, a masked edit: the selection (any shape, feathered or not) is the mask "
         "and the result is a new layer above the active one, masked by the feathered selection. "
@@ -38,14 +36,14 @@ DOCS = {
         "edited. Several variants make a layer group. One undo step per job.",
     ),
     GENERATE_PROC: (
-        "GPT Image: _Generate…",
+        LABEL_PREFIX + "_Generate…",
         "Make a picture from text into the selection's bounds or a new image-sized layer",
         "Text to image with an OpenAI image model. The result fills the selection's bounding box "
         "(masked by the feathered selection) or, without a selection, a new layer the size of "
         "the image. Reference images (layers or files) guide the result. One undo step per job.",
     ),
     EXPAND_PROC: (
-        "GPT Image: E_xpand…",
+        LABEL_PREFIX + "E_xpand…",
         "Grow the canvas and let an OpenAI image model paint the new area",
         "Adds left/top/right/bottom pixels (or grows the image to an aspect, the original placed "
         "by anchor), then fills the new area: a new layer on top with a layer mask over the new "

@@ -32,6 +32,7 @@ from .arguments import (  # noqa: E402
     values_from_config,
 )
 from .expand_args import EXPAND_PROC, expand_options  # noqa: E402
+from .labels import run_title  # noqa: E402
 
 log = logs.get("session")
 
@@ -57,8 +58,8 @@ def _progress(ui: Any) -> runner.Progress:
 
 
 def title_of(procedure: Any) -> str:
-    """'GPT Image: Edit' from the menu label 'GPT Image: _Edit…' (what GIMP calls the run)."""
-    return procedure.get_menu_label().replace("_", "").rstrip("…. ")
+    """'GPT Image: Edit': what GIMP calls the run (``labels.run_title``)."""
+    return run_title(procedure.get_menu_label())
 
 
 def done_message(title: str, outcome: Any) -> str:
