@@ -1,5 +1,5 @@
-"""Interactive parts: the procedure dialog with its cost estimate, the API key prompt, and the
-progress window (partial previews, elapsed time, Cancel). Main thread only; never used headless.
+"""Interactive parts: the procedure dialog with its cost estimate and the API key prompt (the
+progress window is progress_window.py). Main thread only; never used headless.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-gi.require_version("GdkPixbuf", "2.0")
-from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
+from gi.repository import Gimp, GimpUi, Gtk  # noqa: E402
 
 from core import settings as core_settings  # noqa: E402
 
@@ -26,7 +25,6 @@ from .arguments import (  # noqa: E402
 from .expand_args import EXPAND_PROC  # noqa: E402
 
 log = logs.get("dialog")
-PREVIEW_PX = 320
 
 
 def init() -> None:
@@ -259,62 +257,8 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
         dlg.destroy()
 
 
-class ProgressWindow:
-    """A small window with the latest preview, the elapsed time and a Cancel button."""
-
-    def __init__(self, prompt: str) -> None:
-        self.cancelled = False
-        self.window = Gtk.Window(title="GPT Image")
-        self.window.set_keep_above(True)
-        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
-        box.set_border_width(12)
-        self.picture = Gtk.Image()
-        self.picture.set_size_request(PREVIEW_PX, PREVIEW_PX)
-        self.label = Gtk.Label(label=prompt[:80], xalign=0.0)
-        self.status = Gtk.Label(label="Starting…", xalign=0.0)
-        button = self.cancel_button = Gtk.Button(label="_Cancel", use_underline=True)
-        button.connect("clicked", self._cancel)
-        self.window.connect("delete-event", lambda *_: self._cancel() or True)
-        for widget in (self.picture, self.label, self.status, button):
-            box.pack_start(widget, False, False, 0)
-        self.window.add(box)
-        self.window.show_all()
-        self.pump()
-
-    def _cancel(self, *_args: Any) -> None:
-        self.cancelled = True
-        self.status.set_text("Cancelling…")
-
-    def pump(self) -> None:
-        while Gtk.events_pending():
-            Gtk.main_iteration_do(False)
-
-    def tick(self, elapsed: float, status: str) -> None:
-        if not self.cancelled:
-            self.status.set_text(f"{status}… {elapsed:.0f} s")
-        self.pump()
-
-    def show_image(self, image: Any) -> None:
-        try:
-            preview = image.convert("RGBA")
-            preview.thumbnail((PREVIEW_PX, PREVIEW_PX))
-            data = GLib.Bytes.new(preview.tobytes())
-            pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(
-                data, GdkPixbuf.Colorspace.RGB, True, 8, *preview.size, preview.size[0] * 4
-            )
-            self.picture.set_from_pixbuf(pixbuf)
-        except Exception:  # a preview is a nicety; never fail the job for it
-            log.exception("preview failed")
-        self.pump()
-
-    def close(self) -> None:
-        self.window.destroy()
-        self.pump()
-
-
 __all__ = [
     "Gimp",
-    "ProgressWindow",
     "dialog_estimate",
     "ensure_api_key",
     "estimate_text",

@@ -133,7 +133,8 @@ def run(procedure, run_mode, image, drawables, config):
             values = values_from_config(config, name)
             options = expand_options(values) if expanding else options_from_values(values)
         except ValueError as exc:
-            raise InputError(str(exc)) from None
+            text = exc.for_people() if isinstance(exc, GptImageError) else str(exc)
+            raise InputError(text) from None
         if watched:
             from . import dialog
             from .progress_window import ProgressWindow
