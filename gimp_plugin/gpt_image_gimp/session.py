@@ -123,7 +123,7 @@ def run(procedure, run_mode, image, drawables, config):
         if settings.api_key is None and settings.provider != "compatible":
             raise ConfigError(
                 "No OpenAI API key is set.",
-                hint="Open Filters → GPT Image → Edit… once to enter it (it is saved to "
+                hint="Enter it in Filters → GPT Image → Settings… (or run Edit… once; it is saved to "
                 f"{core_settings.key_path()} and shared with Krita and the CLI), "
                 "or set OPENAI_API_KEY.",
                 code="missing_api_key",

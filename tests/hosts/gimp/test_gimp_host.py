@@ -681,7 +681,7 @@ def test_missing_key_is_explained(run_without_key):
     entry = case(run_without_key, name)
     assert entry["status"] == "calling-error"
     assert "No OpenAI API key" in entry["message"] and "OPENAI_API_KEY" in entry["message"]
-    assert "GPT Image → Edit…" in entry["message"]
+    assert "GPT Image → Settings…" in entry["message"]
     assert_untouched(run_without_key, name, entry)
     assert run_without_key.requests_for(name) == []
 
