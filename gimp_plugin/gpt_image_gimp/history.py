@@ -46,7 +46,7 @@ def title_of(record: JobRecord) -> str:
 
 
 def details_of(record: JobRecord) -> str:
-    """'gpt-image-2 medium · $0.053 · 2026-12-01 18:40 · edit · 2 images' (the cost paid, else
+    """'<model> <quality> · $0.053 · 2026-12-01 18:40 · edit · 2 images' (the cost paid, else
     the estimate marked as such, else the status)."""
     data = record.data
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
