@@ -1009,6 +1009,8 @@ def case_key_dialog(name, s):
     else:
         core_settings.atomic_write(key_file, stored, mode=0o600)
     s["status"] = "success"
+
+
 HISTORY, SETTINGS = "plug-in-gpt-image-history", "plug-in-gpt-image-settings"
 
 
@@ -1358,7 +1360,19 @@ def case_settings_window(name, s):
     from core import settings as core_settings
 
     settings_file, key_file = core_settings.settings_path(), core_settings.key_path()
-    s["files_before"] = [settings_file.exists(), key_file.exists()]
+    found = {
+        path: path.read_bytes() if path.exists() else None for path in (settings_file, key_file)
+    }
+
+    def files():  # what the two shared files hold now (a digest: the key never in the summary)
+        import hashlib
+
+        return [
+            hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else None
+            for path in (settings_file, key_file)
+        ]
+
+    s["files_before"] = files()
     state = s["window"] = {}
 
     def window():
@@ -1387,7 +1401,7 @@ def case_settings_window(name, s):
         if text in ("", "Testing…"):
             return False
         state["test_result"] = text
-        state["files_after_test"] = [settings_file.exists(), key_file.exists()]
+        state["files_after_test"] = files()
         _shot(win, os.path.join(OUT, "shot-gimp-settings.png"))
         _named(win, "gptImageModel").get_child().set_text("")
         win.response(Gtk.ResponseType.OK)
@@ -1399,7 +1413,7 @@ def case_settings_window(name, s):
             state["closed_on_refusal"] = True
             return True
         state["refusal"] = _named(win, "gptImageConnectionResult").get_text()
-        state["files_after_refusal"] = [settings_file.exists(), key_file.exists()]
+        state["files_after_refusal"] = files()
         _named(win, "gptImageModel").get_child().set_text("gpt-image-1.5")
         win.response(Gtk.ResponseType.OK)
         return True
@@ -1431,8 +1445,11 @@ def case_settings_window(name, s):
         settings_file.read_text() if settings_file.exists() else ""
     ) == saved_text
     s["scripted"], _ = call(SETTINGS, None, [])
-    for path in (settings_file, key_file):  # the cases after this one keep the defaults
-        path.unlink(missing_ok=True)
+    for path, data in found.items():  # the cases after this one find the files as they were
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            core_settings.atomic_write(path, data, mode=0o600)
 
 
 EXPAND = "plug-in-gpt-image-expand"

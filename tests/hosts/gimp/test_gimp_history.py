@@ -146,14 +146,14 @@ def test_settings_window_tests_saves_and_cancels(run):
                  "gptImageQuality", "gptImagePartials", "gptImageTimeout",
                  "gptImageTestConnection"):  # fmt: skip
         assert name in window["names"], name
-    assert entry["files_before"] == [False, False]
+    before = entry["files_before"]
     # Test connection used the window's values and wrote nothing
     assert window["test_result"].startswith("Connected to http://127.0.0.1:")
     assert "gpt-image-2" in window["test_result"]
-    assert window["files_after_test"] == [False, False]
+    assert window["files_after_test"] == before
     # an empty model is refused, the window stays open, nothing written
     assert window["refusal"].startswith("Not saved: Model")
-    assert window["files_after_refusal"] == [False, False]
+    assert window["files_after_refusal"] == before
     # Save wrote the shared settings file and the owner-only key file (the key stripped)
     saved = entry["saved"]
     assert saved["quality"] == "high" and saved["partial_images"] == 2
