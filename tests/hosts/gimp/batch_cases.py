@@ -1315,9 +1315,7 @@ def case_dialog_checks(name, s):
             isinstance(w, Gtk.TextView) and w.get_name() == "gptImagePrompt" for w in widgets
         )
         state["file_choosers"] = sum(1 for w in widgets if isinstance(w, Gtk.FileChooserButton))
-        state["drawable_choosers"] = sum(
-            1 for w in widgets if type(w).__name__ == "DrawableChooser"
-        )
+        state["labels"] = [w.get_text() for w in widgets if isinstance(w, Gtk.Label)]
         _shot(win, os.path.join(OUT, "shot-gimp-edit-dialog.png"))
         win.response(Gtk.ResponseType.OK)  # the prompt is still empty
         return True

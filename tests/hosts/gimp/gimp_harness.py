@@ -365,7 +365,11 @@ def clean_up(run: GimpRun) -> None:
 def remove_stale_runs(root: Path, max_age_s: float = 3600) -> None:
     """Folders of earlier runs that were kept or interrupted."""
     for old in (root / "tmp").glob("gptimg-*"):
-        if time.time() - old.stat().st_mtime > max_age_s:
+        try:
+            age = time.time() - old.stat().st_mtime
+        except FileNotFoundError:  # another run removed it meanwhile
+            continue
+        if age > max_age_s:
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -175,7 +175,9 @@ def test_edit_dialog_for_a_new_user(run):
     dialog = entry["dialog"]
     assert dialog["title"] == "GPT Image: Edit"
     assert dialog["prompt_is_text_view"]
-    assert dialog["file_choosers"] >= 3 and dialog["drawable_choosers"] >= 3
+    assert dialog["file_choosers"] >= 3  # reference files: GTK file chooser buttons
+    for label in ("Reference layer", "Reference layer 2", "Reference file", "Reference file 3"):
+        assert label in dialog["labels"], label  # layers: GIMP's own drawable pickers
     assert "prompt is empty" in dialog["problem"]
     assert not dialog.get("closed_on_empty_prompt")
     assert entry["status"] == "success", entry.get("message")

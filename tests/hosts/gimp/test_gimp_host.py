@@ -413,12 +413,6 @@ def test_time_limit_cancels(run):
     entry = case(run, name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
-    assert entry["gimp_progress_calls"] == [] and entry["told"] == []
-    # a clean cancel, recorded as one (not "interrupted" by a killed plug-in)
-    from core.history import History
-
-    [record] = History(run.data_dir / "history").search(f"{name}:")
-    assert record.status == "cancelled", record.status
     assert_untouched(run, name, entry)
 
 
