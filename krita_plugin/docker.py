@@ -38,7 +38,7 @@ from .history_panel import HistoryPanel, HistoryView, load_view
 from .job_panel import JobPanel, money
 from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
 from .result_actions import ResultActions
-from .results_strip import ResultsStrip
+from .results_strip import ResultsStrip, result_thumbnails
 from .sections import Section
 from .worker import CallWorker
 
@@ -69,6 +69,7 @@ class JobContext:
     target_key: str | None = None
     host: list[layers.HostPatch] | None = None  # the results in Krita's bytes (from the worker)
     history: HistoryView | None = None  # the history list with this job, read by the worker
+    thumbnails: dict[str, Any] | None = None  # the strip's of this job's results (the worker's)
 
 
 class GptImageDocker(DockWidget):
@@ -325,6 +326,7 @@ class GptImageDocker(DockWidget):
             result = jobs.run_job(prepared, settings, on_event=emit, cancel=cancel)
             job.host = [layers.host_patch(patch, job.color) for patch in result.patches]
             job.history = load_view(known)
+            job.thumbnails = result_thumbnails(result.history_id, result.images)
             return result
 
         return work
@@ -402,6 +404,8 @@ class GptImageDocker(DockWidget):
             self.history.show_view(job.history)
         else:
             self.history.refresh()
+        if job.thumbnails:
+            self.results.list.take(job.thumbnails)
         app = Krita.instance()
         if not document.is_open(app, job.doc):
             self.show_message(

@@ -22,6 +22,7 @@ from .core import jobs
 from .core.errors import InputError
 from .core.expand import EXPAND_PROMPT, Expansion, expand_note
 from .core.geometry import Extent
+from .undo_pairs import UNDO_PAIRS
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +33,35 @@ def with_borders(spec: jobs.JobSpec, panel: Any, canvas: Extent) -> jobs.JobSpec
 
 
 @dataclass
-class _Pair:
-    """One expand's two undo commands, and where the pair stands."""
+class ExpandPair:
+    """One expand's two undo commands (resize, fill layer) and where the pair stands."""
 
     doc: Any
     layer_id: Any
     original: Extent
     expanded: Extent
     state: str = "done"  # "done" (both applied) | "undone" (both undone)
+    immediate: bool = True
 
+    def half_done(self, direction: str) -> bool:
+        """Undo took the fill layer away but left the canvas grown; or Redo grew the canvas
+        of an undone expand again without its layer."""
+        grown = document.canvas_extent(self.doc) == self.expanded
+        if direction == "undo":
+            return (
+                self.state == "done"
+                and grown
+                and document.find_node(self.doc, self.layer_id) is None
+            )
+        return self.state == "undone" and grown
 
-_PAIRS: list[_Pair] = []
-_HOOKED: set[int] = set()
-_BUSY = False
+    def completed(self, direction: str) -> None:
+        if direction == "redo":
+            self.state = "done"
+        elif document.canvas_extent(self.doc) == self.original:
+            self.state = "undone"
+        else:
+            log.warning("expand undo: the canvas is %s", document.canvas_extent(self.doc))
 
 
 def placed_on_top(job: Any) -> Any:
@@ -120,72 +137,4 @@ def note(prepared: jobs.PreparedJob) -> str:
 
 
 def _remember(doc: Any, layer: Any, original: Extent, expanded: Extent) -> None:
-    from krita import Krita
-
-    _PAIRS[:] = [p for p in _PAIRS if document.is_open(Krita.instance(), p.doc)]
-    _PAIRS.append(_Pair(doc, layer.uniqueId(), original, expanded))
-    app = Krita.instance()
-    for name, handler in (("edit_undo", _after_undo), ("edit_redo", _after_redo)):
-        action = app.action(name)
-        if action is not None and id(action) not in _HOOKED:
-            _HOOKED.add(id(action))
-            action.triggered.connect(handler)
-
-
-def _trigger(name: str) -> None:
-    from krita import Krita
-
-    global _BUSY
-    _BUSY = True
-    try:
-        Krita.instance().action(name).trigger()
-    finally:
-        _BUSY = False
-
-
-def _pairs_of_active() -> tuple[Any, list[_Pair]]:
-    from krita import Krita
-
-    doc = Krita.instance().activeDocument()
-    if doc is None:
-        return None, []
-    return doc, [p for p in _PAIRS if p.doc == doc]
-
-
-def _after_undo(*_args: Any) -> None:
-    """Krita has just undone something: if it was an expand's fill layer, undo its resize."""
-    if _BUSY:
-        return
-    doc, pairs = _pairs_of_active()
-    if not pairs:
-        return
-    doc.waitForDone()
-    for pair in reversed(pairs):
-        if pair.state != "done" or document.find_node(doc, pair.layer_id) is not None:
-            continue
-        if document.canvas_extent(doc) == pair.expanded:
-            _trigger("edit_undo")
-            doc.waitForDone()
-            if document.canvas_extent(doc) == pair.original:
-                pair.state = "undone"
-            else:
-                log.warning("expand undo: the canvas is %s", document.canvas_extent(doc))
-        break
-
-
-def _after_redo(*_args: Any) -> None:
-    """Krita has just redone something: if it was an expand's resize, redo its fill layer."""
-    if _BUSY:
-        return
-    doc, pairs = _pairs_of_active()
-    if not pairs:
-        return
-    doc.waitForDone()
-    for pair in reversed(pairs):
-        if pair.state != "undone":
-            continue
-        if document.canvas_extent(doc) == pair.expanded:
-            _trigger("edit_redo")
-            doc.waitForDone()
-            pair.state = "done"
-        break
+    UNDO_PAIRS.add(ExpandPair(doc, layer.uniqueId(), original, expanded))

@@ -10,42 +10,25 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
-
 from .core import jobs
 from .core.history import History
 from .core.pipeline import LayerPatch
 from .core.settings import load_settings
 from .qt import (
     QHBoxLayout,
-    QIcon,
     QLabel,
-    QListWidget,
     QListWidgetItem,
-    QPixmap,
     QPushButton,
-    QSize,
     Qt,
     QVBoxLayout,
     QWidget,
-    pil_to_qimage,
     pyqtSignal,
 )
+from .thumbnails import ThumbnailList, thumbnail
 
 log = logging.getLogger(__name__)
 THUMB_PX = 56
 SHOWN = 30
-
-
-def _thumbnail(path: Any) -> Any | None:
-    """A thumbnail ``QImage`` (QImage, unlike QPixmap, may be made on any thread), or None."""
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at reduced size
-            image.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            return pil_to_qimage(image.convert("RGBA"))
-    except OSError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -65,7 +48,7 @@ def load_view(known: frozenset[str] = frozenset()) -> HistoryView:
     except Exception as error:  # history is a convenience: never break the docker
         log.warning("History unavailable: %s", error)
         records = []
-    thumbnails = {r.id: _thumbnail(r.images[0]) for r in records if r.id not in known}
+    thumbnails = {r.id: thumbnail(r.images[0], THUMB_PX) for r in records if r.id not in known}
     return HistoryView(records, thumbnails)
 
 
@@ -85,13 +68,10 @@ class HistoryPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.records: list[Any] = []
-        self._icons: dict[str, QIcon] = {}  # decoded once per job: refresh runs on the UI thread
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("History"))
-        self.list = QListWidget()
-        self.list.setObjectName("gptImageHistoryList")
-        self.list.setIconSize(QSize(THUMB_PX, THUMB_PX))
+        self.list = ThumbnailList("gptImageHistoryList", THUMB_PX)  # icons decoded once per job
         self.list.setMinimumHeight(120)
         layout.addWidget(self.list)
         row = QHBoxLayout()
@@ -117,7 +97,7 @@ class HistoryPanel(QWidget):
     @property
     def known(self) -> frozenset[str]:
         """Jobs whose thumbnails are decoded already."""
-        return frozenset(self._icons)
+        return self.list.known
 
     def refresh(self) -> None:
         """Reload the newest jobs that produced images."""
@@ -127,13 +107,9 @@ class HistoryPanel(QWidget):
         """Show what ``load_view`` read (UI thread: only widgets are made here)."""
         self.records = view.records
         self.list.clear()
+        self.list.take(view.thumbnails)
         for record in view.records:
-            icon = self._icons.get(record.id)
-            if icon is None:
-                thumbnail = view.thumbnails.get(record.id)
-                icon = QIcon(QPixmap.fromImage(thumbnail)) if thumbnail is not None else QIcon()
-                self._icons[record.id] = icon
-            item = QListWidgetItem(icon, _label(record))
+            item = QListWidgetItem(self.list.icon(record.id), _label(record))
             item.setToolTip(record.prompt)
             item.setData(Qt.ItemDataRole.UserRole, record.id)
             self.list.addItem(item)

@@ -5,6 +5,7 @@ strip, flip variants, keep all or one, and start a refine of the shown variant."
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from krita import Krita
@@ -21,6 +22,9 @@ from .qt import QTimer
 
 log = logging.getLogger(__name__)
 FOLLOW_MS = 300
+#: How long a just-inserted layer is shown by the strip without being found in the layer tree
+#: (Krita takes a new node in on its own threads; nothing here waits for that).
+FRESH_S = 5.0
 
 
 def _alive(doc: Any) -> bool:
@@ -37,6 +41,9 @@ class ResultActions:
         #: (document, a history id) of the newest result per document: the strip shows it while
         #: the active layer is no result layer, so a new job's variants are one click away
         self._recent: list[tuple[Any, str]] = []
+        #: (document, layer, until, key of the layer it replaced or None) of the layer just
+        #: inserted or put in place by a flip: the strip shows it at once
+        self._fresh: tuple[Any, Any, float, str | None] | None = None
         strip = docker.results
         strip.show_requested.connect(self.show_at)
         strip.previous_button.clicked.connect(self.previous_variant)
@@ -56,7 +63,8 @@ class ResultActions:
         doc = Krita.instance().activeDocument()
         if doc is None:
             return None, None, None
-        layer = variants.result_layer(doc, doc.activeNode())
+        node = self._flipped(doc, doc.activeNode())
+        layer = variants.result_layer(doc, node)
         if layer is None:
             layer = self._newest(doc)
         stack = variants.stack_of(doc, layer) if layer is not None else None
@@ -65,8 +73,42 @@ class ResultActions:
     def _newest(self, doc: Any) -> Any | None:
         for known, history_id in reversed(self._recent):
             if known == doc:
-                return self._layer_with(doc, history_id, prefer_active=False)
+                found = self._layer_with(doc, history_id, prefer_active=False)
+                return found if found is not None else self._just_inserted(doc)
         return None
+
+    def _flipped(self, doc: Any, node: Any) -> Any:
+        """``node``, or the layer a flip just put in its place while Krita still reports the
+        replaced one as active (it applies activations later); not once an Undo brought the
+        replaced one back."""
+        fresh = self._fresh_in(doc)
+        if fresh is None or node is None or variants.node_key(node) != fresh[3]:
+            return node
+        new_key = variants.node_key(fresh[1])
+        gone = variants.find_result(doc, fresh[3]) is None
+        if gone and variants.find_result(doc, new_key) is not None:
+            return fresh[1]
+        return node
+
+    def _fresh_in(self, doc: Any) -> tuple[Any, Any, float, str | None] | None:
+        fresh = self._fresh
+        if fresh is None or time.monotonic() > fresh[2]:
+            self._fresh = None
+            return None
+        return fresh if fresh[0] == doc else None
+
+    def _just_inserted(self, doc: Any) -> Any | None:
+        fresh = self._fresh_in(doc)
+        return fresh[1] if fresh is not None else None
+
+    def _show_new(
+        self, doc: Any, node: Any, stack: ResultStack, replaced: str | None = None
+    ) -> None:
+        """The strip shows the layer just inserted (or put in place of ``replaced`` by a flip),
+        without waiting for Krita to take it in or to make it the active layer."""
+        self._fresh = (doc, node, time.monotonic() + FRESH_S, replaced)
+        if Krita.instance().activeDocument() == doc:
+            self.docker.results.set_stack(stack, variants.node_key(node), node.name())
 
     def _remember(self, doc: Any, history_id: str) -> None:
         self._recent = [(d, h) for d, h in self._recent if d != doc and _alive(d)][-20:]
@@ -102,7 +144,7 @@ class ResultActions:
         if new_stack.shown == stack.shown:
             return True
         try:
-            variants.show_variant(doc, layer, new_stack, document.color_info(doc))
+            node = variants.show_variant(doc, layer, new_stack, document.color_info(doc))
         except (GptImageError, RuntimeError) as error:
             self.docker.show_message(f"Could not show that variant: {error}", error=True)
             return False
@@ -111,7 +153,7 @@ class ResultActions:
             f"Showing variant {current.round + 1}.{current.position + 1} of {new_stack.count} "
             f"({current.info.label()}). Ctrl+Z goes back."
         )
-        self.follow_active()
+        self._show_new(doc, node, new_stack, replaced=variants.node_key(layer))
         return True
 
     def next_variant(self) -> bool:
@@ -225,7 +267,7 @@ class ResultActions:
         )
         count = len(result.patches)
         self.note = f"1 result layer added, keeping {count} variant(s)"
-        self.follow_active()
+        self._show_new(job.doc, node, stack)
         return node
 
     def _place_compare(self, job: Any, outcome: CompareOutcome, history: History) -> Any:
@@ -244,7 +286,7 @@ class ResultActions:
             f"1 result layer comparing {len(rounds)} model run(s), {stack.count} variant(s)"
             + (f" ({failed})" if failed else "")
         )
-        self.follow_active()
+        self._show_new(job.doc, node, stack)
         return node
 
     def insert_record(self, doc: Any, record: Any) -> Any:
@@ -261,7 +303,7 @@ class ResultActions:
             color,
             active.uniqueId() if active is not None else None,
         )
-        self.follow_active()
+        self._show_new(doc, node, stack)
         return node
 
     @staticmethod

@@ -10,10 +10,7 @@ with the prompt box as the follow-up. Widgets only: the docker decides what happ
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from .core.variants import ResultStack
 from .qt import (
@@ -22,28 +19,17 @@ from .qt import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPixmap,
     QPushButton,
     QSize,
     Qt,
     QVBoxLayout,
     QWidget,
-    pil_to_qimage,
     pyqtSignal,
 )
+from .thumbnails import ThumbnailList, thumbnail
 
 log = logging.getLogger(__name__)
 THUMB_PX = 64
-
-
-def _thumbnail(path: Path) -> QIcon:
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
-            image.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            return QIcon(QPixmap.fromImage(pil_to_qimage(image.convert("RGBA"))))
-    except OSError:
-        return QIcon()
 
 
 def item_text(stack: ResultStack, flat: int) -> str:
@@ -70,21 +56,18 @@ class ResultsStrip(QWidget):
         self.setObjectName("gptImageResultsPanel")
         self.stack: ResultStack | None = None
         self.layer_key: str | None = None
-        self._icons: dict[str, QIcon] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("Results: select a GPT result layer to compare its variants")
         self.title.setObjectName("gptImageResultsTitle")
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
-        self.list = QListWidget()
-        self.list.setObjectName("gptImageResults")
+        self.list = ThumbnailList("gptImageResults", THUMB_PX)
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(True)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
-        self.list.setIconSize(QSize(THUMB_PX, THUMB_PX))
         self.list.setGridSize(QSize(THUMB_PX + 64, THUMB_PX + 40))
         self.list.setWordWrap(True)
         self.list.setMinimumHeight(THUMB_PX + 48)
@@ -128,9 +111,6 @@ class ResultsStrip(QWidget):
 
     def set_stack(self, stack: ResultStack | None, layer_key: str | None, layer_name: str) -> None:
         """Show ``stack`` (the active result layer's) or, with None, explain what the strip is."""
-        from .core.history import History
-        from .core.settings import load_settings
-
         same = stack == self.stack and layer_key == self.layer_key
         self.stack, self.layer_key = stack, layer_key
         enabled = stack is not None
@@ -155,11 +135,7 @@ class ResultsStrip(QWidget):
                 f"{layer_name}: {stack.count} variant(s) in {rounds} round(s); "
                 f"showing {stack.current.round + 1}.{stack.current.position + 1}"
             )
-            try:
-                history = History.from_settings(load_settings())
-            except Exception as error:  # thumbnails are a convenience
-                log.warning("History unavailable for thumbnails: %s", error)
-                history = None
+            history = _LazyHistory()  # read only for a thumbnail not made yet
             for flat, variant in enumerate(stack.variants()):
                 item = QListWidgetItem(self._icon(history, variant.history_id, variant.index),
                                        item_text(stack, flat))  # fmt: skip
@@ -170,14 +146,40 @@ class ResultsStrip(QWidget):
         finally:
             self.list.blockSignals(False)
 
-    def _icon(self, history: Any, history_id: str, index: int) -> QIcon:
-        key = f"{history_id}/{index}"
-        icon = self._icons.get(key)
-        if icon is None and history is not None:
+    def _icon(self, history: _LazyHistory, history_id: str, index: int) -> QIcon:
+        def make() -> Any | None:
+            if history.get() is None:
+                return None
             try:
-                images = history.get(history_id).images
-                icon = _thumbnail(images[index]) if index < len(images) else QIcon()
+                images = history.get().get(history_id).images
             except Exception:  # a deleted entry: no thumbnail, the label still says what it is
-                icon = QIcon()
-            self._icons[key] = icon
-        return icon or QIcon()
+                return None
+            return thumbnail(images[index], THUMB_PX) if index < len(images) else None
+
+        return self.list.icon(f"{history_id}/{index}", make)
+
+
+class _LazyHistory:
+    """History, read from the settings the first time a thumbnail needs it (None if it can't)."""
+
+    def __init__(self) -> None:
+        self._history: Any = None
+        self._read = False
+
+    def get(self) -> Any | None:
+        if not self._read:
+            from .core.history import History
+            from .core.settings import load_settings
+
+            self._read = True
+            try:
+                self._history = History.from_settings(load_settings())
+            except Exception as error:  # thumbnails are a convenience
+                log.warning("History unavailable for thumbnails: %s", error)
+        return self._history
+
+
+def result_thumbnails(history_id: str, images: list[Any]) -> dict[str, Any]:
+    """The strip's thumbnails of a job's decoded results (any thread: the worker makes them
+    after a job, so showing the new layer's variants decodes nothing on the UI thread)."""
+    return {f"{history_id}/{i}": thumbnail(image, THUMB_PX) for i, image in enumerate(images)}

@@ -7,8 +7,9 @@ them; the pixels come from history (``core.variants.variant_patch``).
 A flip replaces the layer by a freshly built one showing the other variant (same name, place,
 visibility, opacity, blending and mask): Krita's Python API writes pixels without undo, but adding
 and removing a node are undoable. The two commands (add the new layer above, remove the old one)
-are undone and redone as one step: after the user's Undo (or Redo) stops between them,
-``UndoPairs`` takes the second step at once, so every flip is one step for the person.
+are undone and redone as one step: after the user's Undo (or Redo) stops between them, the
+plug-in's one undo-pairing mechanism (``undo_pairs``) takes the second step at once, so every
+flip is one step for the person.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -28,7 +30,8 @@ from .core.settings import load_settings
 from .core.variants import STACK_KEY, ResultStack, Round, stack_for_records, variant_patch
 from .document import ColorInfo, find_node, node_bounds
 from .layers import HostPatch, build_layer_node, layer_name, placement
-from .qt import QByteArray, QTimer
+from .qt import QByteArray
+from .undo_pairs import UNDO_PAIRS
 
 log = logging.getLogger(__name__)
 DESCRIPTION = "GPT Image: the variants each result layer keeps"
@@ -100,16 +103,13 @@ def insert_result_layer(
     """One result layer above the active one showing ``patch`` (the stack's current variant) and
     keeping the whole stack; one undo step. Krita redraws in its own threads: waiting for it
     here (``waitForDone``, ``refreshProjection``) would freeze the UI for a redraw of the whole
-    document."""
+    document. The results strip is handed the new layer by the caller (``ResultActions``),
+    so nothing needs Krita to have taken it in yet."""
     node = build_layer_node(doc, patch, layer_name(prompt), color)
     parent, above = placement(doc, active_id)
     if not parent.addChildNode(node, above):
         raise RuntimeError("Krita refused to add the result layer")
     set_stack(doc, node, stack)
-    # the results strip follows the new active layer once Krita has taken it in (a redraw of
-    # the whole document: the one main-thread stall left when a result is applied)
-    doc.waitForDone()
-    doc.refreshProjection()
     return node
 
 
@@ -123,64 +123,21 @@ def stack_from_history_ids(
 # --- flipping ------------------------------------------------------------------------------------
 
 
-class UndoPairs:
-    """Makes "add the new layer, remove the old one" one undo step (see the module docstring)."""
+@dataclass
+class FlipPair:
+    """A flip's two commands (add the new layer above, remove the old one): half done while
+    both layers are there."""
 
-    def __init__(self) -> None:
-        self.pairs: list[tuple[Any, str, str]] = []  # (doc, old uuid, new uuid)
-        self._busy = False
-        self._hooked = False
+    doc: Any
+    old_key: str
+    new_key: str
+    immediate: bool = False
 
-    def hook(self) -> None:
-        if self._hooked:
-            return
-        from krita import Krita
+    def half_done(self, direction: str) -> bool:
+        return _present(self.doc, self.old_key) and _present(self.doc, self.new_key)
 
-        app = Krita.instance()
-        for name, direction in (("edit_undo", "undo"), ("edit_redo", "redo")):
-            action = app.action(name)
-            if action is not None:
-                action.triggered.connect(lambda _c=False, d=direction: self._after(d))
-        self._hooked = True
-
-    def add(self, doc: Any, old_key: str, new_key: str) -> None:
-        self.hook()
-        self.pairs = [p for p in self.pairs if _alive(p[0])][-200:]
-        self.pairs.append((doc, old_key, new_key))
-
-    def _after(self, direction: str) -> None:
-        if not self._busy:
-            QTimer.singleShot(0, lambda: self.settle(direction))
-
-    def settle(self, direction: str) -> None:
-        """After an undo/redo: finish any flip it left half done (both layers present)."""
-        if self._busy:
-            return
-        from krita import Krita
-
-        self._busy = True
-        try:
-            for doc, old, new in list(self.pairs):
-                if not _alive(doc):
-                    continue
-                doc.waitForDone()
-                if _present(doc, old) and _present(doc, new):
-                    Krita.instance().action(f"edit_{direction}").trigger()
-                    doc.waitForDone()
-                    doc.refreshProjection()
-                    break
-        finally:
-            self._busy = False
-
-
-UNDO_PAIRS = UndoPairs()
-
-
-def _alive(doc: Any) -> bool:
-    try:
-        return doc.rootNode() is not None
-    except RuntimeError:
-        return False
+    def completed(self, direction: str) -> None:
+        self.doc.refreshProjection()
 
 
 def _present(doc: Any, key: str) -> bool:
@@ -200,7 +157,7 @@ def replace_node(doc: Any, old: Any, new: Any) -> Any:
     if parent is None or not parent.addChildNode(new, old):
         raise RuntimeError("Krita refused to replace the result layer")
     old.remove()
-    UNDO_PAIRS.add(doc, node_key(old), node_key(new))
+    UNDO_PAIRS.add(FlipPair(doc, node_key(old), node_key(new)))
     doc.waitForDone()
     doc.refreshProjection()
     doc.setActiveNode(new)
