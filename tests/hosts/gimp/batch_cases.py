@@ -351,7 +351,6 @@ def case_variants_window(name, s):
                     state["images"] = sum(
                         1 for b in thumbs for w in _widgets(b) if isinstance(w, Gtk.Image)
                     )
-                    _shot(window, os.path.join(OUT, "shot-gimp-variants.png"))
                     thumbs[1].clicked()
                     state["clicked"] = True
                     return True
@@ -368,7 +367,7 @@ def case_variants_window(name, s):
 
 
 def _shot(window, path):
-    """A screenshot of a GTK window (for the README), from the X server it is drawn on."""
+    """A screenshot of a GTK window, from the X server it is drawn on (shots_gimp.py)."""
     gi.require_version("Gdk", "3.0")
     from gi.repository import Gdk
 

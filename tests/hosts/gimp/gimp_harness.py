@@ -261,6 +261,8 @@ def run_gimp(
     with_deps: bool = True,
     bundle: str | None = None,
     host: str | None = None,
+    script: str = "batch_cases.py",
+    extra_files: tuple[Path, ...] = (),
 ) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
 
@@ -268,6 +270,8 @@ def run_gimp(
     ``profile_from`` reuses the GIMP profile (the installed plug-in) of an earlier run, and its
     host; ``bundle`` (a release key such as ``BUNDLE_KEY``) installs that release zip instead of
     running install.py; ``host`` is a testhosts id ("gimp3.2"; default: ``DEFAULT_HOST``).
+    ``script``: another file of this folder to run instead (tools/screenshots.py runs
+    ``shots_gimp.py``, which reuses batch_cases.py's helpers), ``extra_files`` copied beside it.
     """
     if profile_from is not None and profile_from.host is not None and host is None:
         host = profile_from.host.id
@@ -293,7 +297,8 @@ def run_gimp(
         profile = profile_from.profile
         install = profile_from.install
     install_seconds = time.monotonic() - t0
-    shutil.copy(HERE / "batch_cases.py", work / "batch_cases.py")
+    for path in {HERE / "batch_cases.py", HERE / script, *extra_files}:
+        shutil.copy(path, work / path.name)
     cancel_file = inside / "data" / "gimp-cancel"
     host_cancel_file = root / str(cancel_file).lstrip("/")
     with (
@@ -322,7 +327,7 @@ def run_gimp(
             "-i",
             "--batch-interpreter=python-fu-eval",
             "-b",
-            f'exec(open("{inside / "batch_cases.py"}").read())',
+            f'exec(open("{inside / script}").read())',
             "--quit",
         ]
         cmd = ["timeout", "-k", "10", str(GIMP_TIMEOUT_S)]

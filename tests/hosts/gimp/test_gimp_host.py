@@ -9,9 +9,7 @@ Needs root (chroot, mount): ``python -m pytest -m gimp tests/hosts/gimp``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,10 +301,6 @@ def test_variants_window_shows_thumbnails_and_flips_on_a_click(run):
     assert window["thumbnails"] == 2 and window["images"] == 2
     assert entry["shown"] == [0, 1] and entry["result_is_layer"]
     assert _layer_shows(run, f"{name}-layer.png", _patch_pixels(run, entry["history_id"], 1))
-    shots = os.environ.get("GPT_IMAGE_SCREENSHOTS")
-    if shots and (run.out / "shot-gimp-variants.png").exists():  # tools/screenshots.py
-        Path(shots).mkdir(parents=True, exist_ok=True)
-        shutil.copy(run.out / "shot-gimp-variants.png", Path(shots) / "gimp-variants.png")
 
 
 def test_edit_on_a_result_layer_offers_refine(run):
