@@ -51,13 +51,15 @@ class Round:
             return None
         return self.cost_usd / max(len(self.images), 1)
 
-    def label(self) -> str:
-        """'gpt-image-2 medium · 12.3 s · $0.053' for thumbnails and tooltips."""
+    def label(self, *, per_image: bool = False) -> str:
+        """'gpt-image-2 medium · 12.3 s · $0.053': the job's cost, or (``per_image``, under a
+        thumbnail) what one of its variants cost, as Krita's strip and GIMP's Variants… show."""
         parts = [" ".join(p for p in (self.model, self.quality) if p)]
         if self.seconds is not None:
             parts.append(f"{self.seconds:.1f} s")
-        if self.cost_usd is not None:
-            parts.append(f"${self.cost_usd:.3f}")
+        cost = self.cost_per_image if per_image else self.cost_usd
+        if cost is not None:
+            parts.append(f"${cost:.3f}")
         return " · ".join(p for p in parts if p)
 
 
@@ -72,7 +74,8 @@ class Variant:
     info: Round = field(repr=False)
 
     def label(self) -> str:
-        return f"{self.round + 1}.{self.position + 1}  {self.info.label()}"
+        """'1.2  gpt-image-2 medium · 12.3 s · $0.018': this variant, with its share of the cost."""
+        return f"{self.round + 1}.{self.position + 1}  {self.info.label(per_image=True)}"
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,10 @@ def test_keep_one_and_add_round():
 
 
 def test_labels_carry_model_quality_seconds_cost():
-    label = stack().current.label()
-    assert "gpt-image-2 medium" in label and "10.0 s" in label and "$0.150" in label
+    label = stack().current.label()  # a variant: its share of the job's $0.15
+    assert label.startswith("1.1  gpt-image-2 medium") and "10.0 s" in label
+    assert label.endswith("$0.050"), label
+    assert stack().rounds[0].label().endswith("$0.150")  # the job as a whole
     assert stack().rounds[0].cost_per_image == pytest.approx(0.05)
 
 

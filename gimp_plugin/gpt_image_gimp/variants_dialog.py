@@ -66,7 +66,7 @@ class VariantsWindow:
         history = History.from_settings(self.settings)
         current = self.stack.position
         for flat, item in enumerate(self.stack.variants()):
-            label = f"{item.round + 1}.{item.position + 1}  {item.info.label()}"
+            label = item.label()
             button = Gtk.Button()
             inner = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
             picture = self._thumbnail(history, item.history_id, item.index)
