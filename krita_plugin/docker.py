@@ -36,6 +36,7 @@ from .form import (
 from .form_job import reference_sizes, settings_for, spec_for
 from .history_panel import HistoryPanel, HistoryView, load_view
 from .job_panel import JobPanel, money
+from .narrow import let_rows_narrow
 from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
 from .result_actions import ResultActions
 from .results_strip import ResultsStrip, result_thumbnails
@@ -126,6 +127,7 @@ class GptImageDocker(DockWidget):
         settings_row.addWidget(self.settings_button)
         layout.addLayout(settings_row)
         layout.addStretch(1)
+        let_rows_narrow(root)
         # a scroll area, so the docker fits beside Krita's own dockers on a 1080 px screen
         scroll = QScrollArea()
         scroll.setObjectName("gptImageScroll")

@@ -70,7 +70,9 @@ class HistoryPanel(QWidget):
         self.records: list[Any] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("History"))
+        title = QHBoxLayout()  # Refresh beside the title: the button row fits a narrow docker
+        title.addWidget(QLabel("History"), 1)
+        layout.addLayout(title)
         self.list = ThumbnailList("gptImageHistoryList", THUMB_PX)  # icons decoded once per job
         self.list.setMinimumHeight(120)
         layout.addWidget(self.list)
@@ -81,7 +83,8 @@ class HistoryPanel(QWidget):
         self.reuse_button.setObjectName("gptImageHistoryReuse")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("gptImageHistoryRefresh")
-        for button in (self.insert_button, self.reuse_button, self.refresh_button):
+        title.addWidget(self.refresh_button)
+        for button in (self.insert_button, self.reuse_button):
             row.addWidget(button)
         layout.addLayout(row)
         self.insert_button.clicked.connect(lambda: self._emit(self.insert_requested))

@@ -46,6 +46,10 @@ def item_text(stack: ResultStack, flat: int) -> str:
     return head + ("\n" + " · ".join(facts) if facts else "")
 
 
+#: ◀ ▶ need no more (Qt gives a text button 80 px at least).
+ARROW_PX = 40
+
+
 class ResultsStrip(QWidget):
     """``gptImageResults`` and its buttons; ``show_requested(flat index)`` on a click."""
 
@@ -87,14 +91,13 @@ class ResultsStrip(QWidget):
         self.keep_all_button = QPushButton("Keep all as layers")
         self.keep_all_button.setObjectName("gptImageKeepAll")
         self.keep_all_button.setToolTip("Turn every variant into its own layer, in a group")
-        for button in (
-            self.previous_button,
-            self.next_button,
-            self.keep_one_button,
-            self.keep_all_button,
-        ):
+        # two short rows, so the strip fits Krita's default dock width (no sideways scrolling)
+        for button in (self.previous_button, self.next_button):
+            button.setMaximumWidth(ARROW_PX)
             row.addWidget(button)
+        row.addWidget(self.keep_one_button, 1)
         layout.addLayout(row)
+        layout.addWidget(self.keep_all_button)
         self.refine_button = QPushButton("Refine this result")
         self.refine_button.setObjectName("gptImageRefine")
         self.refine_button.setToolTip(
