@@ -168,7 +168,6 @@ def test_shot_docker_progress_strip_history(driver, docs):
     wait_until(lambda: driver.docker.estimate_label.text().startswith("≈ $"), 10, "an estimate")
     save(driver.docker, "krita-docker.png")
 
-
     # streamed previews come with one variant a request (the API's rule): a one-image job first
     driver.set_spin("gptImageVariants", 1)
     standin("/_standin/faults", [{"kind": "delay", "seconds": 1.2}])  # time to see the preview
