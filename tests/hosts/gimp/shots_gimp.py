@@ -134,11 +134,15 @@ def progress_with_preview():
     """The progress window once its preview image shows."""
     from gi.repository import GimpUi, Gtk
 
-    window = visible(title="GPT Image")
-    if window is None or isinstance(window, GimpUi.Dialog):
-        return None
-    images = [w for w in _widgets(window) if isinstance(w, Gtk.Image)]
-    return window if any(i.get_pixbuf() is not None for i in images) else None
+    for window in Gtk.Window.list_toplevels():
+        if not window.get_visible() or isinstance(window, GimpUi.Dialog):
+            continue
+        if not (window.get_title() or "").startswith("GPT Image"):
+            continue
+        images = [w for w in _widgets(window) if isinstance(w, Gtk.Image)]
+        if any(i.get_pixbuf() is not None for i in images):
+            return window
+    return None
 
 
 def edit_progress_variants():
@@ -177,13 +181,11 @@ def edit_progress_variants():
 
     with_partial_previews(2)
     standin_faults([{"kind": "delay", "seconds": 1.5}])  # time to see a preview stream in
-    state = {}
 
     def regrab_progress(window):  # once drawn with its preview
         def later():
             if window.get_visible():
                 _shot(window, shot_path("progress"))
-            state["done"] = True
             return False
 
         GLib.timeout_add(300, later)
@@ -193,8 +195,9 @@ def edit_progress_variants():
     return image
 
 
-def optional_window(name, module_name, function_name, image, title_prefix):
-    """History… / Settings…: grabbed when the installed plug-in has the module, else skipped."""
+def optional_window(name, module_name, image, title):
+    """History… / Settings…: grabbed when the installed plug-in has the module, else skipped.
+    Opened as their menu entries open them (``run_window``), closed with Close."""
     import importlib
 
     from gi.repository import Gtk
@@ -204,28 +207,23 @@ def optional_window(name, module_name, function_name, image, title_prefix):
     except ImportError as exc:
         shots[name] = {"skipped": f"no gpt_image_gimp.{module_name} ({exc})"}
         return
-    run = getattr(module, function_name, None)
-    if run is None:
-        shots[name] = {"skipped": f"no {module_name}.{function_name}"}
-        return
-
-    def find():
-        for window in Gtk.Window.list_toplevels():
-            if window.get_visible() and (window.get_title() or "").startswith(title_prefix):
-                return window
-        return None
-
-    grab_when(name, find, lambda window: window.response(Gtk.ResponseType.CLOSE))
     from core.settings import load_settings
 
-    run(image, load_settings())
+    def close(window):
+        window.response(Gtk.ResponseType.CLOSE)
+
+    grab_when(name, lambda: visible(title=title), close, every_ms=500)
+    if module_name == "settings_dialog":
+        module.run_window()
+    else:
+        module.run_window(image, image.get_layers()[:1], load_settings())
 
 
 summary = {"gimp_version": Gimp.version(), "shots": shots}
 try:
     scene = edit_progress_variants()
-    optional_window("history", "history_dialog", "run_window", scene, "GPT Image: History")
-    optional_window("settings", "settings_dialog", "run_window", scene, "GPT Image: Settings")
+    optional_window("history", "history_dialog", scene, "GPT Image: History")
+    optional_window("settings", "settings_dialog", scene, "GPT Image: Settings")
 except Exception:
     shots["run"] = {"error": traceback.format_exc()}
 with open(os.path.join(OUT, "summary.json"), "w") as handle:
