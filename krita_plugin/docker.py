@@ -49,6 +49,8 @@ DOCKER_TITLE = "GPT Image"
 INSTANCES: list[GptImageDocker] = []
 #: Krita 5.1 loads its mask template this long after Generate (an API answer takes longer).
 WARM_MASK_AFTER_MS = 1000
+#: Around the docker's content: Qt's default (~10 px a side) costs the narrow dock its width.
+ROOT_MARGINS_PX = (2, 2, 2, 2)
 #: Job pumps whose job has not reported its end yet (kept alive until it has).
 _LIVE_WORKERS: set[CallWorker] = set()
 
@@ -90,6 +92,7 @@ class GptImageDocker(DockWidget):
         root = QWidget()
         root.setObjectName("gptImageDockerRoot")
         layout = QVBoxLayout(root)
+        layout.setContentsMargins(*ROOT_MARGINS_PX)  # the dock's own frame is margin enough
         self.form = Form()
         layout.addWidget(self.form)
         self.expand_panel = ExpandPanel()  # shown in the Expand canvas mode only

@@ -169,7 +169,9 @@ def test_shot_docker_progress_strip_history(driver, docs):
     save(driver.docker, "krita-docker.png")
 
     # streamed previews come with one variant a request (the API's rule): a one-image job first
+    shown = driver.docker.estimate_label.text()
     driver.set_spin("gptImageVariants", 1)
+    wait_until(lambda: driver.docker.estimate_label.text() != shown, 10, "the estimate for 1")
     standin("/_standin/faults", [{"kind": "delay", "seconds": 1.2}])  # time to see the preview
     driver.click("gptImageGenerate")
     wait_until(lambda: not driver.docker.preview.isHidden(), 30, "a partial preview")
