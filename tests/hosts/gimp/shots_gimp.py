@@ -11,6 +11,7 @@ has them. Each picture is the window's own pixels, from the X server it is drawn
 The summary (``summary.json``) says per shot: saved, skipped (why) or error (traceback).
 """
 
+import contextlib
 import json
 import os
 import traceback
@@ -114,6 +115,9 @@ def run_edit(session, image, layer, variants, dialog_shot):
     config = proc.create_config()
     config.set_property("prompt", PROMPT)
     config.set_property("variants", variants)
+    # the dialog's "Partial previews" where Edit… has it (else the settings file decides)
+    with contextlib.suppress(TypeError):
+        config.set_property("partials", 2)
 
     def press_ok(window):
         window.response(Gtk.ResponseType.OK)
