@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,10 @@ def child_env(
 def core_command(*argv: Any) -> list[str]:
     """The argv of a ``python -m core`` child (run it with ``cwd=ROOT``)."""
     return [sys.executable, "-m", "core", *[str(a) for a in argv]]
+
+
+def ctrl_c_default() -> None:
+    """``preexec_fn`` for a child a test sends Ctrl-C (SIGINT) to: a run started in the
+    background by a shell without job control inherits SIGINT *ignored*, and Python then never
+    raises KeyboardInterrupt, so the test would see a run that simply ignored the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,7 +16,15 @@ from PIL import Image
 
 from core.backoff import SharedBackoff
 from tests.batch_helpers import photos, prompts_sent, write_jsonl
-from tests.cli_helpers import ROOT, child_env, cli_dirs, core_command, run, run_json
+from tests.cli_helpers import (
+    ROOT,
+    child_env,
+    cli_dirs,
+    core_command,
+    ctrl_c_default,
+    run,
+    run_json,
+)
 from tests.standin.helpers import KEY
 
 
@@ -258,7 +266,9 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
     ]
     path = write_jsonl(env / "jobs.jsonl", jobs)
     out = env / "out"
-    standin.event_delay = 0.15  # requests in flight when the kill comes
+    # each answer takes 0.15 s: requests are in flight when the kill comes, and the run is not
+    # over before it (a stream delay does not slow these non-streaming jobs)
+    standin.queue_faults([{"kind": "slow", "seconds": 0.15}] * count)
     argv = core_command("batch", path, "--out", out, "--concurrency", "4", "--json")
     child = subprocess.Popen(
         argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
@@ -339,11 +349,13 @@ def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env
     ]
     path = write_jsonl(env / "jobs.jsonl", jobs)
     out = env / "out"
-    standin.event_delay = 0.3
+    # Each answer takes 0.5 s: the run is still going when Ctrl-C comes, however fast or slow
+    # the machine (a stream delay did not slow these non-streaming jobs: all 40 could finish).
+    standin.queue_faults([{"kind": "slow", "seconds": 0.5}] * count)
     argv = core_command("batch", path, "--out", out, "--concurrency", "3", "--json")
     child = subprocess.Popen(
         argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_default,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while _journal_done(out) < 6 and time.monotonic() < deadline and child.poll() is None:
@@ -354,9 +366,10 @@ def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env
     assert "finishing" in stderr and "in flight" in stderr
     report = json.loads(stdout)
     statuses = Counter(r["status"] for r in report["rows"])
+    # every job has its row: none was still in flight when the run ended (its paid result lost)
+    assert len(report["rows"]) == count, statuses
     assert set(statuses) <= {"done", "pending"} and statuses["pending"] > 0, statuses
     assert all(r["error"]["code"] == "not_sent" for r in report["rows"] if r["status"] == "pending")
-    standin.event_delay = 0.0
     again = subprocess.run(
         argv,
         cwd=ROOT,

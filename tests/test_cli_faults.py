@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.cli import main
 from core.settings import set_api_key
-from tests.cli_helpers import ROOT, child_env, cli_dirs
+from tests.cli_helpers import ROOT, child_env, cli_dirs, ctrl_c_default
 
 SECRET = "sk-proj-LEAKCHECK-7f3a9c1e5b2d8064aa"  # distinctive: any hit is a leak
 
@@ -211,6 +211,7 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(env, standin, partials):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_default,
     )
     deadline = time.monotonic() + 30
     while not standin.image_requests() and time.monotonic() < deadline:

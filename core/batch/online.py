@@ -17,6 +17,7 @@ the jobs in flight, plus its own estimate stays within it.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections import deque
@@ -74,6 +75,37 @@ class _Announcing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._history, name)
+
+
+class _CtrlC:
+    """Ctrl-C counted, not raised, while a run waits for its workers.
+
+    A KeyboardInterrupt lands at whichever bytecode the main thread is at when the signal is
+    seen, and some of those lie outside any ``try`` of the wait loop (its test, its jump back):
+    there it skipped the wait for the jobs in flight, and a result the API had already sent was
+    never written down, so the next run sent that job again. A counting handler has no such
+    gaps. Only in the main thread, and only over Python's own handler (an ignored SIGINT, or
+    one a caller installed, is left alone).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _CtrlC:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class _Announced:
@@ -244,27 +276,27 @@ class OnlineRun:
         for worker in workers:
             worker.start()
         stopping = False
-        try:
-            while any(w.is_alive() for w in workers):
-                try:
+        with _CtrlC() as ctrl_c:
+            try:
+                while any(w.is_alive() for w in workers):
                     for worker in workers:
                         worker.join(0.1)
-                    if on_tick is not None:
-                        on_tick(self.snapshot())
-                except KeyboardInterrupt:
-                    if stopping:  # the second Ctrl-C: abandon what is in flight
+                    if ctrl_c.count > 1:  # the second Ctrl-C: abandon what is in flight
                         self.cancel()
                         for worker in workers:
                             worker.join(10.0)
-                        raise
-                    stopping = True
-                    self._stopping.set()
-                    self._notice(
-                        f"stopping: finishing {len(self._tokens)} job(s) in flight "
-                        "(their results are paid for); Ctrl-C again to abandon them"
-                    )
-        finally:
-            self._drain("pending")
+                        raise KeyboardInterrupt
+                    if ctrl_c.count and not stopping:
+                        stopping = True
+                        self._stopping.set()
+                        self._notice(
+                            f"stopping: finishing {len(self._tokens)} job(s) in flight "
+                            "(their results are paid for); Ctrl-C again to abandon them"
+                        )
+                    if on_tick is not None:
+                        on_tick(self.snapshot())
+            finally:
+                self._drain("pending")
         if stopping:
             raise KeyboardInterrupt
         return self.ordered_rows()
