@@ -28,6 +28,7 @@ with open(os.path.join(WORK, "batch_cases.py")) as _source:
     exec(_source.read(), _cases)
 OUT, EDIT = _cases["OUT"], _cases["EDIT"]
 _shot, _widgets, _plugin_modules = _cases["_shot"], _cases["_widgets"], _cases["_plugin_modules"]
+visible = _cases["_visible"]  # the first visible top-level window of a kind or with a title
 
 PROMPT = "a red kite in the sky, its tail streaming in the wind"
 SKY = (700, 90, 330, 230)  # x, y, w, h of the ellipse selected in scene.png
@@ -59,20 +60,6 @@ def grab_when(name, find, then=None, every_ms=200, tries=150):
         return False
 
     GLib.timeout_add(every_ms, poll)
-
-
-def visible(kind=None, title=None):
-    from gi.repository import Gtk
-
-    for window in Gtk.Window.list_toplevels():
-        if not window.get_visible():
-            continue
-        if kind is not None and not isinstance(window, kind):
-            continue
-        if title is not None and window.get_title() != title:
-            continue
-        return window
-    return None
 
 
 def standin_faults(faults):
