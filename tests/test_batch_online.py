@@ -258,26 +258,33 @@ def _journal_done(out: Path) -> int:
     return journal.read_text().count('"event": "done"')
 
 
-def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
-    count = 120
+def _batch_midway(env, standin, prefix, count, concurrency, answer_s, done):
+    """A ``batch --json`` of ``count`` jobs started as a child, each answer held ``answer_s``
+    (a stream delay does not slow these non-streaming jobs), returned once ``done`` are
+    journalled and the run is still going; the child gets SIGINT back to default for Ctrl-C.
+    Returns (child, argv, out)."""
     images = photos(env / "in", count, size=(48, 32))
     jobs = [
-        {"image": str(p), "prompt": f"photo {i}", "quality": "low"} for i, p in enumerate(images)
+        {"image": str(p), "prompt": f"{prefix} {i}", "quality": "low"} for i, p in enumerate(images)
     ]
     path = write_jsonl(env / "jobs.jsonl", jobs)
     out = env / "out"
-    # each answer takes 0.15 s: requests are in flight when the kill comes, and the run is not
-    # over before it (a stream delay does not slow these non-streaming jobs)
-    standin.queue_faults([{"kind": "slow", "seconds": 0.15}] * count)
-    argv = core_command("batch", path, "--out", out, "--concurrency", "4", "--json")
+    standin.queue_faults([{"kind": "slow", "seconds": answer_s}] * count)
+    argv = core_command("batch", path, "--out", out, "--concurrency", str(concurrency), "--json")
     child = subprocess.Popen(
         argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_default,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while _journal_done(out) < 40 and time.monotonic() < deadline and child.poll() is None:
+    while _journal_done(out) < done and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
     assert child.poll() is None, child.communicate()
+    return child, argv, out
+
+
+def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
+    count = 120  # requests are in flight when the kill comes
+    child, argv, out = _batch_midway(env, standin, "photo", count, 4, 0.15, done=40)
     os.kill(child.pid, signal.SIGKILL)
     child.communicate()
     first = prompts_sent(standin)
@@ -343,23 +350,7 @@ def test_kill_9_mid_run_then_resume_sends_nothing_twice(env, standin):
 
 def test_ctrl_c_lets_jobs_in_flight_finish_and_the_rerun_sends_nothing_twice(env, standin):
     count = 40
-    images = photos(env / "in", count, size=(48, 32))
-    jobs = [
-        {"image": str(p), "prompt": f"shot {i}", "quality": "low"} for i, p in enumerate(images)
-    ]
-    path = write_jsonl(env / "jobs.jsonl", jobs)
-    out = env / "out"
-    # Each answer takes 0.5 s: the run is still going when Ctrl-C comes, however fast or slow
-    # the machine (a stream delay did not slow these non-streaming jobs: all 40 could finish).
-    standin.queue_faults([{"kind": "slow", "seconds": 0.5}] * count)
-    argv = core_command("batch", path, "--out", out, "--concurrency", "3", "--json")
-    child = subprocess.Popen(
-        argv, cwd=ROOT, env=child_env(env, standin, KEY, inherit=True), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_default,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while _journal_done(out) < 6 and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
+    child, argv, _out = _batch_midway(env, standin, "shot", count, 3, 0.5, done=6)
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=120)
     assert child.returncode == 130, stderr
