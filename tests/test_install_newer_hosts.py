@@ -14,28 +14,9 @@ import sys
 from pathlib import Path
 
 from installer import hosts, vendor
+from tests.install_helpers import ctx_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def ctx_for(tmp_path: Path, system: str, env=None, which=(), lib_dirs=(), versions=None):
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    base_env = {
-        "FLATPAK_USER_DIR": str(tmp_path / "fu"),
-        "FLATPAK_SYSTEM_DIR": str(tmp_path / "fs"),
-    }
-    base_env.update(env or {})
-    return hosts.Context(
-        system=system,
-        env=base_env,
-        home=home,
-        which=lambda name: f"/usr/bin/{name}" if name in which else None,
-        lib_dirs=tuple(lib_dirs),
-        run_python=lambda exe: (versions or {}).get(exe),
-        system_app_dirs=(tmp_path / "opt",),
-        mac_apps=tmp_path / "Applications",
-    )
 
 
 def mk(path: Path, data: bytes = b"") -> Path:
