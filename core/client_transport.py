@@ -168,11 +168,18 @@ def tls_context() -> Any | None:
         return _TLS[0]
 
 
+_WARMING = threading.Lock()
+_WARMED: list[bool] = []
+
+
 def warm_sdk() -> None:
     """Import the SDK and make what its first client needs (the TLS context, the transports its
-    HTTP library imports on first use), ahead of the first request; any failure is left for
-    the request to report."""
-    with contextlib.suppress(Exception):
+    HTTP library imports on first use), ahead of the first request, once per process (a second
+    caller waits for the first); any failure is left for the request to report."""
+    with _WARMING, contextlib.suppress(Exception):
+        if _WARMED:
+            return
+        _WARMED.append(True)
         import openai
 
         tls = tls_context()

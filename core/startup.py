@@ -15,6 +15,7 @@ raised is left for the CLI's own read to raise as it always does.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,8 @@ def preload(argv: Sequence[str]) -> threading.Thread | None:
         return None
 
     def load() -> None:
+        with contextlib.suppress(Exception):  # a failed import is reported where it is used
+            import openai  # noqa: F401  (first: every other import here can wait, this can't)
         from .client_transport import warm_sdk
 
         warm_sdk()
