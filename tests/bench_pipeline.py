@@ -19,7 +19,9 @@ stand-in (in this process), after one uncounted warm-up run (byte code written, 
 CLI has it); ``wall_ms`` is the whole command, ``api_ms`` the stand-in's own time
 (request received → answer written), ``overhead_ms`` the difference, ``peak_rss_mb`` the
 command's peak resident memory (``wait4``), ``canvas_mb`` the canvas's RGBA bytes, ``naive_ms``
-the naive way on the same canvas. ``cli_edit_<N>_full``: the same without a rect (whole image).
+the naive way on the same canvas; ``imports_ms`` (``sdk_import_ms``, ``cli_import_ms``) what
+starting Python and importing the SDK and the CLI take in a fresh interpreter: GIL-bound work
+that precedes every request. ``cli_edit_<N>_full``: the same without a rect (whole image).
 Row ``plugin_import``: the Krita package's start-up import (``tests/plugin_import.py``).
 """
 
@@ -254,6 +256,7 @@ def cli_case(size: int, whole: bool, runs: int, with_naive: bool) -> dict[str, o
         command += ["--prompt", "bench", "--quality", "low", "-o", str(folder / "out.png")]
         walls, apis, peaks = [], [], []
         timed_command(command, env, folder)  # warm-up, not counted: writes the byte code
+        imports = import_floor(env, runs) if naive_ms is not None else None
         for _ in range(runs):
             standin.reset()
             wall, peak = timed_command(command, env, folder)
@@ -275,7 +278,46 @@ def cli_case(size: int, whole: bool, runs: int, with_naive: bool) -> dict[str, o
     }
     if naive_ms is not None:
         row["naive_ms"] = round(naive_ms, 1)
+    if imports is not None:
+        row.update(imports)
     return row
+
+
+#: What any ``edit`` must import before its request can go, timed in one fresh interpreter.
+IMPORTS = """
+import json, time
+started = time.perf_counter()
+import openai
+sdk = time.perf_counter()
+import core.cli, core.cli.jobs, core.jobs
+print(json.dumps([(sdk - started) * 1000, (time.perf_counter() - sdk) * 1000]))
+"""
+
+
+def import_floor(env: dict[str, str], runs: int) -> dict[str, float]:
+    """The part of ``overhead_ms`` no pipeline can remove: starting Python and importing the SDK
+    and the CLI, which hold the GIL throughout (so a second core cannot hide them); medians of
+    fresh interpreters. ``imports_ms`` is the whole command, ``sdk_import_ms`` the SDK alone."""
+    walls, sdks, clis = [], [], []
+    for _ in range(max(runs, 3)):
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", IMPORTS],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
+        walls.append((time.perf_counter() - started) * 1000)
+        sdk, cli = json.loads(proc.stdout)
+        sdks.append(sdk)
+        clis.append(cli)
+    return {
+        "imports_ms": round(statistics.median(walls), 1),
+        "sdk_import_ms": round(statistics.median(sdks), 1),
+        "cli_import_ms": round(statistics.median(clis), 1),
+    }
 
 
 #: Runs the command from a small fresh interpreter: Linux carries a parent's peak RSS into a
