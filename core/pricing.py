@@ -371,7 +371,7 @@ def _round_up(value: float, digits: int) -> float:
 
 def money(usd: float | None) -> str:
     """'$0.042' (three decimals under a dollar, two above); '?' when unknown."""
-    if usd is None:
+    if usd is None or not math.isfinite(usd):
         return "?"
     return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
 
@@ -381,3 +381,30 @@ def cost_line(actual_usd: float | None, estimate_usd: float | None) -> str:
     the API's usage next to what was estimated before sending ('?' when the server reported
     no usage)."""
     return f"cost {money(actual_usd)} (estimate {money(estimate_usd)})"
+
+
+def estimate_figure(est: Estimate) -> str:
+    """An estimate as hosts show it before sending: '$0.042' like every other sum, or the
+    range '$0.0050–$0.2110' when ``auto`` quality or size leaves it open."""
+    return est.text() if est.is_range else money(est.usd)
+
+
+def estimate_line(est: Estimate) -> str:
+    """The docker's estimate label: '≈ $0.042' (see ``estimate_figure``)."""
+    return f"≈ {estimate_figure(est)}"
+
+
+def runs_estimate(total_usd: float | None, runs: int) -> str:
+    """'estimate $0.126 for 3 runs': the summed estimate of a comparison, before sending."""
+    return f"estimate {money(total_usd)} for {runs} runs"
+
+
+def record_cost(data: Mapping[str, Any]) -> str:
+    """A history entry's money: the cost paid ('$0.053'), else the estimate marked as such
+    ('estimated $0.050'), else '' (what both hosts' History lists show)."""
+    cost, estimate = data.get("cost_usd"), data.get("estimate_usd")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        return money(float(cost))
+    if isinstance(estimate, (int, float)) and not isinstance(estimate, bool):
+        return f"estimated {money(float(estimate))}"
+    return ""

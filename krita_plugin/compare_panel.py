@@ -18,6 +18,7 @@ from . import document
 from .core import compare
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
+from .core.pricing import runs_estimate
 from .form_job import settings_for, spec_for
 from .qt import QHBoxLayout, QLabel, QLineEdit, QPushButton, QTimer, QVBoxLayout, QWidget
 
@@ -91,7 +92,7 @@ class ComparePanel(QWidget):
             self.estimate.setText("—")
             self.estimate.setToolTip(str(error))
             return
-        self.estimate.setText(f"≈ ${total:.3f} for {len(entries)} runs")
+        self.estimate.setText(f"≈ {runs_estimate(total, len(entries))}")
         self.estimate.setToolTip("The summed estimate of every run, before anything is sent")
 
     def _prepare(self) -> tuple[Any, ...]:
@@ -145,7 +146,7 @@ class ComparePanel(QWidget):
         total = compare.total_estimate(prepared)
         started = docker.start_job(doc, active, color, prepared[0], values, settings, work=work)
         if started:
-            docker.cost_label.setText(f"estimate ${total:.3f} for {len(prepared)} runs")
+            docker.cost_label.setText(runs_estimate(total, len(prepared)))
             docker.show_message(
                 "Comparing " + ", ".join(e.label() for e in entries) + " (one request each)…"
             )

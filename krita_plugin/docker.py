@@ -22,6 +22,7 @@ from . import document, expand_flow, layers
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.pipeline import Mode
+from .core.pricing import cost_line, estimate_line, money
 from .core.settings import Settings, load_settings, save_settings
 from .expand_panel import ExpandPanel
 from .extension import DOCKER_ID
@@ -35,7 +36,7 @@ from .form import (
 )
 from .form_job import reference_sizes, settings_for, spec_for
 from .history_panel import HistoryPanel, HistoryView, load_view
-from .job_panel import JobPanel, money
+from .job_panel import JobPanel
 from .narrow import let_rows_narrow
 from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
 from .result_actions import ResultActions
@@ -225,9 +226,8 @@ class GptImageDocker(DockWidget):
         except (GptImageError, ValueError) as error:
             self.panel.set_estimate("—", str(error))
             return
-        text = est.text() if est.is_range else money(est.usd)
         self.panel.set_estimate(
-            f"≈ {text}", f"Estimated cost at {plan.api_size} ({values.quality})"
+            estimate_line(est), f"Estimated cost at {plan.api_size} ({values.quality})"
         )
 
     # --- generate ---
@@ -403,7 +403,7 @@ class GptImageDocker(DockWidget):
             return
         self._finish_ui()
         self.last_result = result
-        cost = f"cost {money(result.cost_usd)} (estimate {money(result.estimate_usd)})"
+        cost = cost_line(result.cost_usd, result.estimate_usd)
         self.cost_label.setText(cost)
         if job.history is not None:
             self.history.show_view(job.history)

@@ -20,7 +20,13 @@ from typing import Any
 from . import document
 from .core import jobs
 from .core.errors import InputError
-from .core.expand import EXPAND_PROMPT, Expansion, expand_note
+from .core.expand import (
+    EXPAND_PROMPT,
+    Expansion,
+    expand_note,
+    expansion_of_record,
+    regrow_needed,
+)
 from .core.geometry import Extent
 from .undo_pairs import UNDO_PAIRS
 
@@ -93,10 +99,7 @@ def insert_from_history(doc: Any, record: Any) -> Any:
     from .core.variants import stack_for_records, variant_patch
     from .variants import insert_result_layer
 
-    try:
-        expansion = Expansion.from_dict(record.data["plan"]["expansion"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"History entry {record.id} does not say how it expanded.") from None
+    expansion = expansion_of_record(record)
     color = document.color_info(doc)
     name = f"expand {user_words(record.prompt)}".strip()
 
@@ -109,14 +112,8 @@ def insert_from_history(doc: Any, record: Any) -> Any:
 
 def grow_and_add(doc: Any, expansion: Expansion, add_layer: Callable[[], Any]) -> Any:
     """Resize (unless already that size) and add the layer on top; the two undone together."""
-    now = document.canvas_extent(doc)
-    if now == expansion.canvas:
+    if not regrow_needed(expansion, document.canvas_extent(doc)):
         return add_layer()
-    if now != expansion.image:
-        raise InputError(
-            f"This expand was made for a {expansion.image} canvas (growing to "
-            f"{expansion.canvas}); this one is {now}. The result is in History."
-        )
     left, top = expansion.offset
     doc.resizeImage(-left, -top, *expansion.canvas)
     doc.waitForDone()

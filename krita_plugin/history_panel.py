@@ -13,6 +13,7 @@ from typing import Any
 from .core import jobs
 from .core.history import History
 from .core.pipeline import LayerPatch
+from .core.pricing import record_cost
 from .core.settings import load_settings
 from .qt import (
     QHBoxLayout,
@@ -54,8 +55,7 @@ def load_view(known: frozenset[str] = frozenset()) -> HistoryView:
 
 def _label(record: Any) -> str:
     data = record.data
-    cost = data.get("cost_usd")
-    money = f"${cost:.3f}" if isinstance(cost, (int, float)) else record.status
+    money = record_cost(data) or record.status
     prompt = " ".join(record.prompt.split())
     prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
     return f"{prompt}\n{data.get('mode', '')} · {money}"

@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 PREVIEW_PX = 240
 
 
-def money(usd: float | None) -> str:
-    if usd is None:
-        return "?"
-    return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
-
-
 class JobPanel(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

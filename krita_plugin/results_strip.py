@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .core.pricing import money
 from .core.variants import ResultStack
 from .qt import (
     QHBoxLayout,
@@ -42,7 +43,7 @@ def item_text(stack: ResultStack, flat: int) -> str:
         facts.append(f"{info.seconds:.1f} s")
     per_image = info.cost_per_image
     if per_image is not None:
-        facts.append(f"${per_image:.3f}")
+        facts.append(money(per_image))
     return head + ("\n" + " · ".join(facts) if facts else "")
 
 

@@ -14,6 +14,7 @@ gi.require_version("Gtk", "3.0")
 from gi.repository import Gimp, GimpUi, Gtk  # noqa: E402
 
 from core import settings as core_settings  # noqa: E402
+from core.pricing import estimate_figure  # noqa: E402
 
 from . import canvas, logs  # noqa: E402
 from .arguments import (  # noqa: E402
@@ -96,7 +97,7 @@ def estimate_text(
         chosen = drawables if drawables is not None else image.get_selected_drawables()
         plan, est = dialog_estimate(config, proc_name, image, chosen, settings)
         n = est.breakdown["n"]
-        return f"Estimated cost: about {est.text()} for {n} × {plan.api_size}"
+        return f"Estimated cost: about {estimate_figure(est)} for {n} × {plan.api_size}"
     except Exception as exc:  # the estimate must never block the dialog
         return f"Estimated cost: unavailable ({exc})"
 
@@ -113,7 +114,7 @@ def expand_estimate_text(values: dict, image: Any, settings: Any) -> str:
         spec = spec_for(image, options, settings)
         plan, est = jobs.estimate_job(spec, canvas.canvas_extent(image), None, settings)
         return (
-            f"New canvas {plan.canvas}; estimated cost: about ${est.usd:.3f} for "
+            f"New canvas {plan.canvas}; estimated cost: about {estimate_figure(est)} for "
             f"{options.variants} × {plan.api_size}"
         )
     except Exception as exc:  # the estimate must never block the dialog

@@ -21,6 +21,7 @@ from core.errors import InputError  # noqa: E402
 from core.expand import expansion_of_record, regrow_needed  # noqa: E402
 from core.history import History, JobRecord  # noqa: E402
 from core.pipeline import Mode  # noqa: E402
+from core.pricing import record_cost  # noqa: E402
 from core.variants import stack_for_records, variant_patch  # noqa: E402
 
 from . import canvas, logs  # noqa: E402
@@ -51,13 +52,7 @@ def details_of(record: JobRecord) -> str:
     data = record.data
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
     model = " ".join(str(p) for p in (data.get("model"), settings.get("quality")) if p)
-    cost, estimate = data.get("cost_usd"), data.get("estimate_usd")
-    if isinstance(cost, (int, float)):
-        money = f"${cost:.3f}"
-    elif isinstance(estimate, (int, float)):
-        money = f"estimated ${estimate:.3f}"
-    else:
-        money = ""
+    money = record_cost(data)
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_ts))
     count = len(record.images)
     images = f"{count} image{'s' if count != 1 else ''}" if count else record.status
