@@ -286,6 +286,42 @@ def start_job(
     return JobHandle(work, **handle_options).start()
 
 
+def cancelled_after(handle: JobHandle, reason: str, hint: str | None = None) -> Cancelled:
+    """The ``Cancelled`` a host reports once it cancelled ``handle``: ``reason`` and, told
+    truthfully from how the worker itself ended, whether anything was sent or billed. The
+    client knows whether the request had gone out (its ``Cancelled`` says "may_be_billed"); a
+    worker that finished anyway was billed and kept its result in history; a worker still
+    running (or one that hit a bug) is not known either way."""
+    own = handle.worker_outcome
+    error = own.error if isinstance(own, JobCancelled | Failed) else None
+    billed: bool | None
+    if isinstance(own, Done):
+        billed, text = (
+            True,
+            "The answer had already arrived, so it was billed; it is kept in History.",
+        )
+    elif own is None or isinstance(error, InternalError):
+        billed, text = (
+            None,
+            (
+                "Whether the request reached the API (and is billed) is not known; History "
+                "will show it."
+            ),
+        )
+    elif error is not None and error.details.get("may_be_billed"):
+        billed, text = True, "The request had already reached the API, so it may still be billed."
+    elif isinstance(own, Failed):
+        billed, text = False, "The request had failed; nothing was billed."
+    else:
+        billed, text = False, "No request was in flight at the API, so nothing was billed."
+    return Cancelled(
+        f"{reason.rstrip()} {text}",
+        hint=hint,
+        request_id=getattr(error, "request_id", None),
+        details={"may_be_billed": billed},
+    )
+
+
 __all__ = [
     "Done",
     "Failed",
@@ -295,6 +331,7 @@ __all__ = [
     "JobUpdate",
     "PartialPreview",
     "Progress",
+    "cancelled_after",
     "start_job",
     "typed",
 ]

@@ -32,3 +32,9 @@ def reference_file_name(layer_name: str) -> str:
 
 
 __all__ = ["RESULT_PREFIX", "reference_file_name", "result_layer_name"]
+
+
+def elapsed_text(seconds: float) -> str:
+    """'3.4 s': a running job's elapsed time as every host shows it, to a tenth of a second so
+    the first seconds (a streamed preview often comes within one) never read "0 s"."""
+    return f"{max(0.0, seconds):.1f} s"

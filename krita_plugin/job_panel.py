@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from .core.naming import elapsed_text
 from .form import status_label
 from .qt import (
     QHBoxLayout,
@@ -113,4 +114,4 @@ class JobPanel(QWidget):
 
     def _update_elapsed(self) -> None:
         if self._started is not None:
-            self.elapsed_label.setText(f"{time.monotonic() - self._started:.1f} s")
+            self.elapsed_label.setText(elapsed_text(time.monotonic() - self._started))

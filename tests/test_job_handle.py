@@ -18,6 +18,7 @@ from core.job_handle import (
     JobHandle,
     PartialPreview,
     Progress,
+    cancelled_after,
     start_job,
 )
 from core.settings import Settings
@@ -130,3 +131,53 @@ def test_a_bug_is_an_internal_error_naming_the_log():
     assert isinstance(error, InternalError) and error.exit_code == 5
     assert "/tmp/the.log" in str(error) + str(error.hint)
     assert "could not be reached" not in str(error) and "billed" not in str(error)
+
+
+# --- what a host tells after a cancel (core.job_handle.cancelled_after) ----------------------
+
+
+def test_after_a_cancel_mid_request_the_message_says_it_may_be_billed(standin, settings, history):
+    standin.event_delay = 0.8
+    prepared = prepared_generate(settings, partial_images=3)
+    handle = start_job(prepared, settings, history=history, client=make_client(standin))
+    while not any(isinstance(u, PartialPreview) for u in handle.wait(0.05)):
+        pass
+    handle.cancel("Cancelled by the user.")
+    assert handle.join(5)
+    told = cancelled_after(handle, "Cancelled by the user.", hint="Nothing was changed.")
+    assert told.for_people() == (
+        "Cancelled by the user. The request had already reached the API, so it may still be "
+        "billed. — Nothing was changed."
+    )
+    assert told.details["may_be_billed"] is True and told.request_id
+
+
+def test_after_a_cancel_before_sending_the_message_says_nothing_was_billed(
+    standin, settings, history
+):
+    standin.queue_faults([{"kind": "rate_limit", "retry_after": 5}])
+    handle = start_job(
+        prepared_generate(settings), settings, history=history, client=make_client(standin)
+    )
+    time.sleep(0.5)  # the first attempt was refused (429): nothing billable is in flight
+    handle.cancel("Cancelled by the user.")
+    assert handle.join(5)
+    told = cancelled_after(handle, "Cancelled by the user.")
+    assert str(told).startswith(
+        "Cancelled by the user. No request was in flight at the API, so nothing was billed."
+    )
+    assert "may" not in told.message and told.details["may_be_billed"] is False
+    assert standin.stats()["generated"] == 0
+
+
+def test_after_a_cancel_the_message_follows_how_the_worker_ended():
+    release = threading.Event()
+    handle = JobHandle(lambda cancel, emit: release.wait(10) and "RESULT").start()
+    handle.cancel("Cancelled.")
+    stuck = cancelled_after(handle, "Cancelled.")  # the worker has not returned yet
+    assert "not known" in stuck.message and stuck.details["may_be_billed"] is None
+    release.set()
+    assert handle.join(5)  # it finished anyway: the answer was paid for and kept
+    late = cancelled_after(handle, "Cancelled.")
+    assert "it was billed; it is kept in History" in late.message
+    assert late.details["may_be_billed"] is True

@@ -10,6 +10,7 @@ through the client's cancel token, and the run ends with a true message.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gi
@@ -19,6 +20,8 @@ gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
 gi.require_version("Gdk", "3.0")
 from gi.repository import Gdk, GimpUi, Gtk  # noqa: E402
+
+from core.naming import elapsed_text  # noqa: E402
 
 from . import logs  # noqa: E402
 from .gtk_images import pixbuf_from_pil  # noqa: E402
@@ -32,6 +35,7 @@ class ProgressWindow:
 
     def __init__(self, prompt: str, title: str = "GPT Image") -> None:
         self.cancelled = False
+        self.opened = time.monotonic()  # the person waits from here (reading, sending, previews)
         self.window = Gtk.Window(title=title)
         self.window.set_name("gptImageProgress")
         self.window.set_type_hint(Gdk.WindowTypeHint.DIALOG)
@@ -73,8 +77,11 @@ class ProgressWindow:
             Gtk.main_iteration_do(False)
 
     def tick(self, elapsed: float, status: str) -> None:
+        """``elapsed``: seconds since the request started; the window shows the longer of that
+        and its own time open (the wait includes reading the image)."""
         if not self.cancelled:
-            self.status.set_text(f"{status}… {elapsed:.0f} s")
+            waited = max(elapsed, time.monotonic() - self.opened)
+            self.status.set_text(f"{status}… {elapsed_text(waited)}")
             self.bar.set_text(status)
             self.bar.pulse()
         self.pump()

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from core import jobs  # noqa: F401 (the job the handle runs: core.jobs.run_job)
-from core.errors import Cancelled
-from core.job_handle import start_job
+from core.job_handle import cancelled_after, start_job
+from core.naming import elapsed_text
 
 from . import logs
 
@@ -110,7 +110,7 @@ def run_in_background(
         for update in handle.pump():
             state["status"] = _show(update, progress, state["status"])
         elapsed = time.monotonic() - started
-        progress.set_text(f"GPT Image: {state['status']}… {elapsed:.0f} s")
+        progress.set_text(f"GPT Image: {state['status']}… {elapsed_text(elapsed)}")
         progress.pulse()
         if progress.ui is not None:
             progress.ui.tick(elapsed, state["status"])
@@ -134,8 +134,11 @@ def run_in_background(
     if cancel_path is not None:
         cancel_path.unlink(missing_ok=True)
     if state["cancelled_at"] is not None:
-        # A cancel wins even if the worker finished meanwhile: the person asked for nothing.
-        raise Cancelled(state["reason"] or "Cancelled.", hint="Nothing was changed in the image.")
+        # A cancel wins even if the worker finished meanwhile: the person asked for nothing;
+        # core says truly whether anything was sent (and may be billed)
+        raise cancelled_after(
+            handle, state["reason"] or "Cancelled.", hint="Nothing was changed in the image."
+        )
     return handle.result()
 
 

@@ -170,7 +170,9 @@ def run(procedure, run_mode, image, drawables, config):
             _tell(done_message(title, outcome))
         return _success(outcome.layer, outcome.history_id)
     except Cancelled as exc:
-        log.info("%s cancelled: %s", name, exc)
+        log.info("%s cancelled: %s", name, exc.to_dict())
+        if watched:  # GIMP shows nothing for a CANCEL status: say what the cancel left behind
+            _tell(f"{title}: {exc.for_people()}")
         return _status(procedure, Gimp.PDBStatusType.CANCEL, exc.for_people())
     except InputError as exc:
         log.info("%s refused input: %s", name, exc.to_dict())

@@ -469,7 +469,7 @@ def test_interactive_pieces_under_xvfb(run):
     assert described["gpt-image-2.5-sunburst"].startswith("precise")
     assert described["gpt-image-1.5"].startswith("legacy")
     assert entry["picked_model"] == "gpt-image-2.5-flare"
-    assert entry["progress_has_preview"] and "3 s" in entry["progress_text"]
+    assert entry["progress_has_preview"] and "3.2 s" in entry["progress_text"]
     assert entry["progress_cancelled"] is True
     assert "No OpenAI API key" in entry["dialog_labels"]["Dialog"][0]
     assert entry["key_prompt_result"] is True and entry["key_file_mode"] == "0o600"
@@ -724,7 +724,12 @@ def test_interactive_cancel_button(run):
     entry = case(run, name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
-    assert entry["gimp_progress_calls"] == [] and entry["told"] == []
+    assert entry["gimp_progress_calls"] == []
+    # told plainly, and truly: the slow request had reached the API, so it may be billed
+    assert entry["told"] == [
+        "GPT Image: Edit: Cancelled by the user. The request had already reached the API, so it "
+        "may still be billed. — Nothing was changed in the image."
+    ], entry["told"]
     # a clean cancel, recorded as one (not "interrupted" by a killed plug-in)
     from core.history import History
 

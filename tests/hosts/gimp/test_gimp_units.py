@@ -324,6 +324,33 @@ def test_time_limit_and_ui_cancel(monkeypatch):
         runner.run_in_background(None, None, progress(FakeUi(cancel_after=0.2))[0])
 
 
+def test_a_cancel_before_sending_says_nothing_was_billed(monkeypatch):
+    """The worker's own Cancelled (the client's: nothing had gone out) decides the message."""
+    fake_job(monkeypatch, cooperative)
+    with pytest.raises(Cancelled) as info:
+        runner.run_in_background(None, None, progress(FakeUi(cancel_after=0.2))[0])
+    assert info.value.for_people() == (
+        "Cancelled by the user. No request was in flight at the API, so nothing was billed. "
+        "— Nothing was changed in the image."
+    )
+
+
+def test_the_elapsed_time_shows_tenths(monkeypatch):
+    """A preview often streams in within the first second: never "0 s" beside it."""
+
+    def body(on_event, cancel):
+        on_event(SimpleNamespace(kind="partial", index=0, image="preview", message=""))
+        time.sleep(0.45)
+        return "RESULT"
+
+    fake_job(monkeypatch, body)
+    prog, texts = progress(FakeUi())
+    runner.run_in_background(None, None, prog)
+    shown = [t for t in texts if "Preview 1 received" in t]
+    assert shown and shown[-1].endswith(" s") and not shown[-1].endswith("… 0 s"), shown
+    assert float(shown[-1].rsplit("… ", 1)[1][:-2]) >= 0.3, shown
+
+
 def test_a_stuck_worker_is_left_behind(monkeypatch):
     release = threading.Event()
     fake_job(monkeypatch, lambda on_event, cancel: release.wait(10))
