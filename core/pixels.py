@@ -115,8 +115,8 @@ def to_host(image: Image.Image, fmt: PixelFormat, *, linear: bool = False) -> by
     rgba = image if image.mode == "RGBA" else image.convert("RGBA")
     if fmt.channel_bytes == 1:
         if fmt.order == "GA":
-            return rgba.convert("LA").tobytes()
-        return rgba.tobytes("raw", fmt.order)
+            return raw_bytes(rgba.convert("LA"))
+        return raw_bytes(rgba, fmt.order)
     np = _numpy()
     source = rgba.convert("LA") if fmt.order == "GA" else rgba
     eight = np.asarray(source)
@@ -134,12 +134,36 @@ def mask_to_host(mask: Image.Image, fmt: PixelFormat | None = None) -> bytes:
     """An L mask as one channel at ``fmt``'s depth (8-bit when None: Krita's mask layers)."""
     gray = mask if mask.mode == "L" else mask.convert("L")
     if fmt is None or fmt.channel_bytes == 1:
-        return gray.tobytes()
+        return raw_bytes(gray)
     np = _numpy()
     values = np.asarray(gray)
     if fmt.is_float:
         return (values.astype(np.float32) / 255.0).astype(fmt.value[2]).tobytes()
     return (values.astype(np.uint16) * 257).astype(fmt.value[2]).tobytes()
+
+
+def raw_bytes(image: Image.Image, rawmode: str | None = None) -> bytes:
+    """``image.tobytes("raw", rawmode)`` made in one piece: Pillow's own collects 64 KB pieces
+    and joins them, a second copy of a layer's bytes (64 MB for a 4096² RGBA) on the path from
+    result to host. Same bytes; Pillow's way if its encoder interface is not the expected one."""
+    rawmode = rawmode or image.mode
+    image.load()
+    size = image.width * image.height * len(rawmode) if len(rawmode) <= 4 else 0
+    if not size or rawmode not in _ONE_BYTE_RAWMODES:
+        return image.tobytes("raw", rawmode)
+    try:
+        encoder = Image._getencoder(image.mode, "raw", rawmode)
+        encoder.setimage(image.im, (0, 0, *image.size))
+        _, status, data = encoder.encode(size)
+    except (AttributeError, TypeError):  # pragma: no cover - another Pillow's internals
+        return image.tobytes("raw", rawmode)
+    if status != 1 or len(data) != size:  # pragma: no cover - not all in one piece
+        return image.tobytes("raw", rawmode)
+    return data
+
+
+#: Raw layouts of one byte per letter (what the hosts take), written by ``raw_bytes``.
+_ONE_BYTE_RAWMODES = ("L", "LA", "RGB", "RGBA", "BGRA", "RGBX")
 
 
 def _encode_srgb(np: Any, linear: Any) -> Any:
