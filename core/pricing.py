@@ -376,6 +376,15 @@ def money(usd: float | None) -> str:
     return f"${usd:.3f}" if usd < 1 else f"${usd:.2f}"
 
 
+def precise_money(usd: float | None, unknown: str = "-") -> str:
+    """'$0.0402': the CLI's sums, to a hundredth of a cent (what usage-based costs add up to
+    across a batch, and what a script comparing runs needs), ``unknown`` when there is none;
+    hosts show ``money``."""
+    if usd is None or isinstance(usd, bool) or not math.isfinite(usd):
+        return unknown
+    return f"${usd:.4f}"
+
+
 def cost_line(actual_usd: float | None, estimate_usd: float | None) -> str:
     """What a host shows after a job: 'cost $0.042 (estimate $0.040)' — the actual cost from
     the API's usage next to what was estimated before sending ('?' when the server reported

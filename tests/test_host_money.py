@@ -19,12 +19,14 @@ from core.pricing import (
     estimate_figure,
     estimate_line,
     money,
+    precise_money,
     record_cost,
     runs_estimate,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST_DIRS = (ROOT / "krita_plugin", ROOT / "gimp_plugin")
+#: The front ends: the two hosts (``money``) and the CLI (``precise_money``) format no sum themselves.
+HOST_DIRS = (ROOT / "krita_plugin", ROOT / "gimp_plugin", ROOT / "core" / "cli")
 #: "$" followed (in the same f-string) by a replacement field with a float format spec
 DOLLAR_FORMAT = re.compile(r"\$\{[^}]*:[^}]*f\}")
 
@@ -46,6 +48,7 @@ def test_core_formats_every_sum_the_hosts_show() -> None:
     assert record_cost({"cost_usd": None, "estimate_usd": 0.05}) == "estimated $0.050"
     assert record_cost({"cost_usd": "garbled", "estimate_usd": True}) == ""
     assert record_cost({}) == ""
+    assert precise_money(0.04021) == "$0.0402"  # the CLI's sums
 
 
 @pytest.mark.parametrize("path", host_sources(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, InputError
 from ..options import OPTIONS
+from ..pricing import precise_money
 from ..settings import Settings
 from .batch_report import invalid_rows, report
 from .console import write_err, write_out
@@ -231,8 +232,8 @@ def _online(args: argparse.Namespace, settings: Settings, validated: Any, journa
     if args.max_cost is not None and spent_before + estimate > args.max_cost + 1e-9:
         raise _Refused(
             InputError(
-                f"The estimate ${estimate:.4f} (plus ${spent_before:.4f} already spent) exceeds "
-                f"--max-cost ${args.max_cost:.4f}; nothing was sent.",
+                f"The estimate {precise_money(estimate)} (plus {precise_money(spent_before)} already spent) exceeds "
+                f"--max-cost {precise_money(args.max_cost)}; nothing was sent.",
                 hint="Raise --max-cost, lower quality or resolution, or split the job file.",
             ),
             invalid_rows(validated) + run.ordered_rows(),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, InputError
+from ..pricing import precise_money
 from ..settings import Settings
 from .batch_report import Progress, confirm, invalid_rows, report
 from .console import write_err, write_out
@@ -52,7 +53,7 @@ def submit(args: argparse.Namespace, settings: Settings, validated: Any, journal
     Progress(args).announce(len(validated.jobs), validated.jobs, [], estimate, discount=discount())
     if args.max_cost is not None and estimate > args.max_cost + 1e-9:
         raise InputError(
-            f"The estimate ${estimate:.4f} exceeds --max-cost ${args.max_cost:.4f}; "
+            f"The estimate {precise_money(estimate)} exceeds --max-cost {precise_money(args.max_cost)}; "
             "nothing was submitted.",
             hint="Raise --max-cost, lower quality or resolution, or split the job file.",
         )

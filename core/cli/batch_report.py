@@ -14,6 +14,7 @@ from typing import Any
 
 from ..batch.state import write_file
 from ..errors import EXIT_OK
+from ..pricing import precise_money
 from ..settings import Settings
 from .console import redraw, write_err, write_out
 from .runtime import say_json
@@ -26,10 +27,6 @@ def _tty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -77,7 +74,9 @@ class Progress:
             parts.append(f"{held} held back (see below)")
         parts.append(f"{len(todo)} to send")
         note = f" with the Batch API's {discount:.0%} discount" if discount else ""
-        write_err(f"{', '.join(parts)}; estimate ${estimate:.4f}{note} (an upper bound)\n")
+        write_err(
+            f"{', '.join(parts)}; estimate {precise_money(estimate)}{note} (an upper bound)\n"
+        )
 
     def row(self, row: Any) -> None:
         if self.quiet or not self.lines:
@@ -86,7 +85,7 @@ class Progress:
         error = f" {row.error.get('message')}" if row.error else ""
         with self._lock:
             write_out(
-                f"line {row.line}: {row.status} {where} {_money(row.cost_usd)}{error}".rstrip()
+                f"line {row.line}: {row.status} {where} {precise_money(row.cost_usd)}{error}".rstrip()
                 + "\n"
             )
 
@@ -98,7 +97,7 @@ class Progress:
         width = shutil.get_terminal_size((100, 20)).columns
         text = (
             f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {snap.done} done, {snap.failed} failed, "
-            f"{snap.remaining} remaining | {_money(snap.spent_usd)} spent | "
+            f"{snap.remaining} remaining | {precise_money(snap.spent_usd)} spent | "
             f"ETA {_duration(snap.eta_s)}"
         )
         if snap.waits:
@@ -117,7 +116,7 @@ def confirm(args: argparse.Namespace, count: int, estimate: float) -> bool:
     """On a terminal, ask before spending (``--yes`` skips); elsewhere there is nobody to ask."""
     if args.yes or not _tty(sys.stdin):
         return True
-    write_err(f"Send {count} job(s) for about ${estimate:.4f}? [y/N] ")
+    write_err(f"Send {count} job(s) for about {precise_money(estimate)}? [y/N] ")
     try:
         answer = sys.stdin.readline()
     except (OSError, ValueError):
@@ -157,9 +156,9 @@ def report(args: argparse.Namespace, rows: Sequence[Any], *, started: float, **e
         if summary[status]:
             write_out(f"{status:<12} {summary[status]:>6}\n")
     write_out(
-        f"{'total':<12} {summary['jobs']:>6}   cost {_money(summary['cost_usd'])} "
-        f"(this run {_money(summary['cost_this_run_usd'])}), estimate "
-        f"{_money(summary['estimate_usd'])}, {_duration(summary['elapsed_s'])}\n"
+        f"{'total':<12} {summary['jobs']:>6}   cost {precise_money(summary['cost_usd'])} "
+        f"(this run {precise_money(summary['cost_this_run_usd'])}), estimate "
+        f"{precise_money(summary['estimate_usd'])}, {_duration(summary['elapsed_s'])}\n"
     )
 
 
@@ -211,12 +210,12 @@ def dry_run(args: argparse.Namespace, settings: Settings, validated: Any) -> int
     else:
         for job in jobs_out:
             write_out(
-                f"line {job['line']}: {job['mode']} {job['api_size']} {_money(job['estimate_usd'])}"
+                f"line {job['line']}: {job['mode']} {job['api_size']} {precise_money(job['estimate_usd'])}"
                 f" -> {', '.join(job['files'].values())}\n"
             )
         for path in report_data.get("batch_files", []):
             write_out(f"batch file {path}\n")
-        write_out(f"estimate {_money(report_data['estimate_usd'])}; nothing was sent\n")
+        write_out(f"estimate {precise_money(report_data['estimate_usd'])}; nothing was sent\n")
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from ..errors import EXIT_OK, InputError
 from ..geometry import Extent
 from ..history import History
 from ..pipeline import Mode
+from ..pricing import precise_money
 from ..settings import Settings
 from .console import write_err
 from .runtime import run_cancellable, say, say_json
@@ -76,8 +77,9 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, mode: str) -> int:
     for paths, one in zip(outputs, prepared, strict=True):
         check_outputs(paths, one, settings, source_image)  # before anything is sent
     estimate = total_estimate(prepared)
-    line = f"estimate ${estimate:.4f} for {len(prepared)} runs: " + ", ".join(
-        f"{e.label()} ${p.estimate_usd:.4f}" for e, p in zip(entries, prepared, strict=True)
+    line = f"estimate {precise_money(estimate)} for {len(prepared)} runs: " + ", ".join(
+        f"{e.label()} {precise_money(p.estimate_usd)}"
+        for e, p in zip(entries, prepared, strict=True)
     )
     log.info("%s", line)
     if not args.json:
@@ -167,12 +169,12 @@ def _print(args: argparse.Namespace, report: dict[str, Any]) -> None:
         for path in run["outputs"]:
             say(args, f"saved {path}")
         cost = run["cost_usd"]
-        cost_text = f"${cost:.4f}" if cost is not None else "unknown"
+        cost_text = precise_money(cost, "unknown")
         say(
             args,
             f"{label} {run['api_size']}: cost {cost_text}, {run['seconds']:.1f} s, "
             f"history {run['history_id']}",
         )
     total = report["cost_usd"]
-    total_text = f"${total:.4f}" if total is not None else "unknown"
-    say(args, f"total cost {total_text}, estimate ${report['estimate_usd']:.4f}")
+    total_text = precise_money(total, "unknown")
+    say(args, f"total cost {total_text}, estimate {precise_money(report['estimate_usd'])}")

@@ -32,6 +32,7 @@ from ..imagefile import SourceImage
 from ..lazynp import np
 from ..options import option
 from ..pipeline import Mode, Plan
+from ..pricing import precise_money
 from ..settings import Settings
 from .options import add_model_options, add_option, read_image
 from .runtime import add_verbose, say, say_json, with_settings
@@ -203,11 +204,11 @@ def cmd_expand(args: argparse.Namespace, settings: Settings) -> int:
     for path in report["outputs"]:
         say(args, f"saved {path}")
     cost = report["cost_usd"]
-    cost_text = f"${cost:.4f}" if cost is not None else "unknown (no usage reported)"
+    cost_text = precise_money(cost, "unknown (no usage reported)")
     say(
         args,
         f"expanded {image} → {prepared.plan.canvas} (original at {tuple(report['offset'])}); "
-        f"cost {cost_text}, estimate ${report['estimate_usd']:.4f}",
+        f"cost {cost_text}, estimate {precise_money(report['estimate_usd'])}",
     )
     if report["note"]:
         say(args, f"note: {report['note']}")

@@ -12,6 +12,7 @@ from ..errors import (
 )
 from ..geometry import Extent
 from ..pipeline import Mode
+from ..pricing import precise_money
 from ..settings import Settings
 from .console import write_err
 from .jobs import (
@@ -40,7 +41,7 @@ def _history(settings: Settings, max_mb: int | None = None) -> Any:
 
 def _history_line(record: Any) -> str:
     cost = record.data.get("cost_usd")
-    cost_text = f"${cost:.4f}" if isinstance(cost, (int, float)) else "-"
+    cost_text = precise_money(cost) if isinstance(cost, (int, float)) else "-"
     prompt = " ".join(record.prompt.split())
     prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
     mode = str(record.data.get("mode", ""))

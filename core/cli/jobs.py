@@ -26,6 +26,7 @@ from ..imagefile import SourceImage, compose, encode_output
 from ..options import option
 from ..pipeline import Mode
 from ..png_bands import BandedPng
+from ..pricing import precise_money
 from ..selection import SelectionMask
 from ..settings import Settings, check_setting
 from .compare import add_compare_option, cmd_compare
@@ -403,13 +404,13 @@ def print_job(args: argparse.Namespace, report: dict[str, Any]) -> None:
         say_json(args, report)
         return
     cost = report["cost_usd"]
-    cost_text = f"${cost:.4f}" if cost is not None else "unknown (no usage reported)"
+    cost_text = precise_money(cost, "unknown (no usage reported)")
     for path in report["outputs"]:
         say(args, f"saved {path}")
     say(
         args,
         f"{report['model']} {report['mode']} {report['api_size']} {report['quality']}: "
-        f"cost {cost_text}, estimate ${report['estimate_usd']:.4f}, {report['elapsed_s']:.1f} s",
+        f"cost {cost_text}, estimate {precise_money(report['estimate_usd'])}, {report['elapsed_s']:.1f} s",
     )
     say(args, f"history {report['history_id']}  request {report['request_id']}")
 
@@ -583,7 +584,7 @@ def cmd_estimate(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     say(
         args,
-        f"${estimate.usd:.4f} for {spec.n} x {plan.api_size} {spec.quality} "
+        f"{precise_money(estimate.usd)} for {spec.n} x {plan.api_size} {spec.quality} "
         f"({plan.model}, {plan.mode.value}; prices of {estimate.breakdown['prices_taken']})",
     )
     for note in estimate.breakdown["notes"]:
