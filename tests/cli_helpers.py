@@ -2,7 +2,7 @@
 folders, key, the stand-in) and for calling ``python -m core`` in process or as a child.
 
 In process: ``cli_dirs`` (from a fixture, with ``monkeypatch``), then ``run`` / ``run_json``.
-As a child process: ``child_env`` (a fresh environment dict) and ``core_command``.
+As a child process: ``child_env`` (a fresh environment dict), ``core_command`` and ``run_core``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,19 @@ def child_env(
 def core_command(*argv: Any) -> list[str]:
     """The argv of a ``python -m core`` child (run it with ``cwd=ROOT``)."""
     return [sys.executable, "-m", "core", *[str(a) for a in argv]]
+
+
+def run_core(argv: Any, environ: dict[str, str], **kw: Any) -> subprocess.CompletedProcess:
+    """``python -m core ARGV`` as a child in ``environ`` (text output captured, 120 s at most)."""
+    return subprocess.run(
+        core_command(*argv),
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def ctrl_c_default() -> None:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.cli import main
 from core.settings import set_api_key
-from tests.cli_helpers import ROOT, child_env, cli_dirs, ctrl_c_default
+from tests.cli_helpers import ROOT, child_env, cli_dirs, ctrl_c_default, run_core
 
 SECRET = "sk-proj-LEAKCHECK-7f3a9c1e5b2d8064aa"  # distinctive: any hit is a leak
 
@@ -146,41 +146,29 @@ def test_missing_key_exits_2(env, capsys, monkeypatch):
 # --- subprocess: the real `python -m core` -----------------------------------------------------
 
 
-def python_m_core(args, environ, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **kw,
-    )
-
-
 def test_python_m_core_generate_and_fault(env, standin):
     environ = child_env(env, standin, OPENAI_API_KEY=SECRET)
-    done = python_m_core(
+    done = run_core(
         ["generate", "--prompt", "a fox", "--quality", "low", "-o", env / "f.png", "--json"],
         environ,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["outputs"] == [str(env / "f.png")] and report["history_id"]
-    refused = python_m_core(
+    refused = run_core(
         ["generate", "--prompt", "[[fault:moderation]] x", "-o", env / "m.png"], environ
     )
     assert refused.returncode == 3 and refused.stderr.startswith("error: ")
     assert refused.stdout == ""
-    usage = python_m_core(["generate", "--prompt"], environ)
+    usage = run_core(["generate", "--prompt"], environ)
     assert usage.returncode == 2 and "usage:" in usage.stderr
 
 
 def test_python_m_core_survives_an_ascii_console(env, standin):
     environ = child_env(env, standin, OPENAI_API_KEY=SECRET, PYTHONIOENCODING="ascii")
-    done = python_m_core(["generate", "--prompt", "Fuchs 🦊 狐狸", "-o", env / "ü.png"], environ)
+    done = run_core(["generate", "--prompt", "Fuchs 🦊 狐狸", "-o", env / "ü.png"], environ)
     assert done.returncode == 0, done.stderr
-    listing = python_m_core(["history", "list"], environ)
+    listing = run_core(["history", "list"], environ)
     assert listing.returncode == 0 and "Fuchs ?" in listing.stdout
 
 
@@ -308,7 +296,7 @@ def test_the_key_never_appears_anywhere(env, standin, capsys):
     for environ, args in runs:
         # -v/-vv belong to the subcommand
         args = [args[1], args[0], *args[2:]] if args[0].startswith("-v") else args
-        done = python_m_core(args, environ)
+        done = run_core(args, environ)
         outputs += [done.stdout, done.stderr]
         assert "Traceback" not in done.stderr, done.stderr
     listing = json.loads(outputs[-2])

@@ -14,6 +14,7 @@ from PIL import Image, ImageChops
 
 from core import startup
 from core.imagefile import open_image
+from tests.cli_helpers import run_core
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,14 +77,7 @@ def python_m_core(args, tmp_path: Path, base_url: str = "http://127.0.0.1:9/v1")
         OPENAI_BASE_URL=base_url,
         PYTHONPATH=str(ROOT),
     )
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_core(args, environ)
 
 
 def test_python_m_core_edit_with_its_early_read(tmp_path, standin):
