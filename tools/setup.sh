@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
+source tests/hosts/chroot.sh  # CACHE_ROOT, host_apt
 T0=$(date +%s)
 step() { echo "[setup +$(( $(date +%s) - T0 ))s] $*" >&2; }
 mkdir -p "$CACHE_ROOT"
@@ -19,7 +19,7 @@ mkdir -p "$CACHE_ROOT"
 step "python packages"
 if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
   [ "$(id -u)" -eq 0 ] || { echo "setup.sh needs root to apt-get install python3-venv" >&2; exit 1; }
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  host_apt update -qq && host_apt install -y -qq python3-venv >/dev/null
 fi
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 WANT="$PYVER $(cat requirements-dev.txt requirements.txt | sha256sum | cut -c1-16)"

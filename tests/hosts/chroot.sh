@@ -5,6 +5,28 @@
 # The shared cache of test hosts (kept across clones; GPT_IMAGE_HOSTCACHE overrides).
 CACHE_ROOT=${GPT_IMAGE_HOSTCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpt-image-tests}
 
+# apt-get on the host machine itself (not in a chroot). Set-up jobs run side by side
+# (testhosts.py --jobs) and a fresh machine may be running apt of its own: one host apt at a time
+# among ours (flock), and while another program holds apt's lock, wait and try again (apt's own
+# DPkg::Lock::Timeout does not cover the lists lock of `apt-get update`), for up to 10 minutes.
+host_apt() {
+  mkdir -p "$CACHE_ROOT"
+  local err tries=0 rc
+  err=$(mktemp)
+  while :; do
+    rc=0
+    DEBIAN_FRONTEND=noninteractive flock "$CACHE_ROOT/.host-apt.lock" \
+      apt-get -o DPkg::Lock::Timeout=600 "$@" 2>"$err" || rc=$?
+    if [ $rc -ne 0 ] && grep -q "Could not get lock" "$err" && [ $((tries += 1)) -le 120 ]; then
+      sleep 5
+      continue
+    fi
+    cat "$err" >&2
+    rm -f "$err"
+    return $rc
+  done
+}
+
 # Run a command inside the chroot with a clean environment.
 inroot() {
   chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
@@ -31,7 +53,7 @@ umount_root() {
 bootstrap_trixie() {
   local mirror=$1 logfile=$2
   if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
-    command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
+    command -v debootstrap >/dev/null || { host_apt update -q; host_apt install -y -q debootstrap; }
     umount_root
     rm -rf --one-file-system "$ROOT"
     debootstrap --variant=minbase trixie "$ROOT" "$mirror" >"$logfile" 2>&1 \

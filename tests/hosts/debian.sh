@@ -50,7 +50,7 @@ flock 9  # one set-up of this chroot at a time, machine-wide
 if [ "$(cat "$ROOT/.gpt-image-ready" 2>/dev/null)" != "$WANT" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "debian.sh needs root (debootstrap, chroot, mount)" >&2; exit 1; }
   if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
-    command -v debootstrap >/dev/null || { apt-get update -q; apt-get install -y -q debootstrap; }
+    command -v debootstrap >/dev/null || { host_apt update -q; host_apt install -y -q debootstrap; }
     log "debootstrap $SUITE -> $ROOT (once)"
     rm -rf --one-file-system "$ROOT"
     debootstrap --variant=minbase "$BASE" "$ROOT" "$MIRROR" \

@@ -33,8 +33,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || { echo "setup.sh needs root to apt-get install ${missing[*]}" >&2; exit 1; }
   log "apt-get install ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  host_apt update -qq
+  host_apt install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 KPY=/usr/bin/python3.11
 [ -x "$KPY" ] || KPY=$(ls /usr/bin/python3.1[0-9] 2>/dev/null | head -1)
