@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .sdk_import import load_openai
 
 CONNECT_TIMEOUT_S = 10.0
 #: Failures before the request reached the API: a refused connect, or a proxy that refused the
@@ -160,8 +161,7 @@ def tls_context() -> Any | None:
     machine. None when that library has no such function (each client then makes its own)."""
     with _TLS_LOCK:
         if not _TLS:
-            import openai
-
+            openai = load_openai()
             library = openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]
             make = getattr(importlib.import_module(library), "create_ssl_context", None)
             _TLS.append(make() if make is not None else None)
@@ -180,8 +180,7 @@ def warm_sdk() -> None:
         if _WARMED:
             return
         _WARMED.append(True)
-        import openai
-
+        openai = load_openai()
         tls = tls_context()
         openai.DefaultHttpxClient(**({"verify": tls} if tls is not None else {})).close()
 
@@ -193,7 +192,7 @@ def make_sdk_client(connection: Any, tracker: Tracker) -> Any:
     project, Azure endpoint and version, extra headers) is passed explicitly, and the SDK's own
     retries are off: the retry policy lives in ``core.retry``.
     """
-    import openai  # imported on first use: hosts start faster, settings never need it
+    openai = load_openai()  # imported on first use: hosts start faster, settings never need it
 
     timeout = openai.Timeout(
         connection.timeout_s, connect=min(CONNECT_TIMEOUT_S, connection.timeout_s)

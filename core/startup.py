@@ -33,7 +33,9 @@ def preload(argv: Sequence[str]) -> threading.Thread | None:
 
     def load() -> None:
         with contextlib.suppress(Exception):  # a failed import is reported where it is used
-            import openai  # noqa: F401  (first: every other import here can wait, this can't)
+            from .sdk_import import load_openai
+
+            load_openai()  # first: every other import here can wait, this can't
         from .client_transport import warm_sdk
 
         warm_sdk()
