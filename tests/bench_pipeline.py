@@ -287,7 +287,8 @@ def cli_case(size: int, whole: bool, runs: int, with_naive: bool) -> dict[str, o
 IMPORTS = """
 import json, time
 started = time.perf_counter()
-import openai
+from core.sdk_import import load_openai
+load_openai()
 sdk = time.perf_counter()
 import core.cli, core.cli.jobs, core.jobs
 print(json.dumps([(sdk - started) * 1000, (time.perf_counter() - sdk) * 1000]))
