@@ -334,8 +334,13 @@ def run_gimp(
         cmd += testhosts.chroot_command(root, env, gimp_argv)
         log(f"running {gimp.console} ({gimp.id})")
         t1 = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # GIMP's console output is not always UTF-8 (a run killed mid-write is cut anywhere)
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
         seconds = time.monotonic() - t1
+        if proc.returncode == 124:  # timeout(1): say so, not only the exit code
+            proc.stderr += (
+                f"\n[harness] gimp-console killed after {GIMP_TIMEOUT_S} s (GPTIMG_GIMP_TIMEOUT)\n"
+            )
         requests = _fetch_json(base_url.rsplit("/v1", 1)[0] + "/_standin/requests")
     (work / "out" / "gimp.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     summary_path = work / "out" / "summary.json"
