@@ -124,3 +124,25 @@ def test_leave_runs_what_an_exit_must(tmp_path):
     )
     assert done.returncode == 3 and done.stdout == "buffered" * 1000
     assert marker.read_text() == "ran"
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    """``edit`` parses its command line without the batch, history or expand code loaded;
+    ``--help`` and a mistyped name build every command."""
+    code = """
+import json, sys
+from core.cli import build_parser
+OTHERS = {"batch", "history", "expand", "refine", "plan", "models"}
+def loaded():
+    return sorted({m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("core.cli.")} & OTHERS)
+args = build_parser("edit").parse_args(["edit", "--image", "a.png", "--prompt", "p", "-o", "b"])
+alone = loaded()
+build_parser("edti")
+print(json.dumps([str(args.image), alone, loaded()]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    image, alone, every = json.loads(done.stdout)
+    assert (image, alone) == ("a.png", [])
+    assert every == ["batch", "expand", "history", "models", "plan", "refine"]

@@ -16,50 +16,45 @@ The library never prints; this package owns stdout/stderr and exit codes. Every 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 from collections.abc import Callable, Sequence
 
 from ..errors import EXIT_BAD_INPUT, EXIT_CANCELLED, GptImageError, InputError, InternalError
-from .batch import add_batch_command
 from .console import write_err
-from .expand import add_expand_command
-from .history import add_history_command
-from .jobs import (
-    add_check_command,
-    add_edit_command,
-    add_estimate_command,
-    add_generate_command,
-    add_improve_command,
-    output_paths,
-)
-from .models import add_models_command
-from .plan import add_plan_command
-from .refine import add_refine_command
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    add_plan_command,
-    add_generate_command,
-    add_edit_command,
-    add_expand_command,
-    add_estimate_command,
-    add_check_command,
-    add_history_command,
-    add_improve_command,
-    add_refine_command,
-    add_models_command,
-    add_batch_command,
-]
+#: Each command, in ``--help`` order → the module and function that add it to the parser. A
+#: command's module is imported only when it is the one run (or for ``--help`` and unknown
+#: names): ``edit`` has no use for the batch, history or expand code, and every import delays
+#: its request.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": (".plan", "add_plan_command"),
+    "generate": (".jobs", "add_generate_command"),
+    "edit": (".jobs", "add_edit_command"),
+    "expand": (".expand", "add_expand_command"),
+    "estimate": (".jobs", "add_estimate_command"),
+    "check": (".jobs", "add_check_command"),
+    "history": (".history", "add_history_command"),
+    "improve": (".jobs", "add_improve_command"),
+    "refine": (".refine", "add_refine_command"),
+    "models": (".models", "add_models_command"),
+    "batch": (".batch", "add_batch_command"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of ``command`` when it is one (the rest of the
+    command line is parsed the same either way)."""
     parser = argparse.ArgumentParser(
         prog="python -m core",
         description="OpenAI gpt-image edits, generation and dry runs on image files.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in COMMANDS:
-        register(commands)
+    for name in [command] if command in COMMANDS else COMMANDS:
+        module, function = COMMANDS[name]
+        getattr(importlib.import_module(module, __name__), function)(commands)
     return parser
 
 
@@ -79,8 +74,8 @@ def refuse_undecodable(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     handler: Handler = args.handler
     try:
         refuse_undecodable(args)
@@ -100,4 +95,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
 
 
-__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "build_parser", "main", "output_paths"]
+__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "build_parser", "main"]
