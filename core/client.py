@@ -263,12 +263,15 @@ class ImageClient:
         on_image: Callable[[int, bytes], None] | None = None,
         cancel: CancelToken | None = None,
         on_send: Callable[[], None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> ImageResult:
         """Make the images; raises ``InputError``, ``ApiRefused``, ``ApiUnavailable``, ``Cancelled``.
 
         ``on_send`` runs (on the SDK thread) just before each attempt's request is built and
         sent, after any shared back-off: a batch journals it, so a run that dies later knows
-        the request may have reached the API."""
+        the request may have reached the API. ``on_sent`` runs (on the same thread) once an
+        attempt's request body is fully sent: a host does its own deferred work while the API
+        works, not while the request is still going out."""
         token = cancel or CancelToken()
         caps = lookup_caps(request.model, self._custom_models)
         call = build_call(request, caps)
@@ -287,6 +290,7 @@ class ImageClient:
         def work(sdk: Any, tracker: Tracker, emit: Callable[[str, Any], None]) -> Any:
             if on_send is not None:
                 on_send()
+            tracker.on_sent = on_sent
             return _image_work(sdk, call, tracker, emit)
 
         try:

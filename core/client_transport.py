@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import socket
 import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .sdk_import import load_openai
 
+log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 #: Failures before the request reached the API: a refused connect, or a proxy that refused the
 #: tunnel. Nothing was sent, nothing can be billed, a retry is safe.
@@ -108,6 +110,8 @@ class Tracker:
         self.traced = False
         self.request_sent = False
         self.request_id: str | None = None
+        #: Called (on the attempt's thread) once its request body is fully sent.
+        self.on_sent: Callable[[], None] | None = None
 
     def on_request(self, request: Any) -> None:
         """httpx ``request`` event hook: attach the trace callback to the outgoing request."""
@@ -126,6 +130,11 @@ class Tracker:
                     _shutdown(sock)
         elif name.endswith("send_request_body.complete"):
             self.request_sent = True
+            if self.on_sent is not None:
+                try:
+                    self.on_sent()
+                except Exception:  # a caller's hook must not fail a request that is out
+                    log.exception("on_sent hook failed")
 
     @property
     def aborted(self) -> bool:

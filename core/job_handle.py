@@ -43,6 +43,14 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class RequestSent:
+    """The request is out (each attempt's body fully sent): the API is working on it."""
+
+    kind: ClassVar[str] = "sent"
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class PartialPreview:
     """A partial image streamed while the model works (not paid for, not kept)."""
 
@@ -84,7 +92,7 @@ class JobCancelled:
     error: Cancelled | None = None
 
 
-JobUpdate = Progress | PartialPreview | ImageSaved | Done | Failed | JobCancelled
+JobUpdate = Progress | RequestSent | PartialPreview | ImageSaved | Done | Failed | JobCancelled
 #: ``work(cancel, emit)``: the job itself, run on the handle's worker thread.
 Work = Callable[[CancelToken, Callable[[Any], None]], T]
 
@@ -99,7 +107,9 @@ def typed(event: Any) -> JobUpdate | None:
         return ImageSaved(event.index, event.image, elapsed)
     if kind == "status" and getattr(event, "message", ""):
         return Progress(str(event.message), elapsed)
-    if isinstance(event, (Progress, PartialPreview, ImageSaved)):
+    if kind == "sent":
+        return RequestSent(elapsed)
+    if isinstance(event, (Progress, RequestSent, PartialPreview, ImageSaved)):
         return event
     return None
 
@@ -331,6 +341,7 @@ __all__ = [
     "JobUpdate",
     "PartialPreview",
     "Progress",
+    "RequestSent",
     "cancelled_after",
     "start_job",
     "typed",

@@ -44,7 +44,7 @@ from .sizing import size_for_aspect
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["partial", "image", "status"]
+EventKind = Literal["partial", "image", "status", "sent"]
 #: A host's or the CLI's "edit" whose mode core decides from the selection and the layer
 #: (``choose_mode``); ``read_job`` and ``estimate_job`` resolve it before anything else.
 EDIT = "edit"
@@ -109,7 +109,8 @@ class PreparedJob:
 
 @dataclass(frozen=True)
 class JobEvent:
-    """Progress for the host: a partial preview, a final image (already in history), or status."""
+    """Progress for the host: a partial preview, a final image (already in history), a status,
+    or ``sent`` (the request is out: the API is working on it)."""
 
     kind: EventKind
     index: int = 0
@@ -506,6 +507,9 @@ class _Run:
     def status(self, message: str) -> None:
         self.emit(JobEvent("status", elapsed_s=self.elapsed(), message=message))
 
+    def sent(self) -> None:
+        self.emit(JobEvent("sent", elapsed_s=self.elapsed()))
+
     def on_partial(self, partial: PartialImage) -> None:
         self.timings.setdefault("first_partial_s", self.elapsed())
         try:
@@ -624,7 +628,11 @@ def run_job(
     run.status(f"Sending {plan.mode.value} request ({plan.api_size}, {spec.quality})")
     try:
         result = client.run(
-            request, on_partial=run.on_partial, on_image=run.on_image, cancel=cancel
+            request,
+            on_partial=run.on_partial,
+            on_image=run.on_image,
+            cancel=cancel,
+            on_sent=run.sent,
         )
     except Cancelled as error:
         run.close("cancelled", error, request_id=error.request_id)

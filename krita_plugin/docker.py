@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 DOCKER_TITLE = "GPT Image"
 #: Dockers alive, one per main window (the extension's actions pick the active window's).
 INSTANCES: list[GptImageDocker] = []
-#: Krita 5.1 loads its mask template this long after Generate (an API answer takes longer).
-WARM_MASK_AFTER_MS = 1000
 #: Around the docker's content: Qt's default (~10 px a side) costs the narrow dock its width.
 ROOT_MARGINS_PX = (2, 2, 2, 2)
 #: Job pumps whose job has not reported its end yet (kept alive until it has).
@@ -74,6 +72,7 @@ class JobContext:
     host: list[layers.HostPatch] | None = None  # the results in Krita's bytes (from the worker)
     history: HistoryView | None = None  # the history list with this job, read by the worker
     thumbnails: dict[str, Any] | None = None  # the strip's of this job's results (the worker's)
+    warmed: bool = False  # Krita 5.1's mask template was looked after for this job
 
 
 class GptImageDocker(DockWidget):
@@ -311,8 +310,6 @@ class GptImageDocker(DockWidget):
         self.show_message(f"Sending to {prepared.plan.model} ({prepared.plan.api_size})…")
         self.cost_label.setText(f"estimate {money(prepared.estimate_usd)}")
         worker.start()
-        if prepared.plan.masked:  # once the request is out, not while the click is handled
-            QTimer.singleShot(WARM_MASK_AFTER_MS, lambda: layers.warm_mask_template(doc))
         return True
 
     def _job_work(self, job: JobContext, settings: Settings) -> Any:
@@ -389,6 +386,16 @@ class GptImageDocker(DockWidget):
             self.show_message(f"Image {event.index + 1} of {n} received")
         elif event.kind == "progress" and event.message:
             self.show_message(event.message)
+        elif event.kind == "sent":
+            self._warm_mask(job)
+
+    def _warm_mask(self, job: JobContext) -> None:
+        """Krita 5.1 loads its mask template (~170 ms on this thread, once per session) when the
+        request is out: while the API works, neither in the Generate click nor when the result
+        is applied. Once per job, whatever the attempts or a comparison's several requests."""
+        if job.prepared.plan.masked and not job.warmed:
+            job.warmed = True
+            layers.warm_mask_template(job.doc)
 
     def _on_failed(self, serial: int, error: Any) -> None:
         if self._current(serial) is None:

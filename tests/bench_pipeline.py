@@ -158,7 +158,11 @@ class ReadyClient:
     def __init__(self, result_png: bytes, size: Extent) -> None:
         self.result_png, self.size = result_png, size
 
-    def run(self, request, *, on_partial=None, on_image=None, cancel=None) -> ImageResult:
+    def run(
+        self, request, *, on_partial=None, on_image=None, cancel=None, on_sent=None
+    ) -> ImageResult:
+        if on_sent is not None:
+            on_sent()
         if on_image is not None:
             on_image(0, self.result_png)
         usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}

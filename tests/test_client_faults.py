@@ -147,6 +147,30 @@ def test_retries_are_bounded_by_max_retries(standin):
     assert "3 attempt(s)" in str(error) and "overloaded" in error.details["api_message"]
 
 
+def test_on_sent_runs_once_per_attempt_whose_request_went_out(standin):
+    standin.queue_faults([{"kind": "server_error", "status": 503}])
+    seen: list[str] = []
+    result = make_client(standin).run(
+        gen(),
+        on_send=lambda: seen.append("send"),
+        on_sent=lambda: seen.append("sent"),
+        on_image=lambda index, data: seen.append("image"),
+    )
+    assert result.images and len(standin.requests) == 2
+    assert seen == ["send", "sent", "send", "sent", "image"]
+
+
+def test_on_sent_never_runs_when_nothing_could_be_sent():
+    port = _free_port()
+    connection = Connection(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", timeout_s=5)
+    seen: list[str] = []
+    with pytest.raises(ApiUnavailable):
+        ImageClient(connection, retry_policy=FAST_RETRIES).run(
+            gen(), on_sent=lambda: seen.append("sent")
+        )
+    assert seen == []
+
+
 def test_max_retries_from_the_connection(standin):
     standin.queue_faults([{"kind": "server_error", "status": 500}] * 5)
     connection = Connection(api_key=KEY, base_url=standin.base_url, max_retries=0)

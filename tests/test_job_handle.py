@@ -18,6 +18,7 @@ from core.job_handle import (
     JobHandle,
     PartialPreview,
     Progress,
+    RequestSent,
     cancelled_after,
     start_job,
 )
@@ -66,7 +67,11 @@ def test_a_job_reports_typed_events_in_order_on_one_worker_thread(standin, histo
     assert isinstance(updates[-1], Done) and kinds.count("done") == 1
     saved = [u for u in updates if isinstance(u, ImageSaved)]
     assert [u.index for u in saved] == [0, 1] and all(u.image is not None for u in saved)
-    assert all(isinstance(u, (Progress, PartialPreview, ImageSaved, Done)) for u in updates)
+    assert all(
+        isinstance(u, (Progress, RequestSent, PartialPreview, ImageSaved, Done)) for u in updates
+    )
+    # "sent" once the request is out: after the "Sending" status, before any image
+    assert kinds.count("sent") == 1 and 0 < kinds.index("sent") < kinds.index("image")
     # the job ran on exactly one thread of its own: no second thread for the API call
     assert seen_threads == [["gpt-image-job"]]
     result = handle.result()

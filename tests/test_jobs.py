@@ -126,6 +126,7 @@ def test_edit_sends_crop_and_mask_and_keeps_the_inputs(standin, settings, histor
     assert record["images"][0]["size"] == list(prepared.plan.api_size)
     assert events.count("partial") == 2 and events.count("image") == 1
     assert events.index("image") > events.index("partial")
+    assert events.count("sent") == 1 and events.index("sent") < events.index("partial")
     job = history.get(result.history_id)
     assert set(job.inputs) == {"image", "mask", "selection"}
     assert job.inputs["image"].read_bytes() == prepared.upload.image_png

@@ -323,7 +323,13 @@ class _Replay:
         self._request_id = request_id
 
     def run(
-        self, request: Any, *, on_partial: Any = None, on_image: Any = None, cancel: Any = None
+        self,
+        request: Any,
+        *,
+        on_partial: Any = None,
+        on_image: Any = None,
+        cancel: Any = None,
+        on_sent: Any = None,  # never called: this request went out with the batch
     ) -> ImageResult:
         for index, data in enumerate(self._result.images):
             if on_image is not None:

@@ -16,7 +16,15 @@ import json
 import os
 import time
 
-from conftest import host_bytes, image_requests, pattern, rect_selection, spin, wait_until
+from conftest import (
+    host_bytes,
+    image_requests,
+    pattern,
+    rect_selection,
+    spin,
+    standin,
+    wait_until,
+)
 from gpt_image.qt import QByteArray, QTimer
 from krita import Krita
 
@@ -26,6 +34,8 @@ SELECTION = (EDGE // 2 - 751, EDGE // 2 - 487, 1500, 1000)
 ANSWER_DELAY_S = 1.0
 #: How long after the layer and the strip are there the apply phase still counts.
 SETTLE_S = 1.0
+#: The worker holds the request back this long (longer than any fixed delay after the click).
+SLOW_SEND_S = 1.5
 
 
 def longest_gap(ticks: list[float], start: float, end: float) -> float:
@@ -149,3 +159,56 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
             json.dump(figures, f, indent=1)
     # The gaps are figures for the report (printed above and by the outer suite), not a pass/fail
     # timing: on a shared 2-core machine they vary by more than the targets themselves.
+
+
+def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypatch):
+    """Krita 5.1 loads its mask template (a document opened on the main thread, ~170 ms) while
+    the API works: after the request is out, even when it takes long to go out (the first job
+    imports openai on the worker, a slow upload), never in the Generate click; once per job,
+    even when the request is sent twice (a retried 503); and not for a job without a mask."""
+    from gpt_image import layers, mask_template
+    from gpt_image.core import jobs
+
+    sent: list[float] = []  # when the worker's request bodies were out (the client's trace)
+    warmed: list[tuple[float, bool]] = []  # (when, whether Krita then had its template)
+    real_sent, real_warm, real_finish = (
+        jobs._Run.sent,
+        layers.warm_mask_template,
+        jobs.finish_prepare,
+    )
+
+    def record_sent(run):
+        sent.append(time.time())
+        real_sent(run)
+
+    def record_warm(doc):
+        real_warm(doc)
+        ready = layers.has_mask_api(doc) or mask_template._prototype is not None
+        warmed.append((time.time(), ready))
+
+    def slow_finish(read):  # on the worker: the request goes out well after the click
+        time.sleep(SLOW_SEND_S)
+        return real_finish(read)
+
+    monkeypatch.setattr(jobs._Run, "sent", record_sent)
+    monkeypatch.setattr(layers, "warm_mask_template", record_warm)
+    monkeypatch.setattr(jobs, "finish_prepare", slow_finish)
+    doc = docs.new(320, 240)
+    rect_selection(doc, 41, 33, 180, 120)
+    standin("/_standin/faults", [{"kind": "server_error", "status": 503}])
+    driver.configure(f"a red kite [[delay:{ANSWER_DELAY_S}]]", mode="edit_selection")
+    driver.generate(timeout=90)
+    assert "Done" in driver.status(), driver.status()
+    refused, answered = image_requests()
+    assert (refused["status"], answered["status"]) == (503, 200)
+    assert len(sent) == 2 and len(warmed) == 1, (sent, warmed)
+    ((when, ready),) = warmed
+    assert sent[0] <= when < answered["answered"], (sent, when, answered["answered"])
+    assert ready, "the mask template was not loaded by the warm-up"
+
+    warmed.clear()
+    docs.new(160, 120)  # no selection: a whole-image edit has no mask
+    driver.configure("make it look like winter", mode="edit_image", source="composite")
+    driver.generate(timeout=90)
+    assert "Done" in driver.status(), driver.status()
+    assert warmed == []
