@@ -4,9 +4,20 @@ and the layer's host bytes are made on the worker; the result goes in in one ste
 second after the layer is in and the results strip shows it (Krita's own redraw included).
 
 Measured as a user feels it: a 5 ms timer on Krita's event loop records when it gets to run;
-the longest gap between two ticks in a phase is how long Krita was frozen then. The figures
-are printed and written to ``$KRITA_TEST_OUT/main_thread_gaps.json`` (the outer suite prints
-them); the limits asserted here are loose, the targets are read from the figures.
+the longest gap between two ticks in a phase is how long Krita was frozen then. On a shared
+machine the loop stalls on its own too, so each phase has a comparison measured in the same run:
+
+- ``idle_gap_ms``: the longest gap in a window as long as the submit phase, just before the
+  click (after Krita's own work on the new document has settled): the noise floor;
+- ``krita_insert_gap_ms``: the longest gap while Krita takes in a detached copy of the result
+  layer (same pixels, mask and parent) through one ``addChildNode``, watched for as long as the
+  apply phase lasted, then removed again: what applying a result costs Krita itself, whoever
+  asks (measured after the job, so whatever a document's first insert costs more falls on the
+  job's side; ``job_add_child_ms`` vs ``krita_add_child_ms`` shows it); ``ours_apply_ms`` is
+  the plug-in's main-thread time in the apply (``_on_done`` minus Krita's ``addChildNode``).
+
+The figures are printed and written to ``$KRITA_TEST_OUT/main_thread_gaps.json`` (the outer
+suite prints them); nothing here asserts a timing, the targets are read from the figures.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from conftest import (
     wait_until,
 )
 from gpt_image.qt import QByteArray, QTimer
-from krita import Krita
+from krita import Krita, Node
 
 EDGE = 8192
 SELECTION = (EDGE // 2 - 751, EDGE // 2 - 487, 1500, 1000)
@@ -34,33 +45,53 @@ SELECTION = (EDGE // 2 - 751, EDGE // 2 - 487, 1500, 1000)
 ANSWER_DELAY_S = 1.0
 #: How long after the layer and the strip are there the apply phase still counts.
 SETTLE_S = 1.0
+#: Krita's own work on the new document gets at most this long to calm down before the click.
+SETTLE_LIMIT_S = 10.0
+#: The stretch recorded before the click, of which the idle window is the last part.
+IDLE_S = 3.0
 #: The worker holds the request back this long (longer than any fixed delay after the click).
 SLOW_SEND_S = 1.5
 
 
-def longest_gap(ticks: list[float], start: float, end: float) -> float:
-    """The longest stretch within [start, end] in which the event loop did not run."""
+def longest_gap(ticks: list[float], start: float, end: float, *, past_end: bool = True) -> float:
+    """The longest stretch within [start, end] in which the event loop did not run; with
+    ``past_end`` a freeze that runs past ``end`` counts whole."""
     marks = sorted([start, *(t for t in ticks if start < t < end), end])
     inside = [b - a for a, b in itertools.pairwise(marks)]
-    after = [t for t in ticks if t >= end]  # a freeze that runs past ``end`` counts whole
-    if after:
+    after = [t for t in ticks if t >= end]
+    if past_end and after:
         inside[-1] = max(inside[-1], after[0] - marks[-2])
     return max(inside) if inside else 0.0
 
 
-def wait_for_idle(ticks: list[float], quiet_s: float = 1.0, timeout_s: float = 30.0) -> float:
+def settle(ticks: list[float], quiet_s: float = 1.0, limit_s: float = SETTLE_LIMIT_S) -> float:
     """Let Krita finish its own work on a new big document (projection, thumbnails, selection
-    outline) until no gap over 40 ms showed for ``quiet_s``; returns the longest gap seen in
-    that quiet stretch (the noise floor of this measurement)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
+    outline): until ``quiet_s`` passes without a gap over 40 ms, or ``limit_s`` (a busy machine
+    is never that quiet; the idle window then shows how noisy it is). Returns the time taken."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
         spin(0.1)
         now = time.time()
-        recent = [t for t in ticks if t > now - quiet_s]
-        if len(recent) > 2 and longest_gap(recent, now - quiet_s, now) < 0.04:
-            return longest_gap(recent, now - quiet_s, now)
-    now = time.time()
-    return longest_gap(ticks, now - quiet_s, now)
+        if any(t < now - quiet_s for t in ticks) and longest_gap(ticks, now - quiet_s, now) < 0.04:
+            break
+    return time.monotonic() - started
+
+
+def krita_insert(ticks: list[float], layer, window_s: float) -> tuple[float, float]:
+    """(ms in ``addChildNode``, longest gap in ms over ``window_s`` from it) for a detached copy
+    of ``layer`` (its pixels and mask) added above it in the same parent, then removed."""
+    twin = layer.duplicate()
+    parent = layer.parentNode()
+    spin(0.1)  # the copy is made before the watch starts
+    started = time.time()
+    begun = time.perf_counter()
+    assert parent.addChildNode(twin, layer), "Krita refused the copy"
+    add_ms = (time.perf_counter() - begun) * 1000
+    spin(window_s)
+    gap = longest_gap(ticks, started, time.time())
+    twin.remove()
+    spin(0.2)
+    return add_ms, gap * 1000
 
 
 def big_document(docs):
@@ -107,6 +138,7 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
     timed(monkeypatch, variants, "set_stack", spent, "layer_set_stack")
     timed(monkeypatch, history_panel.HistoryPanel, "show_view", spent)
     timed(monkeypatch, results_strip.ResultsStrip, "set_stack", spent, "strip_set_stack")
+    timed(monkeypatch, Node, "addChildNode", spent, "krita_addChildNode")
     doc = big_document(docs)
     rect_selection(doc, *SELECTION)
     driver.configure(f"a red kite [[delay:{ANSWER_DELAY_S}]]", mode="edit_selection")
@@ -117,7 +149,8 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
     timer.setInterval(5)
     timer.timeout.connect(lambda: ticks.append(time.time()))
     timer.start()
-    idle_gap = wait_for_idle(ticks)
+    settle_s = settle(ticks)
+    spin(IDLE_S)
     clicked = time.time()
     driver.click("gptImageGenerate")
     wait_until(
@@ -132,33 +165,45 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
     # layer) belongs to applying the result: measured until a second after it is all there
     spin(SETTLE_S)
     settled = time.time()
+    job_ms = dict(spent)  # the comparison below adds a node of its own
+    (request,) = image_requests()
+    sent, answered = request["time"], request["answered"]
+    krita_add_ms, krita_gap_ms = krita_insert(
+        ticks, driver.docker.last_inserted, settled - answered
+    )
     timer.stop()
 
     assert "Done" in driver.status(), driver.status()
     assert len(doc.rootNode().childNodes()) == before + 1
-    (request,) = image_requests()
-    sent, answered = request["time"], request["answered"]
     assert clicked < sent < answered < inserted
+    idle_window = min(sent - clicked, IDLE_S)
+    idle_gap = longest_gap(ticks, clicked - idle_window, clicked, past_end=False)
+    job_add_ms = job_ms.get("krita_addChildNode", 0.0)
     figures = {
         "host": Krita.instance().version(),
         "document": f"{EDGE}x{EDGE}",
         "selection": list(SELECTION),
         "crop": list(driver.docker.last_result.plan.crop),
         "submit_gap_ms": round(longest_gap(ticks, clicked, sent) * 1000, 1),
+        "idle_gap_ms": round(idle_gap * 1000, 1),
+        "idle_window_ms": round(idle_window * 1000, 1),
         "apply_gap_ms": round(longest_gap(ticks, answered, settled) * 1000, 1),
         "insert_gap_ms": round(longest_gap(ticks, answered, inserted) * 1000, 1),
+        "krita_insert_gap_ms": round(krita_gap_ms, 1),
+        "krita_add_child_ms": round(krita_add_ms, 1),
+        "job_add_child_ms": round(job_add_ms, 1),
+        "ours_apply_ms": round(job_ms.get("_on_done", 0.0) - job_add_ms, 1),
         "click_to_sent_ms": round((sent - clicked) * 1000, 1),
         "answer_to_layer_ms": round((inserted - answered) * 1000, 1),
-        "idle_gap_ms": round(idle_gap * 1000, 1),
-        "main_thread_ms": {name: round(ms, 1) for name, ms in spent.items()},
+        "apply_window_ms": round((settled - answered) * 1000, 1),
+        "settle_s": round(settle_s, 1),
+        "main_thread_ms": {name: round(ms, 1) for name, ms in job_ms.items()},
     }
     print("main-thread gaps:", json.dumps(figures))
     out = os.environ.get("KRITA_TEST_OUT")
     if out:
         with open(os.path.join(out, "main_thread_gaps.json"), "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=1)
-    # The gaps are figures for the report (printed above and by the outer suite), not a pass/fail
-    # timing: on a shared 2-core machine they vary by more than the targets themselves.
 
 
 def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypatch):
