@@ -77,6 +77,13 @@ def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaR
         f"plug-in's own main-thread time in the apply: {figures['ours_apply_ms']} ms\n"
         f"  main-thread work (ms): {figures['main_thread_ms']}"
     )
+    warm = run.out / "mask_warm_up.json"
+    if warm.exists():  # Krita 5.1's mask template, loaded while the API works
+        up = json.loads(warm.read_text(encoding="utf-8"))
+        line += (
+            f"\n  mask template warm-up (after the request is out): {up['warm_up_ms']} ms, "
+            f"longest gap {up['warm_up_gap_ms']} ms"
+        )
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is None or capture is None:

@@ -51,6 +51,8 @@ SETTLE_LIMIT_S = 10.0
 IDLE_S = 3.0
 #: The worker holds the request back this long (longer than any fixed delay after the click).
 SLOW_SEND_S = 1.5
+#: What a warm-up leaves for later (closing the template document) is watched this long.
+WARM_AFTER_S = 0.5
 
 
 def longest_gap(ticks: list[float], start: float, end: float, *, past_end: bool = True) -> float:
@@ -210,12 +212,14 @@ def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypat
     """Krita 5.1 loads its mask template (a document opened on the main thread, ~170 ms) while
     the API works: after the request is out, even when it takes long to go out (the first job
     imports openai on the worker, a slow upload), never in the Generate click; once per job,
-    even when the request is sent twice (a retried 503); and not for a job without a mask."""
+    even when the request is sent twice (a retried 503); and not for a job without a mask.
+    Prints the longest main-thread gap the warm-up itself caused (a figure, not asserted)."""
     from gpt_image import layers, mask_template
     from gpt_image.core import jobs
 
     sent: list[float] = []  # when the worker's request bodies were out (the client's trace)
     warmed: list[tuple[float, bool]] = []  # (when, whether Krita then had its template)
+    began: list[float] = []
     real_sent, real_warm, real_finish = (
         jobs._Run.sent,
         layers.warm_mask_template,
@@ -227,6 +231,7 @@ def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypat
         real_sent(run)
 
     def record_warm(doc):
+        began.append(time.time())
         real_warm(doc)
         ready = layers.has_mask_api(doc) or mask_template._prototype is not None
         warmed.append((time.time(), ready))
@@ -238,6 +243,12 @@ def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypat
     monkeypatch.setattr(jobs._Run, "sent", record_sent)
     monkeypatch.setattr(layers, "warm_mask_template", record_warm)
     monkeypatch.setattr(jobs, "finish_prepare", slow_finish)
+    monkeypatch.setattr(mask_template, "_prototype", None)  # loaded afresh: its cost shows
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.time()))
+    timer.start()
     doc = docs.new(320, 240)
     rect_selection(doc, 41, 33, 180, 120)
     standin("/_standin/faults", [{"kind": "server_error", "status": 503}])
@@ -250,6 +261,17 @@ def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypat
     ((when, ready),) = warmed
     assert sent[0] <= when < answered["answered"], (sent, when, answered["answered"])
     assert ready, "the mask template was not loaded by the warm-up"
+    timer.stop()
+    warm_up = {
+        "host": Krita.instance().version(),
+        "warm_up_ms": round((when - began[0]) * 1000, 1),
+        "warm_up_gap_ms": round(longest_gap(ticks, began[0], when + WARM_AFTER_S) * 1000, 1),
+    }
+    print("mask template warm-up:", json.dumps(warm_up))
+    out = os.environ.get("KRITA_TEST_OUT")
+    if out:
+        with open(os.path.join(out, "mask_warm_up.json"), "w", encoding="utf-8") as f:
+            json.dump(warm_up, f, indent=1)
 
     warmed.clear()
     docs.new(160, 120)  # no selection: a whole-image edit has no mask
