@@ -21,6 +21,7 @@ from krita import DockWidget, Krita
 from . import document, expand_flow, layers
 from .core import jobs
 from .core.errors import ConfigError, GptImageError, InputError
+from .core.job_handle import Done, cancelled_after
 from .core.pipeline import Mode
 from .core.pricing import cost_line, estimate_line, money
 from .core.settings import Settings, load_settings, save_settings
@@ -52,6 +53,8 @@ INSTANCES: list[GptImageDocker] = []
 ROOT_MARGINS_PX = (2, 2, 2, 2)
 #: Job pumps whose job has not reported its end yet (kept alive until it has).
 _LIVE_WORKERS: set[CallWorker] = set()
+#: What every cancel tells after core's account of what was sent (the document is never touched).
+CANCEL_HINT = "Nothing was added to the document."
 
 
 @dataclass
@@ -354,13 +357,36 @@ class GptImageDocker(DockWidget):
         if job is None:
             return
         job.cancelled = True
-        if self._worker is not None:
-            self._worker.cancel()
+        worker = self._worker
+        if worker is not None:
+            worker.cancel()
         self._finish_ui()
         self.cost_label.setText("")
         self.elapsed_label.setText("")
         self.update_estimate()
-        self.show_message("Cancelled. Nothing was added to the document.")
+        if worker is None:
+            self.show_message(f"Cancelled. {CANCEL_HINT}")
+            return
+        shown = self._tell_cancelled(worker)
+        if worker.handle.worker_outcome is None:  # core cannot tell yet: again once it ends
+            worker.finished.connect(lambda: self._settle_cancel(worker, shown))
+
+    def _tell_cancelled(self, worker: CallWorker) -> str:
+        """Say what the cancel left behind, as core tells it from how the worker ended
+        (``cancelled_after``: nothing billed, may still be billed, billed and kept, not known);
+        returns the text shown."""
+        told = cancelled_after(worker.handle, "Cancelled.", hint=CANCEL_HINT).for_people()
+        self.show_message(told)
+        return told
+
+    def _settle_cancel(self, worker: CallWorker, shown: str) -> None:
+        """The cancelled job's worker has ended: replace the "not known" it left, unless the
+        status has said something else since (a new job, another message)."""
+        if self.status.text() != shown:
+            return
+        self._tell_cancelled(worker)
+        if isinstance(worker.handle.worker_outcome, Done):  # the answer came: kept in History
+            self.history.refresh()
 
     def _finish_ui(self) -> None:
         self._job = None

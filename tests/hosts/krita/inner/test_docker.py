@@ -366,10 +366,44 @@ def test_cancel_mid_stream_leaves_document_untouched(driver, docs):
     driver.click("gptImageCancel")
     assert not driver.docker.busy and time.monotonic() - t0 < 0.5
     assert "Cancelled" in driver.status()
+    # told truly once the worker has ended: the streaming request had reached the API
+    told = (
+        "Cancelled. The request had already reached the API, so it may still be billed. "
+        "— Nothing was added to the document."
+    )
+    wait_until(lambda: driver.status() == told, 10, f"{told!r}, not {driver.status()!r}")
     spin(3.0)  # whatever the worker still delivers must be dropped
     assert node_names(doc) == before_names
     assert projection(doc) == before
     assert driver.docker.findChild(object, "gptImageGenerate").isEnabled()
+    assert driver.status() == told
+
+
+def test_cancel_before_anything_is_sent_says_nothing_was_billed(driver, docs):
+    """Refused with 429 and a long Retry-After, the client waits before sending again: a cancel
+    then leaves nothing billable behind, and the docker says so (core's words)."""
+    doc = docs.new(160, 120)
+    rect_selection(doc, 20, 20, 60, 40)
+    before = projection(doc)
+    driver.configure("[[fault:rate_limit:30]] calm sea", mode="edit_selection")
+    driver.click("gptImageGenerate")
+    wait_until(
+        lambda: any(r.get("status") == 429 and r.get("answered") for r in image_requests()),
+        20,
+        "the refused attempt",
+    )
+    # until the client has read the 429, its request is out and may be billed; it reads it
+    # within milliseconds here, then waits the 30 s Retry-After
+    spin(1.0)
+    driver.click("gptImageCancel")
+    assert not driver.docker.busy
+    told = (
+        "Cancelled. No request was in flight at the API, so nothing was billed. "
+        "— Nothing was added to the document."
+    )
+    wait_until(lambda: driver.status() == told, 10, f"{told!r}, not {driver.status()!r}")
+    assert [r["status"] for r in image_requests()] == [429]
+    assert projection(doc) == before
 
 
 def test_api_error_is_shown_and_document_untouched(driver, docs):
