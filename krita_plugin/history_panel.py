@@ -53,12 +53,63 @@ def load_view(known: frozenset[str] = frozenset()) -> HistoryView:
     return HistoryView(records, thumbnails)
 
 
-def _label(record: Any) -> str:
+def _lines(record: Any) -> tuple[str, str]:
+    """An entry's two lines in full, the prompt on one line and 'mode · cost' (the list elides
+    them to its width)."""
     data = record.data
     money = record_cost(data) or record.status
-    prompt = " ".join(record.prompt.split())
-    prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-    return f"{prompt}\n{data.get('mode', '')} · {money}"
+    return " ".join(record.prompt.split()), f"{data.get('mode', '')} · {money}"
+
+
+#: Beside an entry's text: the icon's and the text's margins in Qt's item delegate (the focus
+#: frame's margin and one pixel on each side of each, ~3 px in Krita's styles), with room to spare.
+TEXT_PAD_PX = 16
+
+
+class HistoryList(ThumbnailList):
+    """The history's thumbnails, each entry's lines elided on the right to the view's width
+    (again on every resize; the full text is the tooltip), so a long prompt never makes the
+    list scroll sideways in a narrow dock."""
+
+    def __init__(self, object_name: str, px: int, parent: Any = None) -> None:
+        super().__init__(object_name, px, parent)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._texts: list[str] = []  # each row's full text
+
+    def clear(self) -> None:
+        super().clear()
+        self._texts = []
+
+    def add_entry(self, icon: Any, text: str, tooltip: str, key: str) -> None:
+        """A row showing ``text`` elided, ``key`` (a job id) as its data."""
+        item = QListWidgetItem(icon, self.elided(text))
+        item.setToolTip(tooltip)
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        self.addItem(item)
+        self._texts.append(text)
+
+    def text_width(self) -> int:
+        """The pixels an entry's text gets: the list's inside less the icon, the margins and
+        the vertical scroll bar, shown or not (it comes and goes with the entries, and the
+        list gets no resize for it)."""
+        inside = self.contentsRect().width() - self.verticalScrollBar().sizeHint().width()
+        return max(0, inside - self.iconSize().width() - TEXT_PAD_PX)
+
+    def elided(self, text: str) -> str:
+        """``text`` with each line cut on the right (…) to ``text_width``."""
+        metrics, width = self.fontMetrics(), self.text_width()
+        return "\n".join(
+            metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
+            for line in text.split("\n")
+        )
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        for row, text in enumerate(self._texts):
+            item = self.item(row)
+            if item is not None:
+                item.setText(self.elided(text))
 
 
 class HistoryPanel(QWidget):
@@ -73,7 +124,7 @@ class HistoryPanel(QWidget):
         title = QHBoxLayout()  # Refresh beside the title: the button row fits a narrow docker
         title.addWidget(QLabel("History"), 1)
         layout.addLayout(title)
-        self.list = ThumbnailList("gptImageHistoryList", THUMB_PX)  # icons decoded once per job
+        self.list = HistoryList("gptImageHistoryList", THUMB_PX)  # icons decoded once per job
         self.list.setMinimumHeight(120)
         layout.addWidget(self.list)
         row = QHBoxLayout()
@@ -112,10 +163,9 @@ class HistoryPanel(QWidget):
         self.list.clear()
         self.list.take(view.thumbnails)
         for record in view.records:
-            item = QListWidgetItem(self.list.icon(record.id), _label(record))
-            item.setToolTip(record.prompt)
-            item.setData(Qt.ItemDataRole.UserRole, record.id)
-            self.list.addItem(item)
+            prompt, facts = _lines(record)
+            tooltip = f"{record.prompt}\n{facts}"  # the prompt as typed, line breaks and all
+            self.list.add_entry(self.list.icon(record.id), f"{prompt}\n{facts}", tooltip, record.id)
 
     def patches_for(self, record: Any) -> list[LayerPatch]:
         """A past job's results as layers at the place they were made for (core decides)."""

@@ -366,6 +366,70 @@ def test_docker_fits_a_1080_screen_with_everything_open(driver, docs):
         spin(0.2)
 
 
+def dock_right_on_a_1080_screen(driver):
+    """Krita's window over the whole screen, the docker docked on the right at the dock's
+    default width; returns the window's old geometry (to put back)."""
+    try:
+        from PyQt5.QtCore import Qt
+    except ImportError:  # Krita 6
+        from PyQt6.QtCore import Qt
+
+    window = Krita.instance().activeWindow().qwindow()
+    old = window.geometry()
+    window.setGeometry(QApplication.primaryScreen().availableGeometry())
+    docker = driver.docker
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    if docker.isFloating() or window.dockWidgetArea(docker) != right:
+        docker.setFloating(False)
+        window.addDockWidget(right, docker)
+    docker.show()
+    return old
+
+
+def test_a_long_prompt_is_elided_in_history_without_sideways_scrolling(driver, docs):
+    """A 400-character prompt: its History entry is cut (…) to the list's width at the dock's
+    default width, the full prompt is the tooltip, the list never scrolls sideways, and a
+    wider dock shows more of it."""
+    prompt = " ".join(f"word{i:03d}" for i in range(60))[:399] + "."
+    assert len(prompt) == 400
+    window = Krita.instance().activeWindow().qwindow()
+    old = dock_right_on_a_1080_screen(driver)
+    history = driver.docker.history
+    history_list = history.list
+    try:
+        driver.docker.history_section.set_open(True)
+        docs.new(120, 90)
+        driver.configure(prompt, mode="generate")
+        driver.generate()
+        assert "Done" in driver.status(), driver.status()
+        wait_until(lambda: history_list.count() > 0, 5, "history to list the job")
+        spin(0.3)
+        item = history_list.item(0)
+        first, facts = item.text().split("\n")
+        assert first.endswith("…") and prompt.startswith(first[:-1]), first
+        assert item.toolTip().startswith(prompt + "\n"), item.toolTip()
+        metrics = history_list.fontMetrics()
+        room = history_list.viewport().width() - history_list.iconSize().width()
+        assert metrics.horizontalAdvance(first) <= room, (first, room)
+        assert metrics.horizontalAdvance(facts) <= room, (facts, room)
+        assert history_list.width() <= driver.docker.width()
+        shown = history_list.visualItemRect(item)
+        assert shown.right() < history_list.viewport().width(), (shown, history_list.viewport())
+        bar = history_list.horizontalScrollBar()
+        assert bar.maximum() == 0 and not bar.isVisible(), (bar.maximum(), bar.isVisible())
+        # a wider dock: the entry is elided again, showing more of the prompt
+        driver.docker.setFloating(True)
+        driver.docker.resize(history_list.width() + 300, 700)
+        wait_until(lambda: len(item.text()) > len(first) + 20, 5, "the entry to show more")
+        wider = item.text().split("\n")[0]
+        assert prompt.startswith(wider.rstrip("…")) and len(wider) > len(first) + 20, wider
+    finally:
+        driver.docker.setFloating(False)
+        dock_right_on_a_1080_screen(driver)
+        window.setGeometry(old)
+        spin(0.2)
+
+
 def test_cancel_resets_cost_and_elapsed(driver, docs):
     doc = docs.new(160, 120)
     rect_selection(doc, 20, 20, 60, 50)
