@@ -44,38 +44,78 @@ def node_key(node: Any) -> str:
 # --- the stacks of a document --------------------------------------------------------------------
 
 
-def _stacks(doc: Any) -> dict[str, Any]:
+class _Parsed:
+    """One annotation's content, parsed once: the JSON, and each layer's stack when asked."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._stacks: dict[str, ResultStack | None] = {}
+
+    def stack(self, node: Any) -> ResultStack | None:
+        key = node_key(node)
+        if key not in self._stacks:
+            item = self.data.get(key)
+            stack = None
+            if item is not None:
+                try:
+                    stack = ResultStack.from_dict(item)
+                except InputError as error:
+                    log.warning("Result layer %s: %s", node.name(), error)
+            self._stacks[key] = stack
+        return self._stacks[key]
+
+
+#: Annotations parsed lately, by their bytes (one or two per open document). The result strip
+#: asks for the active layer's stack several times a second (``result_actions.FOLLOW_MS``): a
+#: look that finds the same bytes parses nothing; any change is other bytes, parsed afresh.
+_PARSED: dict[bytes, _Parsed] = {}
+PARSED_KEPT = 8
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    """The annotation's JSON ({layer uuid: stack}); empty when absent or unreadable."""
     try:
-        raw = bytes(doc.annotation(STACK_KEY))
         data = json.loads(raw.decode("utf-8")) if raw else {}
-    except (ValueError, UnicodeDecodeError, AttributeError, RuntimeError):
+    except (ValueError, UnicodeDecodeError):
         log.warning("The document's variant annotation is unreadable; starting afresh")
         data = {}
     return data if isinstance(data, dict) else {}
+
+
+def _keep(raw: bytes, parsed: _Parsed) -> _Parsed:
+    _PARSED.pop(raw, None)
+    _PARSED[raw] = parsed  # the newest last; the oldest goes first
+    while len(_PARSED) > PARSED_KEPT:
+        del _PARSED[next(iter(_PARSED))]
+    return parsed
+
+
+def _parsed(doc: Any) -> _Parsed:
+    """``doc``'s annotation, parsed only when its bytes are new."""
+    try:
+        raw = bytes(doc.annotation(STACK_KEY))
+    except (AttributeError, RuntimeError):
+        raw = b""
+    known = _PARSED.get(raw)
+    return _keep(raw, known if known is not None else _Parsed(_parse(raw)))
 
 
 def stack_of(doc: Any, node: Any) -> ResultStack | None:
     """The variants ``node`` keeps, or None when it is no result layer (or its data is broken)."""
     if doc is None or node is None:
         return None
-    item = _stacks(doc).get(node_key(node))
-    if item is None:
-        return None
-    try:
-        return ResultStack.from_dict(item)
-    except InputError as error:
-        log.warning("Result layer %s: %s", node.name(), error)
-        return None
+    return _parsed(doc).stack(node)
 
 
 def set_stack(doc: Any, node: Any, stack: ResultStack | None) -> None:
-    data = _stacks(doc)
+    data = dict(_parsed(doc).data)  # a copy: the parsed one stays what those bytes say
     if stack is None:
         data.pop(node_key(node), None)
     else:
         data[node_key(node)] = stack.to_dict()
     payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
     doc.setAnnotation(STACK_KEY, DESCRIPTION, QByteArray(payload))
+    _keep(payload, _Parsed(data))  # what was written needs no parsing when read back
 
 
 def _history() -> History:

@@ -206,6 +206,54 @@ def test_strip_follows_the_active_layer(driver, docs):
     assert not driver.widget(QWidget, "gptImageKeepAll").isEnabled()
 
 
+def test_the_strip_parses_the_variants_only_when_they_change(driver, docs, monkeypatch):
+    """The strip looks at the active layer several times a second: looks that find the same
+    annotation parse nothing (what the plug-in wrote it knows already), an annotation written
+    from outside is parsed once, and the strip still follows flips and a new result layer."""
+    import json
+
+    from gpt_image import variants
+    from gpt_image.qt import QByteArray
+
+    looks, parses = [], []
+    stack_of, parse = variants.stack_of, variants._parse
+    monkeypatch.setattr(variants, "stack_of", lambda *a: looks.append(1) or stack_of(*a))
+    monkeypatch.setattr(variants, "_parse", lambda raw: parses.append(1) or parse(raw))
+
+    def a_few_more_looks() -> None:
+        seen = len(looks)
+        wait_until(lambda: len(looks) >= seen + 6, 10, "the strip to look a few times")
+
+    doc, before, layer = make_result(driver, docs, n=2, prompt="parsed once")
+    a_few_more_looks()
+    driver.click("gptImageNextVariant")  # a flip: the plug-in writes the annotation
+    wait_until(lambda: strip(driver).currentRow() == 1, 5, "the strip to follow the flip")
+    title = driver.widget(QWidget, "gptImageResultsTitle")
+    assert "showing 1.2" in title.text(), title.text()
+    a_few_more_looks()
+    assert parses == [], f"{len(parses)} parse(s) of what the plug-in itself wrote"
+
+    # written from outside (a script, an older plug-in): read once, then known
+    layer = only_result(doc, before)
+    data = json.loads(bytes(doc.annotation(variants.STACK_KEY)).decode())
+    data[variants.node_key(layer)]["shown"] = [0, 0]
+    doc.setAnnotation(
+        variants.STACK_KEY, variants.DESCRIPTION, QByteArray(json.dumps(data).encode())
+    )
+    wait_until(lambda: "showing 1.1" in title.text(), 5, "the strip to follow the annotation")
+    a_few_more_looks()
+    assert len(parses) == 1, f"{len(parses)} parses of one new annotation"
+
+    rect_selection(doc, 120, 90, 60, 50)
+    driver.configure("a new result", mode="edit_selection", n=3)
+    driver.generate()
+    assert "Done" in driver.status(), driver.status()
+    activate(doc, only_result(doc, [*before, layer.name()]))
+    wait_until(lambda: strip(driver).count() == 3, 5, "the strip to show the new layer")
+    a_few_more_looks()
+    assert len(parses) == 1, f"{len(parses) - 1} parse(s) of what the plug-in itself wrote"
+
+
 # --- refine --------------------------------------------------------------------------------------
 
 
