@@ -246,6 +246,13 @@ def expand_prompt(prompt: str | None) -> str:
     return f"{EXPAND_PROMPT} {text}" if text else EXPAND_PROMPT
 
 
+def expand_words(prompt: str | None) -> str:
+    """The person's part of an expand prompt: ``expand_prompt`` undone (what was sent, and what
+    History keeps, starts with the continuation instruction); other text as it is."""
+    text = " ".join((prompt or "").split())
+    return text[len(EXPAND_PROMPT) :].strip() if text.startswith(EXPAND_PROMPT) else text
+
+
 def expansion_mask(expansion: Expansion) -> SelectionMask:
     """255 over the new area, a smooth ramp to 0 over ``overlap_px`` into the original, 0 beyond.
 

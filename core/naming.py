@@ -1,10 +1,14 @@
-"""Names the hosts give what a job makes and sends: result layers and reference files.
+"""Names the hosts give what a job makes and sends: result layers (an expand's fill too) and
+reference files.
 
 Decided once here so Krita, GIMP and the CLI name the same job the same way (a reference's
 file name is part of the multipart request the API receives).
 """
 
 from __future__ import annotations
+
+from .expand import expand_words
+from .pipeline import Mode
 
 #: Result layers start with this, so people (and History) can tell them apart.
 RESULT_PREFIX = "GPT: "
@@ -24,6 +28,16 @@ def result_layer_name(prompt: str, index: int | None = None) -> str:
     return name if index is None else f"{name} #{index + 1}"
 
 
+def job_layer_name(mode: Mode | str | None, prompt: str, index: int | None = None) -> str:
+    """The name of the layer a job of ``mode`` puts its result in, ``prompt`` as typed or as
+    sent (History keeps the sent one). An expand's fill is named after the person's words
+    alone, ``GPT: expand <words>`` (``GPT: expand`` without any), never after core's
+    continuation instruction; every other job is ``result_layer_name(prompt, index)``."""
+    if mode == Mode.EXPAND:  # a Mode is a str: the stored value compares equal too
+        return result_layer_name(f"expand {expand_words(prompt)}".strip(), index)
+    return result_layer_name(prompt, index)
+
+
 def reference_file_name(layer_name: str) -> str:
     """The file name a layer is sent under as a reference: letters, digits, ``-`` and ``_``
     (anything else becomes ``_``), bounded, ``layer.png`` for a name with nothing left."""
@@ -31,10 +45,16 @@ def reference_file_name(layer_name: str) -> str:
     return f"{safe[:REFERENCE_NAME_CHARS] or 'layer'}.png"
 
 
-__all__ = ["RESULT_PREFIX", "reference_file_name", "result_layer_name"]
-
-
 def elapsed_text(seconds: float) -> str:
     """'3.4 s': a running job's elapsed time as every host shows it, to a tenth of a second so
     the first seconds (a streamed preview often comes within one) never read "0 s"."""
     return f"{max(0.0, seconds):.1f} s"
+
+
+__all__ = [
+    "RESULT_PREFIX",
+    "elapsed_text",
+    "job_layer_name",
+    "reference_file_name",
+    "result_layer_name",
+]

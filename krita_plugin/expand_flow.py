@@ -20,14 +20,10 @@ from typing import Any
 from . import document
 from .core import jobs
 from .core.errors import InputError
-from .core.expand import (
-    EXPAND_PROMPT,
-    Expansion,
-    expand_note,
-    expansion_of_record,
-    regrow_needed,
-)
+from .core.expand import Expansion, expand_note, expansion_of_record, regrow_needed
 from .core.geometry import Extent
+from .core.naming import job_layer_name
+from .core.pipeline import Mode
 from .undo_pairs import UNDO_PAIRS
 
 log = logging.getLogger(__name__)
@@ -72,16 +68,8 @@ class ExpandPair:
 
 def placed_on_top(job: Any) -> Any:
     """The docker's job as the result layer code should place an expand's fill: on top of the
-    stack (the fill blends over everything seen) and named after the person's words."""
-    words = user_words(job.prepared.spec.prompt)
-    spec = replace(job.prepared.spec, prompt=f"expand {words}".strip())
-    return replace(job, active_id=None, target_key=None, prepared=replace(job.prepared, spec=spec))
-
-
-def user_words(prompt: str) -> str:
-    """The person's part of an expand prompt (the sent prompt starts with ``EXPAND_PROMPT``)."""
-    text = str(prompt)
-    return text[len(EXPAND_PROMPT) :].strip() if text.startswith(EXPAND_PROMPT) else text
+    stack (the fill blends over everything seen), never into a layer a refine came from."""
+    return replace(job, active_id=None, target_key=None)
 
 
 def insert(doc: Any, prepared: jobs.PreparedJob, add_layer: Callable[[], Any]) -> Any:
@@ -101,7 +89,7 @@ def insert_from_history(doc: Any, record: Any) -> Any:
 
     expansion = expansion_of_record(record)
     color = document.color_info(doc)
-    name = f"expand {user_words(record.prompt)}".strip()
+    name = job_layer_name(Mode.EXPAND, record.prompt)
 
     def add() -> Any:
         stack = stack_for_records([record])

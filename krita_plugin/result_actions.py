@@ -14,6 +14,7 @@ from . import document, variants
 from .core.compare import CompareOutcome
 from .core.errors import ConfigError, GptImageError, InputError
 from .core.history import History
+from .core.naming import job_layer_name
 from .core.refine import prepare_refine
 from .core.settings import load_settings
 from .core.variants import ResultStack, round_from_record, stack_for_records, variant_patch
@@ -25,6 +26,11 @@ FOLLOW_MS = 300
 #: How long a just-inserted layer is shown by the strip without being found in the layer tree
 #: (Krita takes a new node in on its own threads; nothing here waits for that).
 FRESH_S = 5.0
+
+
+def _name(prepared: Any) -> str:
+    """The result layer's name for a prepared job (core's rule for its mode and prompt)."""
+    return job_layer_name(prepared.plan.mode, prepared.spec.prompt)
 
 
 def _alive(doc: Any) -> bool:
@@ -263,7 +269,7 @@ class ResultActions:
         self._remember(job.doc, rnd.history_id)
         shown = job.host[0] if job.host else result.patches[0]  # Krita's bytes, made on the worker
         node = variants.insert_result_layer(
-            job.doc, stack, shown, job.prepared.spec.prompt, job.color, job.active_id
+            job.doc, stack, shown, _name(job.prepared), job.color, job.active_id
         )
         count = len(result.patches)
         self.note = f"1 result layer added, keeping {count} variant(s)"
@@ -279,7 +285,7 @@ class ResultActions:
         self._remember(job.doc, rounds[0].history_id)
         first = outcome.results[0]
         node = variants.insert_result_layer(
-            job.doc, stack, first.patches[0], job.prepared.spec.prompt, job.color, job.active_id
+            job.doc, stack, first.patches[0], _name(job.prepared), job.color, job.active_id
         )
         failed = "; ".join(f"{r.entry.label()} failed: {r.error}" for r in outcome.failed)
         self.note = (
@@ -299,7 +305,7 @@ class ResultActions:
             doc,
             stack,
             variant_patch(record, 0),
-            record.prompt,
+            job_layer_name(record.data.get("mode"), record.prompt),
             color,
             active.uniqueId() if active is not None else None,
         )

@@ -29,7 +29,7 @@ from .core.pixels import mask_to_host, to_host
 from .core.settings import load_settings
 from .core.variants import STACK_KEY, ResultStack, Round, stack_for_records, variant_patch
 from .document import ColorInfo, find_node, node_bounds
-from .layers import HostPatch, build_layer_node, layer_name, placement
+from .layers import HostPatch, build_layer_node, placement
 from .qt import QByteArray
 from .undo_pairs import UNDO_PAIRS
 
@@ -136,16 +136,16 @@ def insert_result_layer(
     doc: Any,
     stack: ResultStack,
     patch: LayerPatch | HostPatch,
-    prompt: str,
+    name: str,
     color: ColorInfo,
     active_id: Any | None,
 ) -> Any:
-    """One result layer above the active one showing ``patch`` (the stack's current variant) and
-    keeping the whole stack; one undo step. Krita redraws in its own threads: waiting for it
+    """One result layer ``name`` (``core.naming.job_layer_name``) above the active one showing
+    ``patch`` (the stack's current variant) and keeping the whole stack; one undo step. Krita redraws in its own threads: waiting for it
     here (``waitForDone``, ``refreshProjection``) would freeze the UI for a redraw of the whole
     document. The results strip is handed the new layer by the caller (``ResultActions``),
     so nothing needs Krita to have taken it in yet."""
-    node = build_layer_node(doc, patch, layer_name(prompt), color)
+    node = build_layer_node(doc, patch, name, color)
     parent, above = placement(doc, active_id)
     if not parent.addChildNode(node, above):
         raise RuntimeError("Krita refused to add the result layer")

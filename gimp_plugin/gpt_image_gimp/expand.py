@@ -19,10 +19,10 @@ from core import jobs  # noqa: E402
 from core import settings as core_settings  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.expand import Borders, borders_for_aspect, check_borders, expand_note  # noqa: E402
+from core.naming import job_layer_name  # noqa: E402
 from core.pipeline import Mode  # noqa: E402
 
 from . import canvas, logs, runner  # noqa: E402
-from .arguments import layer_name  # noqa: E402
 from .expand_args import ExpandOptions  # noqa: E402
 from .job import Outcome, collect_references, image_label, outcome_of  # noqa: E402
 
@@ -103,12 +103,13 @@ def execute(
         "expansion": plan.expansion.to_dict(),
         "note": note,
     }
-    layer = write_results(image, plan, result.patches, options.prompt or "expanded canvas", info)
+    layer = write_results(image, plan, result.patches, options.prompt, info)
     return outcome_of(layer, result)
 
 
 def write_results(image: Gimp.Image, plan: Any, patches: list, prompt: str, info: dict):
-    """Resize the canvas and add the fill on top, in one undo group; all or nothing."""
+    """Resize the canvas and add the fill on top, in one undo group; all or nothing. The fill
+    is named after ``prompt`` as core names an expand's (``job_layer_name``), as in Krita."""
     if not patches:
         raise InputError("The API returned no image.", hint="Try again; nothing was changed.")
     expansion = plan.expansion
@@ -118,7 +119,10 @@ def write_results(image: Gimp.Image, plan: Any, patches: list, prompt: str, info
             f"The image changed size while the job ran ({old_w}x{old_h}, was "
             f"{expansion.image}); the result is in history.",
         )
-    names = [layer_name(prompt, i if len(patches) > 1 else None) for i in range(len(patches))]
+    several = len(patches) > 1
+    names = [
+        job_layer_name(Mode.EXPAND, prompt, i if several else None) for i in range(len(patches))
+    ]
     offset = expansion.offset
     image.undo_group_start()
     try:
@@ -126,7 +130,8 @@ def write_results(image: Gimp.Image, plan: Any, patches: list, prompt: str, info
             raise InputError(f"GIMP refused to resize the image to {expansion.canvas}.")
         layer = None
         try:
-            layer = canvas.insert_results(image, None, patches, names, layer_name(prompt))
+            group = job_layer_name(Mode.EXPAND, prompt)
+            layer = canvas.insert_results(image, None, patches, names, group)
             canvas.tag_layer(layer, info)
         except Exception:
             if layer is not None and layer.is_valid():

@@ -20,12 +20,12 @@ from gi.repository import Gimp  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.expand import expansion_of_record, regrow_needed  # noqa: E402
 from core.history import History, JobRecord  # noqa: E402
+from core.naming import job_layer_name  # noqa: E402
 from core.pipeline import Mode  # noqa: E402
 from core.pricing import record_cost  # noqa: E402
 from core.variants import stack_for_records, variant_patch  # noqa: E402
 
 from . import canvas, logs  # noqa: E402
-from .arguments import layer_name  # noqa: E402
 
 log = logs.get("history")
 #: Entries the window lists at once (newest first); the search narrows the rest.
@@ -77,7 +77,7 @@ def insert_record(
     patch = variant_patch(record, 0)  # decoded (and checked) before the image is touched
     stack = stack_for_records([record])
     anchor = None if expanding else canvas.anchor_layer(drawables)
-    name = layer_name(record.prompt or ("expanded canvas" if expanding else "result"))
+    name = job_layer_name(record.data.get("mode"), record.prompt)  # as the job named it
     info = {
         "history_id": record.id,
         "request_id": record.data.get("request_id"),

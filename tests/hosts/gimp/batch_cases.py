@@ -1466,6 +1466,14 @@ def expand_case(name, s, size, **args):
 
 def case_expand_by(name, s):
     expand_case(name, s, (300, 200), prompt=f"{name}: a beach", left=40, top=0, right=60, bottom=30)
+    # the same expand from History into an image of the original size: grown, named alike
+    image, active = new_image(size=(300, 200))
+    s["reinsert"], layer = call(
+        HISTORY, image, [active], action="insert", history_id=s["history_id"]
+    )
+    s["reinserted_name"] = layer.get_name() if layer is not None else None
+    s["reinserted_canvas"] = [image.get_width(), image.get_height()]
+    image.delete()
 
 
 def case_expand_aspect(name, s):

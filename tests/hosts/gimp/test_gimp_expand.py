@@ -99,6 +99,16 @@ def test_expand_by_sides(run):
     check_expand(run, "expand_by", Borders(40, 0, 60, 30), overlap=8)
 
 
+def test_an_expand_is_named_after_the_words_live_and_from_history(run):
+    """core.naming.job_layer_name: the person's words, never the continuation instruction
+    History keeps as the prompt sent (the same name Krita gives)."""
+    entry = case(run, "expand_by")
+    assert entry["tree_after"][0]["name"] == "GPT: expand expand_by: a beach"
+    assert entry["reinsert"]["status"] == "success", entry["reinsert"]
+    assert entry["reinserted_canvas"] == [400, 230]
+    assert entry["reinserted_name"] == "GPT: expand expand_by: a beach"
+
+
 def test_expand_to_aspect_with_anchor(run):
     image = Extent(*case(run, "expand_aspect")["canvas_before"])
     borders = borders_for_aspect(image, "16:9", "right")

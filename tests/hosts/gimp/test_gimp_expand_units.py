@@ -132,8 +132,11 @@ def test_resize_and_fill_are_one_undo_group(expand_module):
     layer = mock.MagicMock()
     layer.is_valid.return_value = True
 
+    named = []
+
     def insert(img, anchor, patches, names, group):
         img.calls.append(("insert", anchor, len(patches)))
+        named.append((names, group))
         return layer
 
     with (
@@ -142,6 +145,7 @@ def test_resize_and_fill_are_one_undo_group(expand_module):
     ):
         got = expand_module.write_results(image, plan, _patches(plan), "sea", {"x": 1})
     assert got is layer and tag.called
+    assert named == [(["GPT: expand sea"], "GPT: expand sea")]  # core's name, as Krita's
     assert image.calls == [
         ("undo_group_start",),
         ("resize", 400, 230, 40, 0),

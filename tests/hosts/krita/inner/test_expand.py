@@ -93,6 +93,8 @@ def test_expand_per_side_grows_the_canvas_and_one_undo_restores_it(driver, docs)
     assert "Done" in driver.status(), driver.status()
     plan = check_expanded(doc, before, size, driver.docker.last_result, 8)
     assert tuple(plan.expansion.offset) == (40, 0) and tuple(plan.canvas) == (401, 233)
+    # named after the person's words (core.naming.job_layer_name), as GIMP names it
+    assert doc.rootNode().childNodes()[-1].name() == "GPT: expand a sandy beach"
     # the original layer moved with the canvas, its pixels untouched (never written into)
     background = doc.rootNode().childNodes()[0]
     assert bytes(background.pixelData(40, 0, 301, 203)) == layer_before
@@ -116,6 +118,7 @@ def test_expand_to_aspect_with_anchor(driver, docs):
     assert "Done" in driver.status(), driver.status()
     plan = check_expanded(doc, before, size, driver.docker.last_result, 12)
     assert tuple(plan.canvas) == (427, 240) and tuple(plan.expansion.offset) == (107, 0)
+    assert doc.rootNode().childNodes()[-1].name() == "GPT: expand"  # no words: no instruction
     undo_restores(doc, size, before_names, before)
 
 
@@ -151,6 +154,9 @@ def test_history_insert_of_an_expand_grows_a_same_size_document(driver, docs):
     settle(other)
     assert (other.width(), other.height()) == (256, 192)
     assert len(node_names(other)) == len(names) + 1
+    # History keeps the prompt as sent (the instruction first): the name has only the words
+    assert "Extend this picture" in history.records[0].prompt
+    assert other.rootNode().childNodes()[-1].name() == "GPT: expand history expand"
     assert "Inserted a result layer" in driver.status(), driver.status()
     small = docs.new(100, 100)
     history.list.setCurrentRow(0)
