@@ -173,6 +173,15 @@ class CompareOutcome:
         return [run for run in self.runs if run.result is None]
 
     @property
+    def failure(self) -> GptImageError | None:
+        """The error to report when no run came back: one that says its request may have
+        been billed first (a cancel that left a request at the API must say so, whichever
+        run it was), else the first run's."""
+        errors = [run.error for run in self.failed if run.error is not None]
+        billed = [error for error in errors if error.details.get("may_be_billed")]
+        return (billed or errors or [None])[0]
+
+    @property
     def cost_usd(self) -> float | None:
         known = [r.cost_usd for r in self.results if r.cost_usd is not None]
         return round(sum(known), 6) if known else None

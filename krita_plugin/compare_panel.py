@@ -139,8 +139,8 @@ class ComparePanel(QWidget):
                 cancel=cancel,
             )
             outcome = compare.CompareOutcome(tuple(runs))
-            if not outcome.results:
-                raise outcome.failed[0].error  # nothing came: the first reason
+            if not outcome.results and outcome.failure is not None:
+                raise outcome.failure  # nothing came: the reason (a billed one first)
             return outcome
 
         total = compare.total_estimate(prepared)

@@ -322,3 +322,20 @@ def test_bad_compare_entries_send_nothing(env, capsys, standin, entries, message
     code, _report, err = run_json(capsys, *argv)
     assert code == 2 and message in err, err
     assert standin.image_requests() == [] and not list(env.glob("b*.png"))
+
+
+def test_a_comparison_that_brought_nothing_reports_a_billed_run_first():
+    """After a cancel one run may not have started (nothing billed) while another's request
+    was at the API: the reason a host shows must say the latter, whichever run it was."""
+    from core.compare import CompareEntry, CompareOutcome, CompareRun
+    from core.errors import Cancelled
+
+    def run(error):
+        return CompareRun(CompareEntry("gpt-image-2"), None, None, error, 0.1)
+
+    unsent = Cancelled()
+    sent = Cancelled("Cancelled. It may still be billed.", details={"may_be_billed": True})
+    assert CompareOutcome((run(unsent), run(sent))).failure is sent
+    assert CompareOutcome((run(sent), run(unsent))).failure is sent
+    assert CompareOutcome((run(unsent), run(Cancelled()))).failure is unsent
+    assert CompareOutcome(()).failure is None
