@@ -26,6 +26,21 @@ log = logging.getLogger(__name__)
 PREVIEW_PX = 240
 
 
+def _set_progress(bar: QProgressBar, maximum: int, value: int) -> None:
+    """Set ``bar``'s range 0..``maximum`` (0: busy) and value, repainted in Qt's own time.
+
+    ``QProgressBar.setRange``/``setValue`` repaint at once, and in Krita a synchronous repaint
+    of any widget of the window composes the whole window with its canvas: 150-190 ms of the
+    Generate click on an 8192² document in Krita 5.3. With updates off while it changes, the
+    bar only schedules an ordinary update when they are back on."""
+    bar.setUpdatesEnabled(False)
+    try:
+        bar.setRange(0, maximum)
+        bar.setValue(value)
+    finally:
+        bar.setUpdatesEnabled(True)
+
+
 class JobPanel(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -87,9 +102,10 @@ class JobPanel(QWidget):
         self._started = started
         self.generate_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        if running:
+            _set_progress(self.progress, 0, 0)  # busy until the first image arrives
         self.progress.setVisible(running)
         if running:
-            self.progress.setRange(0, 0)  # busy until the first image arrives
             self.preview.clear()
             self.preview.setVisible(False)
             self._tick.start()
@@ -97,8 +113,7 @@ class JobPanel(QWidget):
             self._tick.stop()
 
     def show_received(self, count: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(min(total, count))
+        _set_progress(self.progress, total, min(total, count))
 
     def show_preview(self, image: Any) -> None:
         pixmap = QPixmap.fromImage(pil_to_qimage(image))

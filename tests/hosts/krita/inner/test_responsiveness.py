@@ -127,10 +127,16 @@ def timed(monkeypatch, owner, name: str, spent: dict[str, float], label: str = "
 
 
 def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
-    from gpt_image import docker, history_panel, layers, results_strip, variants
+    from gpt_image import docker, document, history_panel, layers, results_strip, variants
 
     spent: dict[str, float] = {}
     timed(monkeypatch, docker.GptImageDocker, "_submit", spent)
+    # where the submit's main-thread time goes: the selection, the crop (Krita's read, then
+    # into pipeline RGBA), and read_job around them
+    timed(monkeypatch, document, "selection_mask", spent)
+    timed(monkeypatch, docker.jobs, "read_job", spent)
+    timed(monkeypatch, Node, "projectionPixelData", spent, "krita_projectionPixelData")
+    timed(monkeypatch, document, "from_host", spent)
     timed(monkeypatch, docker.GptImageDocker, "_on_done", spent)
     timed(monkeypatch, layers, "insert_results", spent)
     timed(monkeypatch, layers, "empty_transparency_mask", spent)
