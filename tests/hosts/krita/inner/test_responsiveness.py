@@ -66,6 +66,16 @@ def longest_gap(ticks: list[float], start: float, end: float, *, past_end: bool 
     return max(inside) if inside else 0.0
 
 
+def longest_gap_at(ticks: list[float], start: float, end: float) -> float:
+    """Where (seconds after ``start``) the longest stretch of ``longest_gap`` begins."""
+    marks = sorted([start, *(t for t in ticks if start < t < end), end])
+    after = [t for t in ticks if t >= end]
+    if after:
+        marks[-1] = after[0]
+    stretches = [(b - a, a) for a, b in itertools.pairwise(marks)]
+    return max(stretches)[1] - start if stretches else 0.0
+
+
 def settle(ticks: list[float], quiet_s: float = 1.0, limit_s: float = SETTLE_LIMIT_S) -> float:
     """Let Krita finish its own work on a new big document (projection, thumbnails, selection
     outline): until ``quiet_s`` passes without a gap over 40 ms, or ``limit_s`` (a busy machine
@@ -193,9 +203,11 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
         "selection": list(SELECTION),
         "crop": list(driver.docker.last_result.plan.crop),
         "submit_gap_ms": round(longest_gap(ticks, clicked, sent) * 1000, 1),
+        "submit_gap_at_ms": round(longest_gap_at(ticks, clicked, sent) * 1000, 1),
         "idle_gap_ms": round(idle_gap * 1000, 1),
         "idle_window_ms": round(idle_window * 1000, 1),
         "apply_gap_ms": round(longest_gap(ticks, answered, settled) * 1000, 1),
+        "apply_gap_at_ms": round(longest_gap_at(ticks, answered, settled) * 1000, 1),
         "insert_gap_ms": round(longest_gap(ticks, answered, inserted) * 1000, 1),
         "krita_insert_gap_ms": round(krita_gap_ms, 1),
         "krita_add_child_ms": round(krita_add_ms, 1),
