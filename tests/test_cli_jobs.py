@@ -358,3 +358,49 @@ def test_history_rerun_writes_new_results(env, capsys, standin):
     assert code == 2 and "canvas" in err
     one, two, three = standin.image_requests()
     assert one["images"] == two["images"] == three["images"]
+
+
+def test_edit_compresses_the_untouched_rows_once_its_request_is_out(
+    env, capsys, standin, monkeypatch
+):
+    """Before the request is out both cores are the request's; the rows of the output no result
+    touches are compressed while the API works, and only then."""
+    import time
+
+    from core.cli import jobs as cli_jobs
+    from core.client_transport import Tracker
+
+    started: list[float] = []  # when the output's banded compression began
+    real_start = cli_jobs.EditOutputs.start
+
+    def start(self):
+        began = not self.started
+        real_start(self)
+        if began and self.banded is not None:
+            started.append(time.time())
+        return self
+
+    monkeypatch.setattr(cli_jobs.EditOutputs, "start", start)
+    sent: list[float] = []  # when the client had the request's body out
+    real_trace = Tracker._trace
+
+    def trace(self, name, info):
+        real_trace(self, name, info)
+        if name.endswith("send_request_body.complete"):
+            sent.append(time.time())
+
+    monkeypatch.setattr(Tracker, "_trace", trace)
+    src, out = env / "in.png", env / "out.png"
+    image = noisy_image()
+    image.save(src)
+    code, _, err = run(
+        capsys, "edit", "--image", src, "--rect", "100,100,200,150",
+        "--prompt", "a cat [[delay:0.3]]", "--quality", "low", "-o", out,
+    )  # fmt: skip
+    assert code == 0, err
+    (request,) = standin.image_requests()
+    assert len(started) == 1, "the untouched rows are compressed once"
+    assert len(sent) == 1 and sent[0] <= started[0] < request["answered"]
+    written = Image.open(out).convert("RGB")
+    untouched = (0, 0, 800, 50)
+    assert ImageChops.difference(written.crop(untouched), image.crop(untouched)).getbbox() is None

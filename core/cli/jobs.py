@@ -360,11 +360,17 @@ def _image_client(settings: Settings) -> Any:
     return ImageClient(settings.connection(), custom_models=settings.custom_models)
 
 
-def run_api_job(settings: Settings, prepared: Any) -> Any:
+def run_api_job(
+    settings: Settings, prepared: Any, on_sent: Callable[[], None] | None = None
+) -> Any:
+    """Run the job, cancellable with Ctrl+C; ``on_sent`` runs (on this thread) each time a
+    request of it is out."""
     from ..jobs import run_job
 
     def on_update(update: Any) -> None:
-        if update.kind == "progress":
+        if update.kind == "sent" and on_sent is not None:
+            on_sent()
+        elif update.kind == "progress":
             log.info("%s", update.message)
         elif update.kind in ("partial", "image"):
             log.info("%s %d after %.1f s", update.kind, update.index + 1, update.elapsed_s)
@@ -459,10 +465,10 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
     prepared = replace(prepared, record_fields=fields)
     outputs = output_paths(args.output, spec.n, stem=f"{image_path.stem}-edited")
     check_outputs(outputs, prepared, settings, source)
-    files = EditOutputs(source, outputs, prepared.plan, level).start()
+    files = EditOutputs(source, outputs, prepared.plan, level)
     source = canvas_pixels = None  # ``files`` keeps what it needs (of a whole-image edit: nothing)
     try:
-        result = run_api_job(settings, prepared)
+        result = run_api_job(settings, prepared, on_sent=files.start)
         written = files.write(result, History.from_settings(settings))
     finally:
         files.close()
@@ -473,9 +479,11 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
 class EditOutputs:
     """The output files of an edit: each result blended into IMG and streamed to its file.
 
-    ``start`` (before the request) gets ahead where it can: a PNG's rows that no result touches
-    are compressed while the API works (``core.png_bands``), once for all variants; for an edit
-    of the whole image, whose results are the outputs, IMG's pixels are let go of at once.
+    ``start`` (once the request is out: before, every core is needed to send it) gets ahead
+    where it can: a PNG's rows that no result touches are compressed while the API works
+    (``core.png_bands``), once for all variants; ``write`` starts it itself when nothing did.
+    For an edit of the whole image, whose results are the outputs, IMG's pixels are let go of
+    at once.
     IMG with a colour profile other than sRGB, or 16 bits per channel, is blended in its own
     space and depth. The canvas (``source.pixels``) is blended into in place.
     """
@@ -487,8 +495,13 @@ class EditOutputs:
         self.mode, self.icc = source.pixels.mode, source.icc_profile
         self.source: SourceImage | None = None if self.replaced else source
         self.banded: BandedPng | None = None
+        self.started = False
 
     def start(self) -> EditOutputs:
+        """Begin compressing the rows no result touches (once; later calls do nothing)."""
+        if self.started:
+            return self
+        self.started = True
         pngs = all(PIL_FORMATS[path.suffix.lower()] == "PNG" for path in self.outputs)
         source = self.source
         usable = source is not None and self.plain and png_bands.supports(source.pixels)
@@ -502,6 +515,7 @@ class EditOutputs:
     def write(self, result: Any, history: History) -> list[Path]:
         from ..pipeline import composite_into
 
+        self.start()
         written = []
         under = None  # the original pixels under the results, for the variants after the first
         for index, (path, patch) in enumerate(zip(self.outputs, result.patches, strict=False)):

@@ -112,9 +112,9 @@ def cmd_refine(args: argparse.Namespace, settings: Settings) -> int:
     seen = None
     outputs = output_paths(args.output, prepared.spec.n)
     check_outputs(outputs, prepared, settings, source)
-    files = EditOutputs(source, outputs, prepared.plan, FAST_PNG_LEVEL).start()
+    files = EditOutputs(source, outputs, prepared.plan, FAST_PNG_LEVEL)
     try:
-        result = run_api_job(settings, prepared)
+        result = run_api_job(settings, prepared, on_sent=files.start)
         written = files.write(result, history)
     finally:
         files.close()
