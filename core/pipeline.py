@@ -498,9 +498,10 @@ def composite_into(
     if patch.mask.getextrema() == (255, 255):  # the result covers its whole box
         canvas.paste(patch.image, patch.bounds.offset)  # RGB ← RGBA pastes without a copy
         return
-    under = under if under is not None else canvas.crop(patch.bounds.box)
-    under = under if under.mode == "RGBA" else under.convert("RGBA")
-    canvas.paste(Image.composite(patch.image, under, patch.mask), patch.bounds.offset)
+    if under is not None:  # a variant after the first: back to the original pixels first
+        canvas.paste(under, patch.bounds.offset)
+    # a masked paste is what Image.composite does (on a copy): in place, nothing is copied
+    canvas.paste(patch.image, patch.bounds.offset, patch.mask)
 
 
 # ---------------------------------------------------------------------------------- internals

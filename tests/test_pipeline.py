@@ -342,3 +342,39 @@ def test_colour_match_leaves_an_undrifted_result_alone() -> None:
     assert (
         build_layer(plan, result, sent).image.tobytes() == build_layer(plan, result).image.tobytes()
     )
+
+
+def _noise(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
+    import random
+
+    rng = random.Random(seed)
+    return Image.frombytes(mode, size, rng.randbytes(size[0] * size[1] * len(mode)))
+
+
+@pytest.mark.parametrize("canvas_mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("with_under", [False, True])
+def test_composite_into_is_the_composite_of_the_result_over_what_was_there(
+    canvas_mode: str, with_under: bool
+) -> None:
+    """In place, byte for byte what ``Image.composite`` of the result over the pixels under it
+    gives (converted to the canvas's mode), and nothing outside the patch's box changes."""
+    from core.pipeline import LayerPatch, composite_into
+
+    canvas = _noise(canvas_mode, (300, 200), 1)
+    original = canvas.copy()
+    bounds = Bounds(40, 30, 150, 120)
+    mask = _noise("L", (150, 120), 2)
+    mask.paste(0, (0, 0, 20, 120))  # some of it untouched, some of it whole
+    mask.paste(255, (130, 0, 150, 120))
+    patch = LayerPatch(bounds, _noise("RGBA", (150, 120), 3), mask)
+    under = None
+    if with_under:  # a second variant: the canvas already holds the first one
+        under = canvas.crop(bounds.box)
+        canvas.paste(_noise(canvas_mode, (150, 120), 4), bounds.offset)
+    composite_into(canvas, patch, under)
+    below = original.crop(bounds.box).convert("RGBA")
+    want = Image.composite(patch.image, below, mask).convert(canvas_mode)
+    assert canvas.crop(bounds.box).tobytes() == want.tobytes()
+    outside = ImageChops.difference(canvas.convert("RGBA"), original.convert("RGBA"))
+    outside.paste((0, 0, 0, 0), bounds.box)
+    assert outside.getbbox() is None
