@@ -17,6 +17,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,18 @@ from .imagefile import open_checked
 from .job_record import record_options
 from .models import capabilities
 from .options import check_options, default, settings_options
-from .pipeline import BlendOptions, LayerPatch, Mode, Plan, Upload, build_layer, build_upload
+from .pipeline import (
+    BlendOptions,
+    LayerPatch,
+    Mode,
+    PendingLayer,
+    Plan,
+    Upload,
+    build_layer,
+    build_upload,
+    decode,
+    start_layer,
+)
 from .pipeline import plan_job as _plan_job
 from .pricing import Estimate, actual_cost, estimate
 from .prompting import check_prompt
@@ -468,9 +480,7 @@ def job_record_settings(spec: JobSpec) -> dict[str, Any]:
 
 
 def decode_image(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
+    return decode(data)
 
 
 class _Run:
@@ -490,8 +500,10 @@ class _Run:
         self.started = time.monotonic()
         self.stored: dict[int, Path] = {}
         self.rescued: dict[int, Path] = {}
-        self.decoded: dict[int, Image.Image] = {}  # each result is decoded once
+        #: each result decoded once, on its way to its layer since it arrived
+        self.layers: dict[int, PendingLayer] = {}
         self.timings: dict[str, float] = {}
+        self._sent: Image.Image | None = None
 
     def elapsed(self) -> float:
         return round(time.monotonic() - self.started, 3)
@@ -520,15 +532,38 @@ class _Run:
         self.emit(JobEvent("partial", partial.index, image, self.elapsed()))
 
     def on_image(self, index: int, data: bytes) -> None:
+        """Result ``index`` arrived: written to history (on a second thread) while it is
+        decoded and its layer begun, and reported only once it is on disk."""
         self.timings.setdefault("first_image_s", self.elapsed())
-        self.store(index, data)
-        try:
-            image = decode_image(data)
-        except Exception:
-            log.warning("Result image %d could not be decoded", index + 1)
-            return
-        self.decoded[index] = image
-        self.emit(JobEvent("image", index, image, self.elapsed()))
+        with ThreadPoolExecutor(1, thread_name_prefix="gpt-image-save") as saver:
+            saving = saver.submit(self.store, index, data)
+            try:  # one layer resized ahead at a time: a first pass's memory, not n of them
+                self.layers[index] = self.start_layer(data, ahead=not self.layers)
+            except Exception:
+                log.warning("Result image %d could not be decoded", index + 1)
+            saving.result()
+        if index in self.layers:
+            self.emit(JobEvent("image", index, self.layers[index].image, self.elapsed()))
+
+    def start_layer(self, data: bytes, *, ahead: bool = True) -> PendingLayer:
+        upload = self.prepared.upload
+        return start_layer(self.prepared.plan, data, self.uploaded(), upload=upload, ahead=ahead)
+
+    def uploaded(self) -> Image.Image | None:
+        """The uploaded picture, where the layer needs it (a colour match): the upload's own,
+        or one read back from history decoded once."""
+        upload, plan = self.prepared.upload, self.prepared.plan
+        if upload.sent is not None or not (plan.masked and plan.blend.match_colour):
+            return upload.sent
+        if self._sent is None and upload.image_png:
+            self._sent = decode_image(upload.image_png)
+        return self._sent
+
+    def drop_layers(self) -> None:
+        """Stop the layers still in flight (a job ending without them)."""
+        for layer in self.layers.values():
+            layer.close()
+        self.layers.clear()
 
     def store(self, index: int, data: bytes) -> None:
         """Write result ``index`` to history once; when history can't take it (full or failing
@@ -563,6 +598,7 @@ class _Run:
         return "; ".join(parts)
 
     def close(self, status: str, error: GptImageError | None = None, **fields: Any) -> None:
+        self.drop_layers()
         try:
             self.history.finish(
                 self.job_id,
@@ -660,15 +696,14 @@ def run_job(
         raise bug from exc
     cost = done["cost_usd"]
     try:
-        images = [
-            run.decoded[i] if i in run.decoded else decode_image(d)
-            for i, d in enumerate(result.images)
-        ]
-        upload = prepared.upload
-        sent = upload.sent
-        if sent is None and upload.image_png:  # an upload read back from history
-            sent = decode_image(upload.image_png)
-        patches = [build_layer(plan, image, sent, upload=upload) for image in images]
+        images, patches = [], []
+        for index, data in enumerate(result.images):
+            layer = run.layers.pop(index, None) or run.start_layer(data)
+            try:
+                patches.append(layer.patch())
+            finally:
+                layer.close()
+            images.append(layer.image)
     except Exception as exc:
         kept = run.where_kept()
         error = ApiUnavailable(

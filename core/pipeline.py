@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
-from . import png_bands, resample
+from . import png_bands, png_rows, resample
 from .errors import InputError
 from .geometry import Bounds, Extent
 from .lazynp import np
@@ -417,8 +417,16 @@ def build_layer(
         image = _rgba(ImageOps.fit(result, plan.crop.extent, RESAMPLE), owned=False)
         return LayerPatch(plan.crop, image, blend_mask(plan, plan.crop))
     back = result
-    if result.size != plan.crop.extent:
-        back = resample.resize(result, plan.crop.extent, RESAMPLE)
+    if result.size != plan.crop.extent:  # RGBA band by band: the layer is never copied for it
+        back = resample.resize(result, plan.crop.extent, RESAMPLE, result_mode="RGBA")
+    return _placed(plan, back, given, blend)
+
+
+def _placed(
+    plan: Plan, back: Image.Image, given: Image.Image, blend: Image.Image | None
+) -> LayerPatch:
+    """The result at crop size (``back``; ``given`` is the API's picture) as the layer over
+    ``plan.source_bounds``; ``blend`` is the blend mask over the crop when the caller has it."""
     bounds = plan.source_bounds
     if bounds != plan.crop:
         back = back.crop(bounds.relative_to(plan.crop.offset).box)
@@ -429,6 +437,81 @@ def build_layer(
     else:
         back = _rgba(back, owned=back is not given)
     return LayerPatch(bounds, back, blend if blend is not None else blend_mask(plan, bounds))
+
+
+class PendingLayer:
+    """One result on its way to its layer: decoded already (``image``, what the API sent),
+    mapped back by ``patch()``; ``close()`` drops what is still in flight (a job that ends
+    without this layer). Made by ``start_layer``."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        image: Image.Image,
+        sent: Image.Image | None,
+        upload: Upload | None,
+        resizing: resample.Resizing | None = None,
+    ) -> None:
+        self.plan, self.image, self._sent, self._upload = plan, image, sent, upload
+        self._resizing = resizing
+
+    def patch(self) -> LayerPatch:
+        """The layer (waits for the resize begun while decoding, if one was)."""
+        if self._resizing is None:
+            return build_layer(self.plan, self.image, self._sent, upload=self._upload)
+        back = self._resizing.result()
+        blend = self._upload.blend if self._upload is not None else None
+        return _placed(self.plan, back, self.image, blend)
+
+    def close(self) -> None:
+        if self._resizing is not None:
+            self._resizing.close()
+
+
+def start_layer(
+    plan: Plan,
+    data: bytes,
+    sent: Image.Image | None = None,
+    *,
+    upload: Upload | None = None,
+    ahead: bool = True,
+) -> PendingLayer:
+    """Decode the API's file ``data`` for ``build_layer`` (same arguments, same layer).
+
+    When the layer is the result resized to the crop and nothing needs the whole result first
+    (a colour match measures all of it), the file is decoded by rows and the resize starts on
+    each band of rows as soon as it is decoded: the decode (one core) and the resize's first
+    pass (all cores) overlap, and that pass goes on until ``patch()``. ``ahead=False`` waits
+    for ``patch()`` instead (a job's further results: one first pass in flight at a time, so
+    no more memory than one resize). ``OSError`` (or Pillow's own error) for a file that does
+    not decode, with nothing left running.
+    """
+    if upload is not None and sent is None:
+        sent = upload.sent
+    matching = plan.masked and plan.blend.match_colour and sent is not None
+    streams = ahead and not matching and plan.mode is not Mode.GENERATE
+    rows = png_rows.open_rows(data) if streams else None
+    resizing = (
+        None
+        if rows is None
+        else resample.Resizing(rows.image, plan.crop.extent, RESAMPLE, result_mode="RGBA")
+    )
+    if rows is None or resizing is None or not resizing.takes_rows:  # same size, small, RGBA
+        return PendingLayer(plan, decode(data), sent, upload)
+    try:
+        for done in rows.rows():
+            resizing.ready(done)
+    except BaseException:
+        resizing.close()
+        raise
+    return PendingLayer(plan, rows.image, sent, upload, resizing)
+
+
+def decode(data: bytes) -> Image.Image:
+    """An encoded picture (the API's PNG, JPEG or WebP file) decoded whole."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
 
 
 def _rgba(image: Image.Image, owned: bool) -> Image.Image:

@@ -9,13 +9,16 @@ order a version's own two-axis resize chooses; a 4096² ↔ 2880² LANCZOS resiz
 the time on two cores. Pillow 13 runs its two passes in the order it estimates cheaper; these
 always run horizontal first, which is what it picks for a uniform scale (every crop ↔ API
 resize of the pipeline) and what older versions always do.
+
+A picture still being filled from the top (a PNG result decoding by rows, ``core.png_rows``)
+is resized by a ``Resizing``: the horizontal pass starts on each band of rows once its rows are
+final, while the rest is decoded.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import pairwise
 
 from PIL import Image
@@ -43,32 +46,145 @@ def resize(
     image: Image.Image,
     size: tuple[int, int],
     resample: Image.Resampling = Image.Resampling.LANCZOS,
+    *,
+    result_mode: str | None = None,
 ) -> Image.Image:
     """``image`` resized to ``size`` with ``resample``: horizontal pass, then vertical, each on
-    all cores for a large picture. Modes Pillow resizes premultiplied (RGBA, LA) are too."""
-    size = (int(size[0]), int(size[1]))
+    all cores for a large picture. Modes Pillow resizes premultiplied (RGBA, LA) are too.
+
+    ``result_mode``: the result converted to it (an RGB result as the RGBA a layer is), band
+    by band inside the last pass, so a large picture is never copied whole for it; the bytes
+    are those of converting the whole result.
+    """
     image.load()  # a file not yet decoded: once, here, not by two bands at the same time
-    if image.size == size:
-        return image.copy()
-    if image.mode in _PREMULTIPLIED:
-        premultiplied = image.convert(_PREMULTIPLIED[image.mode])
-        return resize(premultiplied, size, resample).convert(image.mode)
-    if image.mode not in _DIRECT or resample == Image.Resampling.NEAREST:
-        return image.resize(size, resample)
-    width, height = image.size
-    cores = workers()
-    if cores == 1 or max(width * height, size[0] * size[1]) < MIN_BANDED_PIXELS:
-        if size[0] != width:
-            image = image.resize((size[0], height), resample)
-        return image.resize(size, resample) if size[1] != height else image
-    with ThreadPoolExecutor(cores, thread_name_prefix="gpt-image-resize") as pool:
-        if size[0] != width:
-            bands = _bands(max(width, size[0]) * height, cores)
-            image = _horizontal(pool, image, size[0], resample, bands)
+    return Resizing(image, size, resample, result_mode=result_mode).result()
+
+
+class Resizing:
+    """One ``resize`` of a picture whose rows may still be arriving from the top.
+
+    ``ready(rows)`` says the first ``rows`` rows are final: the horizontal pass starts on each
+    band inside them, on the worker threads. ``result()`` says all are, waits for the bands
+    and makes the vertical pass; ``close()`` (also after an error) drops the bands not yet
+    started and waits for those running, so no thread outlives it. A resize that is not done
+    in bands (small, or another filter or mode) waits for ``result()``.
+    """
+
+    def __init__(
+        self,
+        image: Image.Image,
+        size: tuple[int, int],
+        resample: Image.Resampling = Image.Resampling.LANCZOS,
+        *,
+        result_mode: str | None = None,
+    ) -> None:
+        self.image, self.resample = image, resample
+        self.size = (int(size[0]), int(size[1]))
+        mode = image.mode
+        self.result_mode = result_mode if result_mode != mode else None
+        width, height = image.size
+        self._cores = workers()
+        self._banded = (
+            self.size != image.size
+            and mode in _DIRECT
+            and resample != Image.Resampling.NEAREST
+            and self._cores > 1
+            and max(width * height, self.size[0] * self.size[1]) >= MIN_BANDED_PIXELS
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._rows: list[tuple[int, int]] = []
+        self._started: list[Future[None]] = []
+        if self._banded and self.size[0] != width:
+            self._pool = ThreadPoolExecutor(self._cores, thread_name_prefix="gpt-image-resize")
+            self._rows = _splits(height, _bands(max(width, self.size[0]) * height, self._cores))
+            # the first pass's picture: each band pastes its rows in as it ends (no band is
+            # kept beside it), so it is never all there twice; every row is pasted over
+            last = self.size[1] == height
+            self._first = Image.new(
+                (self.result_mode if last else None) or mode, (self.size[0], height), None
+            )
+
+    @property
+    def takes_rows(self) -> bool:
+        """Whether ``ready`` starts work (a horizontal pass in bands): worth feeding rows."""
+        return self._pool is not None
+
+    def ready(self, rows: int) -> None:
+        """The first ``rows`` rows of the picture are final."""
+        if self._pool is None:
+            return
+        while len(self._started) < len(self._rows) and self._rows[len(self._started)][1] <= rows:
+            self._started.append(
+                self._pool.submit(self._horizontal, self._rows[len(self._started)])
+            )
+
+    def result(self) -> Image.Image:
+        """The resized picture (every row of the source is final now)."""
+        try:
+            return self._result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for band in self._started:
+            band.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _result(self) -> Image.Image:
+        image, size, resample = self.image, self.size, self.resample
+        if not self._banded:
+            return self._whole()
+        height = image.height
+        if self._pool is not None:  # the horizontal pass: its bands, each pasted in
+            self.ready(height)
+            for band in self._started:
+                band.result()
+            image = self._first
         if size[1] != height:
-            bands = _bands(image.width * max(height, size[1]), cores)
-            image = _vertical(pool, image, size[1], resample, bands)
-    return image
+            with ThreadPoolExecutor(self._cores, thread_name_prefix="gpt-image-resize") as pool:
+                bands = _bands(image.width * max(height, size[1]), self._cores)
+                image = _vertical(pool, image, size[1], resample, bands, self.result_mode)
+        return image
+
+    def _horizontal(self, span: tuple[int, int]) -> None:
+        """Rows [a, b) of the horizontal pass: the horizontal resize of rows [a, b), pasted
+        into the pass's picture (bands write disjoint rows)."""
+        top, bottom = span
+        image = self.image
+        part = image.crop((0, top, image.width, bottom)).resize(
+            (self.size[0], bottom - top), self.resample
+        )
+        part = _converted(part, self.result_mode if self.size[1] == image.height else None)
+        self._first.paste(part, (0, top))
+
+    def _whole(self) -> Image.Image:
+        """One go on the calling thread, or modes and filters the bands do not take."""
+        image, size, resample = self.image, self.size, self.resample
+        if image.size == size:
+            return _converted(image.copy(), self.result_mode)
+        work, mode = image, image.mode
+        if mode in _PREMULTIPLIED:
+            premultiplied = work.convert(_PREMULTIPLIED[mode])
+            work = resize(premultiplied, size, resample).convert(mode)
+        elif mode not in _DIRECT or resample == Image.Resampling.NEAREST:
+            work = work.resize(size, resample)
+        else:  # Pillow's own two passes, in the order the bands make them
+            if size[0] != image.width:
+                work = work.resize((size[0], image.height), resample)
+            work = work.resize(size, resample) if size[1] != image.height else work
+        return _converted(work, self.result_mode)
+
+
+def _converted(image: Image.Image, mode: str | None) -> Image.Image:
+    """``image`` (one this module made) in ``mode``, ``None`` for as it is; RGB becomes RGBA in
+    place (Pillow keeps a spare byte a pixel for RGB), alpha 255 as converting gives."""
+    if mode is None:
+        return image
+    if image.mode == "RGB" and mode == "RGBA":
+        image.putalpha(255)
+        return image
+    return image.convert(mode)
 
 
 def _bands(pixels: int, cores: int) -> int:
@@ -81,22 +197,13 @@ def _splits(length: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairwise(edges) if b > a]
 
 
-def _horizontal(
-    pool: ThreadPoolExecutor, image: Image.Image, width: int, resample: int, bands: int
-) -> Image.Image:
-    """Rows [a, b) of the result are the horizontal resize of rows [a, b) of ``image``."""
-    rows = _splits(image.height, bands)
-
-    def band(span: tuple[int, int]) -> Image.Image:
-        top, bottom = span
-        part = image.crop((0, top, image.width, bottom))
-        return part.resize((width, bottom - top), resample)
-
-    return _joined(pool, band, rows, (width, image.height), image.mode, vertical=False)
-
-
 def _vertical(
-    pool: ThreadPoolExecutor, image: Image.Image, height: int, resample: int, bands: int
+    pool: ThreadPoolExecutor,
+    image: Image.Image,
+    height: int,
+    resample: int,
+    bands: int,
+    after: str | None,
 ) -> Image.Image:
     """Columns [a, b) of the result are the vertical resize of columns [a, b) of ``image``."""
     columns = _splits(image.width, bands)
@@ -104,21 +211,9 @@ def _vertical(
     def band(span: tuple[int, int]) -> Image.Image:
         left, right = span
         part = image.crop((left, 0, right, image.height))
-        return part.resize((right - left, height), resample)
+        return _converted(part.resize((right - left, height), resample), after)
 
-    return _joined(pool, band, columns, (image.width, height), image.mode, vertical=True)
-
-
-def _joined(
-    pool: ThreadPoolExecutor,
-    band: Callable[[tuple[int, int]], Image.Image],
-    spans: Sequence[tuple[int, int]],
-    size: tuple[int, int],
-    mode: str,
-    *,
-    vertical: bool,
-) -> Image.Image:
-    out = Image.new(mode, size)
-    for (start, _), part in zip(spans, pool.map(band, spans), strict=True):
-        out.paste(part, (start, 0) if vertical else (0, start))
+    out = Image.new(after or image.mode, (image.width, height), None)  # all pasted over
+    for (left, _), part in zip(columns, pool.map(band, columns), strict=True):
+        out.paste(part, (left, 0))
     return out

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from core import jobs, pipeline
+from core import pipeline, png_rows
 from core.geometry import Bounds, Extent
 from core.history import History
 from core.jobs import JobSpec, patches_from_history, prepare_job, run_job
@@ -34,7 +34,7 @@ def ellipse(bounds: Bounds) -> SelectionMask:
 
 @pytest.fixture
 def counted(monkeypatch):
-    calls = {"blend_mask": 0, "decode_image": 0}
+    calls = {"blend_mask": 0, "decode": 0, "open_rows": 0}
 
     def count(module, name):
         real = getattr(module, name)
@@ -46,7 +46,8 @@ def counted(monkeypatch):
         monkeypatch.setattr(module, name, wrapper)
 
     count(pipeline, "blend_mask")
-    count(jobs, "decode_image")
+    count(pipeline, "decode")  # a result decoded whole
+    count(png_rows, "open_rows")  # or by rows, its layer begun meanwhile
     return calls
 
 
@@ -65,7 +66,8 @@ def test_masked_edit_computes_its_mask_once_and_decodes_each_result_once(
     )
     assert len(result.patches) == n
     assert counted["blend_mask"] == 1
-    assert counted["decode_image"] == n  # the results; never the uploaded picture again
+    # the results, each once; never the uploaded picture again
+    assert counted["decode"] + counted["open_rows"] == n
 
     # the same patches as mapping each stored result back the long way
     upload = prepared.upload

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PIL import Image
 
@@ -48,6 +50,29 @@ def test_banded_resize_is_value_for_value_pillows(banded, mode, source, target):
     assert out.tobytes() == two_passes(image, target).tobytes()
 
 
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [((640, 480), (451, 338)), ((451, 338), (640, 480)), ((300, 700), (300, 233)),
+     ((700, 300), (233, 300)), ((200, 100), (200, 100))],
+)  # fmt: skip
+@pytest.mark.parametrize("many", [True, False])
+def test_a_result_made_rgba_in_bands_is_the_whole_result_converted(request, source, target, many):
+    """An RGB result returned as RGBA (a layer): the same bytes as converting the whole
+    result of Pillow's two passes, banded or not; the picture handed in stays as it was."""
+    if many:
+        request.getfixturevalue("banded")
+    rgb = picture(source, "RGB")
+    layer = resample.resize(rgb, target, result_mode="RGBA")
+    assert layer.mode == "RGBA" and rgb.mode == "RGB"
+    assert layer.tobytes() == two_passes(rgb, target).convert("RGBA").tobytes()
+    grey = picture(source, "L")
+    as_rgba = resample.resize(grey, target, result_mode="RGBA")
+    assert as_rgba.tobytes() == two_passes(grey, target).convert("RGBA").tobytes()
+    rgba = picture(source, "RGBA")  # RGBA already: nothing to convert
+    same = rgba.copy() if source == target else two_passes(rgba, target)
+    assert resample.resize(rgba, target, result_mode="RGBA").tobytes() == same.tobytes()
+
+
 def test_a_square_resize_equals_pillows_own(banded):
     image = picture((720, 720), "RGB")
     assert (
@@ -84,3 +109,59 @@ def test_raw_bytes_are_pillows_tobytes(rawmode):
         other = image.convert(mode)
         assert raw_bytes(other) == other.tobytes()
     assert raw_bytes(Image.new("RGBA", (0, 5))) == b""
+
+
+def resize_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("gpt-image-resize")]
+
+
+def test_a_resize_fed_rows_as_they_come_is_the_whole_resize(banded):
+    """Rows made final a few at a time (as a PNG decoding by rows), the bands started on each
+    as soon as its rows are: the same picture as resizing it whole."""
+    image = picture((451, 338), "RGB")
+    target = (640, 480)
+    whole = resample.resize(image, target, result_mode="RGBA")
+    filling = Image.new(image.mode, image.size)
+    resizing = resample.Resizing(filling, target, result_mode="RGBA")
+    for top in range(0, image.height, 23):
+        bottom = min(top + 23, image.height)
+        filling.paste(image.crop((0, top, image.width, bottom)), (0, top))
+        resizing.ready(bottom)
+    assert resizing.result().tobytes() == whole.tobytes()
+    assert resize_threads() == []
+
+
+def test_an_error_in_a_band_is_raised_and_leaves_no_thread(banded, monkeypatch):
+    image = picture((451, 338), "RGB")
+    real = Image.Image.resize
+    calls = []
+
+    def failing(self, size, *args, **kwargs):
+        calls.append(size)
+        if len(calls) == 3:
+            raise MemoryError("band 3")
+        return real(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", failing)
+    with pytest.raises(MemoryError, match="band 3"):
+        resample.resize(image, (640, 480))
+    assert resize_threads() == []
+
+
+def test_closing_midway_drops_the_bands_not_started(banded, monkeypatch):
+    """A job that ends while its result is still decoding: the bands queued are never run,
+    those running finish, and no thread is left behind."""
+    image = picture((451, 338), "RGB")
+    started = []
+    real = resample.Resizing._horizontal
+
+    def counted(self, span):
+        started.append(span)
+        return real(self, span)
+
+    monkeypatch.setattr(resample.Resizing, "_horizontal", counted)
+    resizing = resample.Resizing(image, (640, 480))
+    resizing.ready(60)  # the first few bands only
+    resizing.close()
+    assert resize_threads() == []
+    assert 0 < len(started) < len(resample._splits(338, resample._bands(640 * 338, 2)))
