@@ -2,13 +2,14 @@
 reference files.
 
 Decided once here so Krita, GIMP and the CLI name the same job the same way (a reference's
-file name is part of the multipart request the API receives).
+file name is part of the multipart request the API receives). Standard library only at
+import: the GIMP plug-in imports this while it registers, before it can tell a person that
+its dependencies (Pillow among them) are missing.
 """
 
 from __future__ import annotations
 
-from .expand import expand_words
-from .pipeline import Mode
+from typing import Any
 
 #: Result layers start with this, so people (and History) can tell them apart.
 RESULT_PREFIX = "GPT: "
@@ -28,12 +29,16 @@ def result_layer_name(prompt: str, index: int | None = None) -> str:
     return name if index is None else f"{name} #{index + 1}"
 
 
-def job_layer_name(mode: Mode | str | None, prompt: str, index: int | None = None) -> str:
+def job_layer_name(mode: Any, prompt: str, index: int | None = None) -> str:
     """The name of the layer a job of ``mode`` puts its result in, ``prompt`` as typed or as
     sent (History keeps the sent one). An expand's fill is named after the person's words
     alone, ``GPT: expand <words>`` (``GPT: expand`` without any), never after core's
     continuation instruction; every other job is ``result_layer_name(prompt, index)``."""
+    from .pipeline import Mode  # imported here: see the module's docstring
+
     if mode == Mode.EXPAND:  # a Mode is a str: the stored value compares equal too
+        from .expand import expand_words
+
         return result_layer_name(f"expand {expand_words(prompt)}".strip(), index)
     return result_layer_name(prompt, index)
 

@@ -45,3 +45,17 @@ def test_expand_words_undoes_expand_prompt():
         assert expand_words(expand_prompt(typed)) == " ".join(typed.split())
     assert expand_words("no instruction here") == "no instruction here"
     assert expand_words(None) == ""
+
+
+def test_naming_imports_nothing_but_the_standard_library() -> None:
+    """The GIMP plug-in imports it while registering, before it can say Pillow is missing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, core.naming; print(sorted(m for m in ('PIL', 'numpy', 'pydantic', 'openai') if m in sys.modules))"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert done.stdout.strip() == "[]"
