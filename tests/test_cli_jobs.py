@@ -404,3 +404,35 @@ def test_edit_compresses_the_untouched_rows_once_its_request_is_out(
     written = Image.open(out).convert("RGB")
     untouched = (0, 0, 800, 50)
     assert ImageChops.difference(written.crop(untouched), image.crop(untouched)).getbbox() is None
+
+
+def test_edit_whose_head_start_fails_still_writes_the_paid_result(
+    env, capsys, standin, monkeypatch
+):
+    """The output's early compression fails once the request is out (memory, say): the edit
+    still finishes and writes the right file, instead of an "internal error, nothing was sent"
+    after a request that may be billed."""
+    from core.cli import jobs as cli_jobs
+
+    failed: list[bool] = []
+
+    class FirstStartFails(cli_jobs.BandedPng):  # the head start runs out of memory; later
+        def start(self):  # compressions (the plain way of writing) work
+            if not failed:
+                failed.append(True)
+                raise MemoryError("no room for the bands")
+            return super().start()
+
+    monkeypatch.setattr(cli_jobs, "BandedPng", FirstStartFails)
+    src, out = env / "in.png", env / "out.png"
+    image = noisy_image()
+    image.save(src)
+    code, _, err = run(
+        capsys, "edit", "--image", src, "--rect", "100,100,200,150", "--prompt", "a cat",
+        "--quality", "low", "-o", out,
+    )  # fmt: skip
+    assert code == 0, err
+    written = Image.open(out).convert("RGB")
+    untouched = (0, 0, 800, 50)
+    assert ImageChops.difference(written.crop(untouched), image.crop(untouched)).getbbox() is None
+    assert len(standin.image_requests()) == 1 and failed == [True]

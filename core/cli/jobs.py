@@ -498,7 +498,9 @@ class EditOutputs:
         self.started = False
 
     def start(self) -> EditOutputs:
-        """Begin compressing the rows no result touches (once; later calls do nothing)."""
+        """Begin compressing the rows no result touches (once; later calls do nothing). A head
+        start only: it runs once the request is out, so if it fails the outputs are written the
+        plain way instead of failing an edit that may be billed."""
         if self.started:
             return self
         self.started = True
@@ -507,9 +509,16 @@ class EditOutputs:
         usable = source is not None and self.plain and png_bands.supports(source.pixels)
         if usable and pngs and self.plan is not None:
             rows = self.plan.source_bounds
-            self.banded = BandedPng(
-                source.pixels, (rows.y, rows.bottom), level=self.level, icc_profile=self.icc
-            ).start()
+            banded = None
+            try:
+                banded = BandedPng(
+                    source.pixels, (rows.y, rows.bottom), level=self.level, icc_profile=self.icc
+                )
+                self.banded = banded.start()
+            except Exception:
+                if banded is not None:
+                    banded.close()
+                log.exception("compressing the untouched rows ahead failed; writing it whole")
         return self
 
     def write(self, result: Any, history: History) -> list[Path]:
