@@ -370,22 +370,14 @@ def test_docker_fits_a_1080_screen_with_everything_open(driver, docs):
     Compare models and History all open: the window stays on the screen, Layers keeps its
     rows, and the docker needs no sideways scrolling at the dock's default width."""
     try:
-        from PyQt5.QtCore import Qt
         from PyQt5.QtWidgets import QDockWidget, QScrollArea
     except ImportError:  # Krita 6
-        from PyQt6.QtCore import Qt
         from PyQt6.QtWidgets import QDockWidget, QScrollArea
 
     window = Krita.instance().activeWindow().qwindow()
     screen = QApplication.primaryScreen().availableGeometry()
-    old = window.geometry()
-    window.setGeometry(screen)  # maximized (Xvfb has no window manager to do it)
+    old = dock_right_on_a_1080_screen(driver)
     docker = driver.docker
-    right = Qt.DockWidgetArea.RightDockWidgetArea
-    if docker.isFloating() or window.dockWidgetArea(docker) != right:
-        docker.setFloating(False)
-        window.addDockWidget(right, docker)
-    docker.show()
     make_result(driver, docs, n=3)
     driver.widget(QWidget, "gptImageAdvancedToggle").setChecked(True)
     for name in ("Results", "Compare", "History"):
@@ -424,6 +416,7 @@ def dock_right_on_a_1080_screen(driver):
 
     window = Krita.instance().activeWindow().qwindow()
     old = window.geometry()
+    # maximized (Xvfb has no window manager to do it)
     window.setGeometry(QApplication.primaryScreen().availableGeometry())
     docker = driver.docker
     right = Qt.DockWidgetArea.RightDockWidgetArea
