@@ -114,11 +114,11 @@ class DeferredReexportFinder:
 def _package_reexports(spec: ModuleSpec) -> Reexports | None:
     """The re-exports of the package ``spec`` describes; None when they can't be read (then it
     is imported as usual)."""
-    get_source = getattr(spec.loader, "get_data", None)
-    if get_source is None or not spec.origin or not spec.origin.endswith("__init__.py"):
+    read = getattr(spec.loader, "get_data", None)
+    if read is None or not spec.origin or not spec.origin.endswith("__init__.py"):
         return None
     try:
-        return reexports(get_source(spec.origin))
+        return reexports(read(spec.origin))
     except (OSError, SyntaxError, ValueError):
         return None
 
