@@ -210,6 +210,44 @@ class CompareOutcome:
         kept = [r.where_kept() for r in self.results]
         return "; ".join(kept) or "nowhere: every run failed"
 
+    def after_cancel(self) -> tuple[bool | None, str]:
+        """What a cancel left of this comparison, run by run (``job_handle.cancelled_after``
+        asks): the runs that finished were billed and are in History, but a run cut off while
+        its request was at the API may still be billed, and one never sent was not, so one
+        sentence for the whole comparison would be untrue for some of its runs."""
+        finished = len(self.results)
+        cut_off = unknown = unsent = 0
+        for run in self.failed:
+            billed = None if run.error is None else run.error.details.get("may_be_billed", False)
+            if isinstance(run.error, InternalError) or billed is None:
+                unknown += 1
+            elif billed:
+                cut_off += 1
+            else:
+                unsent += 1
+        parts = []
+        if finished:
+            parts.append(
+                f"{finished} had finished, so "
+                + ("it was billed and is" if finished == 1 else "they were billed and are")
+                + " kept in History"
+            )
+        if cut_off:
+            parts.append(f"{cut_off} had reached the API and may still be billed")
+        if unknown:
+            parts.append(
+                f"for {unknown}, whether the request reached the API (and is billed) is not "
+                "known; History will show it"
+            )
+        if unsent:
+            parts.append(
+                f"{unsent} had not reached the API or had failed, so nothing was billed for "
+                + ("it" if unsent == 1 else "them")
+            )
+        text = f"Of {len(self.runs)} runs, " + "; ".join(parts) + "."
+        billed: bool | None = True if finished or cut_off else (None if unknown else False)
+        return billed, text if parts else "Nothing was run, so nothing was billed."
+
 
 def run_compare(
     prepared: Sequence[PreparedJob],

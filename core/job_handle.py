@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from PIL import Image
 
@@ -296,6 +296,17 @@ def start_job(
     return JobHandle(work, **handle_options).start()
 
 
+@runtime_checkable
+class TellsAfterCancel(Protocol):
+    """A result made of several requests (a comparison) that came back although the person
+    cancelled: only it knows which of its requests finished, which were cut off at the API and
+    which were never sent, so it tells ``cancelled_after`` itself."""
+
+    def after_cancel(self) -> tuple[bool | None, str]:
+        """Whether anything was (or may be) billed, and the sentence that says so."""
+        ...
+
+
 def cancelled_after(handle: JobHandle, reason: str, hint: str | None = None) -> Cancelled:
     """The ``Cancelled`` a host reports once it cancelled ``handle``: ``reason`` and, told
     truthfully from how the worker itself ended, whether anything was sent or billed. The
@@ -305,7 +316,9 @@ def cancelled_after(handle: JobHandle, reason: str, hint: str | None = None) -> 
     own = handle.worker_outcome
     error = own.error if isinstance(own, JobCancelled | Failed) else None
     billed: bool | None
-    if isinstance(own, Done):
+    if isinstance(own, Done) and isinstance(own.result, TellsAfterCancel):
+        billed, text = own.result.after_cancel()  # several requests: each told for itself
+    elif isinstance(own, Done):
         billed, text = (
             True,
             "The answer had already arrived, so it was billed; it is kept in History.",
@@ -342,6 +355,7 @@ __all__ = [
     "PartialPreview",
     "Progress",
     "RequestSent",
+    "TellsAfterCancel",
     "cancelled_after",
     "start_job",
     "typed",

@@ -186,3 +186,70 @@ def test_after_a_cancel_the_message_follows_how_the_worker_ended():
     late = cancelled_after(handle, "Cancelled.")
     assert "it was billed; it is kept in History" in late.message
     assert late.details["may_be_billed"] is True
+
+
+def _compare_handle(standin, settings, history, entries, max_concurrent):
+    """A comparison on a handle, as the Krita docker starts one."""
+    from core import compare
+    from core.jobs import JobSpec, Mode
+
+    spec = JobSpec.from_settings(settings, Mode.GENERATE, "a harbour at dusk")
+    parsed = compare.parse_entries(entries, settings)
+    prepared = compare.prepare_compare(spec, parsed, None, None, None, settings)
+
+    def work(cancel, emit):
+        runs = compare.run_compare(
+            prepared,
+            parsed,
+            settings,
+            client_factory=lambda: make_client(standin),
+            cancel=cancel,
+            history=history,
+            max_concurrent=max_concurrent,
+        )
+        return compare.CompareOutcome(tuple(runs))
+
+    return JobHandle(work).start()
+
+
+def _wait_for(condition, limit_s=20.0):
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_a_cancelled_comparison_tells_each_kind_of_run_apart(standin, settings, history):
+    """Cancelled with one run finished, one at the API and one not yet sent: the message says
+    each, not "the answer had arrived, so it was billed" for all three."""
+    standin.queue_faults([{"kind": "delay", "seconds": 0.01}, {"kind": "slow", "seconds": 20}])
+    handle = _compare_handle(
+        standin, settings, history, ["gpt-image-2", "gpt-image-1.5", "gpt-image-1"], 1
+    )
+    finished = lambda: [r for r in history.list() if r.data["status"] == "done"]  # noqa: E731
+    _wait_for(lambda: len(finished()) == 1 and standin.stats()["generated"] == 2)
+    handle.cancel("Cancelled.")
+    assert handle.join(10)
+    assert isinstance(handle.worker_outcome, Done)  # the comparison itself came back
+    told = cancelled_after(handle, "Cancelled.")
+    assert told.message == (
+        "Cancelled. Of 3 runs, 1 had finished, so it was billed and is kept in History; 1 had "
+        "reached the API and may still be billed; 1 had not reached the API or had failed, so "
+        "nothing was billed for it."
+    )
+    assert told.details["may_be_billed"] is True
+    assert len(standin.image_requests()) == 2  # the third was never sent
+
+
+def test_a_comparison_cancelled_before_any_answer_says_what_may_be_billed(
+    standin, settings, history
+):
+    standin.queue_faults([{"kind": "slow", "seconds": 20}, {"kind": "slow", "seconds": 20}])
+    handle = _compare_handle(standin, settings, history, ["gpt-image-2", "gpt-image-1.5"], 3)
+    _wait_for(lambda: standin.stats()["generated"] == 2)
+    handle.cancel("Cancelled.")
+    assert handle.join(10)
+    told = cancelled_after(handle, "Cancelled.")
+    assert told.message == "Cancelled. Of 2 runs, 2 had reached the API and may still be billed."
+    assert told.details["may_be_billed"] is True
+    assert {r.data["status"] for r in history.list()} == {"cancelled"}
