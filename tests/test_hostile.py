@@ -566,7 +566,7 @@ ABSURD_OPTIONS = [
     (["--rect", "0,0,100000,100000"], "reaches past"),
     (["--rect", "12345678901,0,10,10"], "--rect"),
     (["--rect", "0,0,99999999999,99999999999"], "--rect"),
-    (["--rect=-5,-5,10,10"], "reaches past"),
+    (["--rect=-5,-5,10,10"], "starts left of or above the 320x240 image"),
     (["--rect", "500,500,10,10"], "selection is empty"),
     (["--rect", "1,1,١٢,5"], "X,Y,W,H"),
     (["--feather", "100000"], "feather"),
@@ -995,6 +995,7 @@ def test_adversarial_sweep_exit_2_one_line_nothing_sent(env, capsys, standin, te
     code, out, err = cli(capsys, *argv)
     assert_bad_input(code, out, err)
     assert "\x1b" not in err
+    assert "object at 0x" not in err  # a reason names the file, never a Python object
     assert standin.stats()["image_requests"] == 0
     assert not (env / "out.png").exists()
     assert files["img"].read_bytes() == saved(env / "again.png", photo((320, 240))).read_bytes()

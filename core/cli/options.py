@@ -120,7 +120,12 @@ def parse_rect(text: str, canvas: Extent | None = None) -> Bounds:
             f"The selection is empty: --rect {text} lies outside the "
             f"{canvas.width}x{canvas.height} image."
         )
-    if x < 0 or y < 0 or x + w > canvas.width or y + h > canvas.height:
+    if x < 0 or y < 0:
+        raise InputError(
+            f"--rect {text} starts left of or above the {canvas.width}x{canvas.height} image.",
+            hint="X and Y are the top-left corner, 0 or more.",
+        )
+    if x + w > canvas.width or y + h > canvas.height:
         raise InputError(
             f"--rect {text} reaches past the {canvas.width}x{canvas.height} image.",
             hint=f"X+W must be at most {canvas.width} and Y+H at most {canvas.height}.",
