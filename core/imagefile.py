@@ -184,10 +184,18 @@ def _decode_as(
     return planes
 
 
-def _gray16(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
-    """16-bit (or 32-bit integer) gray as correctly scaled 8-bit L plus its 16-bit values."""
+def _gray16(image: Image.Image, what: str) -> tuple[Image.Image, np.ndarray]:
+    """16-bit (or 32-bit integer) gray as correctly scaled 8-bit L plus its 16-bit values.
+    32-bit values a 16-bit PNG cannot hold are refused: clipping them would change the
+    picture outside the selection, which an edit promises to keep."""
     values = np.asarray(image.convert("I") if image.mode != "I" else image, dtype=np.int64)
-    values = np.clip(values, 0, 65535).astype(np.uint16)
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    if low < 0 or high > 65535:
+        raise InputError(
+            f"{what} holds 32-bit values ({low} to {high}) that a 16-bit PNG cannot keep.",
+            hint="Convert it to 16 or 8 bits first.",
+        )
+    values = values.astype(np.uint16)
     return Image.fromarray(_to_8bit(values), "L"), values[..., None]
 
 
@@ -292,9 +300,12 @@ def open_image(source: Path | bytes, what: str | None = None) -> SourceImage:
         colour = image.mode in ("RGB", "RGBA", "P", "RGBX", "PA") and not gray_alpha
         orientation = _orientation(image)
         if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-            base, deep = _gray16(image)
+            base, deep = _gray16(image, what)
         elif image.mode == "F":
             base = _float_gray(image)
+            notes.append(
+                f"{what} holds 32-bit floating-point values; it is edited and written as 8-bit."
+            )
         else:
             base = image
         if deep is not None and deep.shape[-1] > 1:  # the correctly rounded 8-bit view

@@ -511,6 +511,40 @@ def test_animated_images_use_the_first_frame_with_a_warning(env, capsys, standin
     assert_clean(err, out)
 
 
+def test_32_bit_values_a_png_cannot_keep_are_refused_and_16_bit_ones_kept(env, capsys, standin):
+    """A 32-bit integer TIFF used to be clipped to 16 bits, silently changing the picture
+    outside the selection; values that fit are kept exactly."""
+    values = np.arange(64 * 48, dtype=np.int32).reshape(48, 64)
+    Image.fromarray(values * 9000).save(env / "deep.tif")
+    code, out, err = cli(
+        capsys, "edit", "--image", env / "deep.tif", "--rect", "0,0,8,8", "--prompt", "x",
+        "-o", env / "o.png",
+    )  # fmt: skip
+    assert_bad_input(code, out, err, "32-bit values (0 to 27639000)")
+    assert standin.stats()["image_requests"] == 0 and not (env / "o.png").exists()
+
+    Image.fromarray(values * 20).save(env / "fits.tif")
+    code, out, err = cli(
+        capsys, "edit", "--image", env / "fits.tif", "--rect", "0,0,8,8", "--prompt", "x",
+        "--quality", "low", "-o", env / "o.png",
+    )  # fmt: skip
+    assert code == 0, err
+    written = np.asarray(Image.open(env / "o.png")).astype(np.int64)
+    assert (written[40:, 40:] == values[40:, 40:] * 20).all()  # far from the selection
+
+
+def test_a_float_image_is_edited_as_8_bit_and_says_so(env, capsys, standin):
+    ramp = np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)
+    Image.fromarray(ramp).save(env / "float.tif")
+    code, _out, err = cli(
+        capsys, "edit", "--image", env / "float.tif", "--rect", "0,0,8,8", "--prompt", "x",
+        "--quality", "low", "-o", env / "o.png",
+    )  # fmt: skip
+    assert code == 0 and "warning: " in err and "written as 8-bit" in err, err
+    written = np.asarray(Image.open(env / "o.png").convert("L")).astype(np.int64)
+    assert (written[40:, 40:] == np.round(ramp[40:, 40:] * 255)).all()
+
+
 def test_an_adobe_rgb_photo_goes_to_the_model_in_srgb_and_comes_back_in_its_own_space(
     env, capsys, standin
 ):
