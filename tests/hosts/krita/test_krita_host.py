@@ -79,6 +79,14 @@ def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaR
         f"plug-in's own main-thread time in the apply: {figures['ours_apply_ms']} ms\n"
         f"  main-thread work (ms): {figures['main_thread_ms']}"
     )
+    splits = [
+        f"{phase} {split['running_ms']} running, {split['waiting_for_a_core_ms']} waiting for "
+        f"a core, {split['blocked_ms']} blocked"
+        for phase in ("submit", "idle", "apply")
+        if (split := figures.get(f"{phase}_gap_split"))
+    ]
+    if splits:  # running: work on the main thread; blocked: a lock, the GIL, the canvas drawn
+        line += "\n  the main thread in those gaps (ms): " + "; ".join(splits)
     warm = run.out / "mask_warm_up.json"
     if warm.exists():  # Krita 5.1's mask template, loaded while the API works
         up = json.loads(warm.read_text(encoding="utf-8"))

@@ -16,16 +16,26 @@ machine the loop stalls on its own too, so each phase has a comparison measured 
   job's side; ``job_add_child_ms`` vs ``krita_add_child_ms`` shows it); ``ours_apply_ms`` is
   the plug-in's main-thread time in the apply (``_on_done`` minus Krita's ``addChildNode``).
 
+Each phase's longest gap is also split by what the main thread was doing in it, from the
+kernel's counters for that thread (``/proc/thread-self/schedstat``, read at every tick):
+running on a core, runnable but waiting for one (the machine's cores busy), or blocked (asleep
+on a lock: the GIL held by another Python thread, or Krita waiting for its canvas to be drawn,
+which on a machine without a GPU is Mesa's llvmpipe threads). A gap that is mostly "running" is
+work on the main thread; one that is mostly "blocked" is not, and a tick profile alone cannot
+tell them apart.
+
 The figures are printed and written to ``$KRITA_TEST_OUT/main_thread_gaps.json`` (the outer
 suite prints them); nothing here asserts a timing, the targets are read from the figures.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import os
 import time
+from collections.abc import Callable
 
 from conftest import (
     host_bytes,
@@ -66,11 +76,58 @@ def longest_gap(ticks: list[float], start: float, end: float, *, past_end: bool 
     return max(inside) if inside else 0.0
 
 
-def longest_gap_at(ticks: list[float], start: float, end: float) -> float:
+#: The calling thread's scheduler counters on Linux: ns on a core, ns runnable waiting for one.
+SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def thread_counters() -> Callable[[], tuple[int, int] | None]:
+    """A reader of the calling thread's (ns running, ns waiting for a core) since it started;
+    it returns None where the kernel does not keep them (not Linux, no schedstats)."""
+    try:
+        handle = open(SCHEDSTAT, encoding="ascii")  # noqa: SIM115 - read at every tick
+    except OSError:
+        return lambda: None
+
+    def read() -> tuple[int, int] | None:
+        handle.seek(0)
+        fields = handle.read().split()
+        return (int(fields[0]), int(fields[1])) if len(fields) >= 2 else None
+
+    return read
+
+
+def gap_split(
+    ticks: list[float],
+    counters: list[tuple[int, int] | None],
+    start: float,
+    end: float,
+    *,
+    past_end: bool = True,
+) -> dict[str, float] | None:
+    """What the main thread did in ``longest_gap``'s stretch (from the ticks around it, each with
+    ``thread_counters()`` then): ms running, ms waiting for a core, ms blocked (the rest)."""
+    gap = longest_gap(ticks, start, end, past_end=past_end)
+    at = start + longest_gap_at(ticks, start, end, past_end=past_end)
+    first = bisect.bisect_right(ticks, at + 1e-9) - 1  # the tick the stretch begins at (or before)
+    last = bisect.bisect_left(ticks, at + gap - 1e-9)  # the tick it ends at (or after)
+    if first < 0 or last >= len(ticks) or counters[first] is None or counters[last] is None:
+        return None
+    (run0, wait0), (run1, wait1) = counters[first], counters[last]
+    wall_ms = (ticks[last] - ticks[first]) * 1000
+    running, waiting = (run1 - run0) / 1e6, (wait1 - wait0) / 1e6
+    return {
+        "wall_ms": round(wall_ms, 1),
+        "running_ms": round(running, 1),
+        "waiting_for_a_core_ms": round(waiting, 1),
+        "blocked_ms": round(max(0.0, wall_ms - running - waiting), 1),
+    }
+
+
+def longest_gap_at(ticks: list[float], start: float, end: float, *, past_end: bool = True) -> float:
     """Where (seconds after ``start``) the longest stretch of ``longest_gap`` begins."""
     marks = sorted([start, *(t for t in ticks if start < t < end), end])
     after = [t for t in ticks if t >= end]
-    if after:
+    if past_end and after:
         marks[-1] = after[0]
     stretches = [(b - a, a) for a, b in itertools.pairwise(marks)]
     return max(stretches)[1] - start if stretches else 0.0
@@ -163,9 +220,16 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
     before = len(doc.rootNode().childNodes())
 
     ticks: list[float] = []
+    counters: list[tuple[int, int] | None] = []  # the main thread's, at each tick
+    read_counters = thread_counters()  # the main thread's own: read on it
+
+    def tick() -> None:
+        ticks.append(time.time())
+        counters.append(read_counters())
+
     timer = QTimer()
     timer.setInterval(5)
-    timer.timeout.connect(lambda: ticks.append(time.time()))
+    timer.timeout.connect(tick)
     timer.start()
     settle_s = settle(ticks)
     spin(IDLE_S)
@@ -217,6 +281,12 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
         "answer_to_layer_ms": round((inserted - answered) * 1000, 1),
         "apply_window_ms": round((settled - answered) * 1000, 1),
         "settle_s": round(settle_s, 1),
+        # what the main thread did in each longest gap (None where the kernel does not say)
+        "submit_gap_split": gap_split(ticks, counters, clicked, sent),
+        "idle_gap_split": gap_split(
+            ticks, counters, clicked - idle_window, clicked, past_end=False
+        ),
+        "apply_gap_split": gap_split(ticks, counters, answered, settled),
         "main_thread_ms": {name: round(ms, 1) for name, ms in job_ms.items()},
     }
     print("main-thread gaps:", json.dumps(figures))
