@@ -51,7 +51,7 @@ def install(package: str = PACKAGE) -> None:
     """Put a deferring finder for ``package`` first on ``sys.meta_path`` (once per package;
     idempotent, thread-safe)."""
     with _LOCK:
-        mine = [f for f in sys.meta_path if isinstance(f, DeferredReexportFinder)]
+        mine = [f for f in sys.meta_path if _defers(f)]
         if all(finder.package != package for finder in mine):
             sys.meta_path.insert(0, DeferredReexportFinder(package))
 
@@ -82,9 +82,18 @@ def reexports(source: bytes) -> Reexports | None:
     return names
 
 
+def _defers(finder: object) -> bool:
+    """A deferring finder of any copy of this module (a Krita package bundles its own ``core``
+    beside the one on ``sys.path``): two copies that each asked the other for the real spec
+    recursed without end, so each skips the other's as it skips its own."""
+    return getattr(finder, "defers_reexports", False) is True
+
+
 class DeferredReexportFinder:
     """A meta-path finder for the SDK's packages: it asks the finders after it for the real
     spec, and swaps the loader of a re-export-only package for :class:`DeferredReexports`."""
+
+    defers_reexports = True
 
     def __init__(self, package: str) -> None:
         self.package = package
@@ -102,7 +111,7 @@ class DeferredReexportFinder:
 
     def _real_spec(self, fullname: str, path: Any, target: Any) -> ModuleSpec | None:
         for finder in sys.meta_path:
-            if finder is self or isinstance(finder, DeferredReexportFinder):
+            if _defers(finder):
                 continue
             find = getattr(finder, "find_spec", None)
             spec = find(fullname, path, target) if find is not None else None

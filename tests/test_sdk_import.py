@@ -130,6 +130,31 @@ def test_names_are_imported_when_first_asked_for(tree: Path) -> None:
     }
 
 
+def test_two_copies_of_the_module_share_one_finder_and_never_recurse(tree: Path) -> None:
+    """A Krita package bundles its own ``core`` beside the one on ``sys.path``: when both were
+    imported in one process their finders asked each other for the real spec until the stack
+    ran out (found when a test imported the Krita package's copy before the suite's own)."""
+    got = run(
+        f"""
+        import importlib.util, json, sys
+        from core import sdk_import
+        spec = importlib.util.spec_from_file_location("copy_sdk_import", {str(ROOT / "core" / "sdk_import.py")!r})
+        copy = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(copy)
+        sys.meta_path.insert(0, copy.DeferredReexportFinder("pkg"))
+        sdk_import.install("pkg")  # another copy already defers pkg: no second finder
+        sdk_import.install("other")
+        import pkg, pkg.types
+        print(json.dumps({{
+            "finders": sorted(f.package for f in sys.meta_path if hasattr(f, "package")),
+            "A": pkg.types.A.__name__,
+        }}))
+        """,
+        tree,
+    )
+    assert got == {"finders": ["other", "pkg"], "A": "A"}
+
+
 def test_unknown_names_and_missing_modules_fail_as_the_eager_import_would(tree: Path) -> None:
     got = run(
         """
