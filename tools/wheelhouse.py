@@ -59,7 +59,7 @@ def build_wheelhouse(
     """Download binary wheels for ``python_version`` unless an identical set is already cached."""
     platforms = platforms or default_platforms()
     dest = wheelhouse_dir(python_version, cache)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     req_hash = hashlib.sha256(requirements.read_bytes()).hexdigest()
     want = [python_version, sorted(platforms)]
     # Host suites and tests may build the same wheelhouse at once: serialise on a lock file.
@@ -72,8 +72,8 @@ def build_wheelhouse(
         except (OSError, ValueError):
             state = {}
         if state.get("requirements") != req_hash:  # new requirements: start from scratch
-            shutil.rmtree(dest)
-            dest.mkdir()
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir()  # only under the lock: another build making it at once failed here
             state = {"requirements": req_hash, "done": []}
         state.setdefault("done", [])
         if want in state["done"]:  # the folder only grows, so an earlier download still holds
