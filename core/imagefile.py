@@ -398,9 +398,9 @@ def encode_output(
         mode = _DEEP_MODES[channels]
         picture = Image.fromarray(eight[..., 0] if channels == 1 else eight, mode)
     image = picture
-    if not keep_alpha and image.mode in ("RGBA", "LA"):
-        image = image.convert("RGB")
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+    if fmt == "JPEG":
+        image = for_jpeg(image)
+    elif not keep_alpha and image.mode in ("RGBA", "LA"):
         image = image.convert("RGB")
     options: dict[str, object] = {"lossless": True} if fmt == "WEBP" else {}
     if icc:
@@ -408,6 +408,20 @@ def encode_output(
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def for_jpeg(image: Image.Image) -> Image.Image:
+    """``image`` as JPEG can hold it (RGB or L): transparent parts flattened onto white, as
+    image editors export them, not shown in whatever colour the hidden pixels happened to
+    keep (which dropping the alpha channel would do)."""
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return image.convert("RGB")
 
 
 def _without_alpha(values: np.ndarray) -> np.ndarray:

@@ -533,6 +533,41 @@ def test_32_bit_values_a_png_cannot_keep_are_refused_and_16_bit_ones_kept(env, c
     assert (written[40:, 40:] == values[40:, 40:] * 20).all()  # far from the selection
 
 
+def test_a_transparent_background_into_a_jpeg_is_refused_before_sending(env, capsys, standin):
+    code, out, err = cli(
+        capsys, "generate", "--prompt", "x", "--background", "transparent", "-o", env / "t.jpg"
+    )
+    assert_bad_input(code, out, err, "JPEG", "no transparency", ".png or .webp")
+    assert standin.stats()["image_requests"] == 0 and not (env / "t.jpg").exists()
+
+
+def test_a_see_through_image_written_as_jpeg_is_flattened_onto_white_and_says_so(
+    env, capsys, standin
+):
+    """Dropping the alpha channel showed the colour hidden under transparent pixels (here
+    red); image editors flatten onto white, and the person is told."""
+    picture = Image.new("RGBA", (160, 120), (0, 0, 200, 255))
+    picture.paste((200, 0, 0, 0), (0, 0, 80, 120))  # the left half: transparent red
+    saved(env / "half.png", picture)
+    code, _out, err = cli(
+        capsys, "edit", "--image", env / "half.png", "--rect", "120,80,20,20", "--prompt", "x",
+        "--quality", "low", "-o", env / "o.jpg",
+    )  # fmt: skip
+    assert code == 0 and "warning: " in err and "flattened onto white" in err, err
+    written = Image.open(env / "o.jpg")
+    assert written.mode == "RGB"
+    near = lambda got, want: max(abs(a - b) for a, b in zip(got, want, strict=True)) <= 3  # noqa: E731
+    assert near(written.getpixel((10, 10)), (255, 255, 255))
+    assert near(written.getpixel((90, 10)), (0, 0, 200))
+
+    saved(env / "opaque.png", Image.new("RGBA", (160, 120), (0, 0, 200, 255)))
+    code, _out, err = cli(
+        capsys, "edit", "--image", env / "opaque.png", "--rect", "120,80,20,20", "--prompt", "x",
+        "--quality", "low", "-o", env / "p.jpg",
+    )  # fmt: skip
+    assert code == 0 and "warning" not in err, err  # nothing see-through: nothing to say
+
+
 def test_a_float_image_is_edited_as_8_bit_and_says_so(env, capsys, standin):
     ramp = np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)
     Image.fromarray(ramp).save(env / "float.tif")

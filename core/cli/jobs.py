@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..geometry import Bounds, Extent
 from ..history import History, image_extension
-from ..imagefile import SourceImage, compose, encode_output
+from ..imagefile import SourceImage, compose, encode_output, for_jpeg
 from ..options import option
 from ..pipeline import Mode
 from ..png_bands import BandedPng
@@ -30,6 +30,7 @@ from ..pricing import precise_money
 from ..selection import SelectionMask
 from ..settings import Settings, check_setting
 from .compare import add_compare_option, cmd_compare
+from .console import write_err
 from .options import (
     add_blend_options,
     add_model_options,
@@ -261,8 +262,8 @@ def writer(
         options["compress_level"] = level
     elif fmt == "WEBP":
         options["lossless"] = True
-    if fmt == "JPEG" and image.mode != "RGB":
-        image = image.convert("RGB")
+    if fmt == "JPEG":
+        image = for_jpeg(image)
     return lambda handle: image.save(handle, fmt, **options)
 
 
@@ -332,7 +333,20 @@ def composite_file(source: SourceImage, patch: Any, path: Path) -> bytes:
 def check_outputs(
     outputs: list[Path], prepared: Any, settings: Settings, canvas: SourceImage | None = None
 ) -> None:
-    """Refuse, before anything is sent, outputs that can't be written or have no room."""
+    """Refuse, before anything is sent, outputs that can't be written or have no room, or
+    that can't hold the transparency asked for (say when one will lose IMG's)."""
+    jpegs = [path for path in outputs if PIL_FORMATS[path.suffix.lower()] == "JPEG"]
+    if jpegs and prepared.spec.background == "transparent":
+        raise InputError(
+            f"{jpegs[0]} would be a JPEG, which has no transparency, but a transparent "
+            "background was asked for.",
+            hint="Write a .png or .webp file.",
+        )
+    if jpegs and canvas is not None and _is_see_through(canvas):
+        write_err(
+            f"warning: {jpegs[0]} is a JPEG, which has no transparency: the image's "
+            "transparent parts are flattened onto white.\n"
+        )
     api = prepared.plan.api_size
     if canvas is not None:
         (width, height), depth = canvas.size, 2 if canvas.deep is not None else 1
@@ -344,6 +358,13 @@ def check_outputs(
         history_root=History.from_settings(settings).root,
         history_bytes=expected_bytes(api.width, api.height) * prepared.spec.n,
     )
+
+
+def _is_see_through(source: SourceImage) -> bool:
+    """Whether any pixel of IMG is less than opaque (an RGBA file may well be opaque)."""
+    if not source.has_alpha:
+        return False
+    return source.file_pixels.getchannel("A").getextrema()[0] < 255
 
 
 def with_timeout(args: argparse.Namespace, settings: Settings) -> Settings:
