@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import ALL_QUALITIES, ModelCaps, capabilities
-from .options import option
+from .options import check_transparency_format, option
 
 MAX_PROMPT_CHARS = 32000
 MAX_N = option("n").maximum
@@ -182,11 +182,7 @@ def validate(request: ImageRequest, caps: ModelCaps) -> None:
                 f"{request.model} can't make transparent backgrounds.",
                 hint="Choose opaque or auto, or a model that supports transparency.",
             )
-        if request.output_format == "jpeg":
-            raise InputError(
-                "A transparent background needs PNG or WebP output, not JPEG.",
-                hint="Switch the output format to png or webp.",
-            )
+        check_transparency_format(request.background, request.output_format)
     _validate_images(request, caps)
 
 

@@ -383,12 +383,25 @@ def defaults() -> dict[str, Any]:
 
 
 def check_options(values: Mapping[str, Any], caps: ModelCaps) -> None:
-    """Check every value in ``values`` that names an option, for ``caps``; ``InputError``."""
+    """Check every value in ``values`` that names an option, for ``caps``, and the pairs of
+    them the API refuses together; ``InputError``."""
     for name, value in values.items():
         opt = BY_NAME.get(name)
         if opt is None or opt.kind is list:
             continue
         opt.check(value, caps)
+    check_transparency_format(values.get("background"), values.get("output_format"))
+
+
+def check_transparency_format(background: Any, output_format: Any) -> None:
+    """The API refuses a transparent background in JPEG: said before a job starts (so no
+    history entry records a "failed" job that could never have run), and again by the client
+    for a request built some other way."""
+    if background == "transparent" and output_format == "jpeg":
+        raise InputError(
+            "A transparent background needs PNG or WebP output, not JPEG.",
+            hint="Switch the output format to png or webp.",
+        )
 
 
 def schema(caps: ModelCaps | None = None) -> list[dict[str, Any]]:

@@ -539,6 +539,14 @@ def test_a_transparent_background_into_a_jpeg_is_refused_before_sending(env, cap
     )
     assert_bad_input(code, out, err, "JPEG", "no transparency", ".png or .webp")
     assert standin.stats()["image_requests"] == 0 and not (env / "t.jpg").exists()
+    # asked of the API as JPEG: refused before the job starts, so History records no "failed"
+    code, out, err = cli(
+        capsys, "generate", "--prompt", "x", "--background", "transparent", "--format", "jpeg",
+        "-o", env / "t.png",
+    )  # fmt: skip
+    assert_bad_input(code, out, err, "needs PNG or WebP output")
+    assert standin.stats()["image_requests"] == 0
+    assert not list((env / "data" / "history").glob("2*"))
 
 
 def test_a_see_through_image_written_as_jpeg_is_flattened_onto_white_and_says_so(
