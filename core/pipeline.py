@@ -218,7 +218,7 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
         # all 255 ⟺ nothing left once inverted (a tenth of the time of getextrema)
         opaque = ImageChops.invert(source.getchannel("A")).getbbox() is None
         if opaque and source.size != plan.api_size:  # RGB resizes without premultiplied copies
-            source = source.convert("RGB")
+            source = _rgb_resized(plan, source) or source.convert("RGB")
     crop = _to_crop(plan, source)
     image = crop if crop.size == plan.api_size else resample.resize(crop, plan.api_size, RESAMPLE)
     if opaque and image.mode != "RGB":
@@ -234,6 +234,37 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
         return Upload(
             image_png.result(), mask_png, sent=image, keep=mask.getchannel("A"), blend=blend
         )
+
+
+#: Rows of an opaque RGBA crop made RGB at a time, while ``_rgb_resized``'s resize works on the
+#: rows before them.
+RGB_STEP_ROWS = 128
+
+
+def _rgb_resized(plan: Plan, source: Image.Image) -> Image.Image | None:
+    """An opaque RGBA crop (``source``) resized to the API size as the RGB picture it is: a
+    band of rows at a time is made RGB, and the resize's horizontal pass starts on each band at
+    once (``resample.Resizing``, on the other cores), instead of all of it being converted first
+    on one core. ``None`` (nothing left running) when the crop needs padding first or the
+    resize is not done in bands: the caller converts it whole. Same bytes as converting first:
+    an opaque RGBA pixel pasted into RGB is what converting it gives."""
+    if plan.source_bounds != plan.crop:
+        return None
+    width, height = source.size
+    rgb = Image.new("RGB", source.size, None)  # every row is pasted over before it is read
+    resizing = resample.Resizing(rgb, plan.api_size, RESAMPLE)
+    if not resizing.takes_rows:
+        resizing.close()
+        return None
+    try:
+        for top in range(0, height, RGB_STEP_ROWS):
+            bottom = min(height, top + RGB_STEP_ROWS)
+            rgb.paste(source.crop((0, top, width, bottom)), (0, top))  # RGB ← RGBA: the colours
+            resizing.ready(bottom)
+        return resizing.result()
+    except BaseException:
+        resizing.close()
+        raise
 
 
 def api_mask(plan: Plan, blend: Image.Image | None = None) -> Image.Image:

@@ -395,3 +395,30 @@ def test_composite_into_is_the_composite_of_the_result_over_what_was_there(
     outside = ImageChops.difference(canvas.convert("RGBA"), original.convert("RGBA"))
     outside.paste((0, 0, 0, 0), bounds.box)
     assert outside.getbbox() is None
+
+
+@pytest.mark.parametrize("transparent_at", [None, (7, 1500), (1500, 0)])
+def test_a_resized_rgba_upload_is_what_converting_it_first_gives(transparent_at) -> None:
+    """An opaque RGBA canvas is made RGB band by band while its resize runs (``_rgb_resized``):
+    the upload is byte for byte the RGB conversion resized; one pixel short of opaque (late or
+    early in the rows) and it goes up with its alpha, resized as RGBA, as before."""
+    canvas = Extent(1536, 1536)  # a whole-image edit resized to 1024x1024: in bands
+    pixels = seeded_canvas(canvas, seed=3)
+    if transparent_at is not None:
+        pixels.putpixel(transparent_at, (10, 20, 30, 200))
+    plan = plan_job(Mode.EDIT_IMAGE, canvas, None, resolution="1024x1024")
+    assert plan.api_size == Extent(1024, 1024) and plan.source_bounds == plan.crop
+    upload = build_upload(plan, pixels)
+    opaque = transparent_at is None
+    base = pixels.convert("RGB") if opaque else pixels
+    expected = base.resize(tuple(plan.api_size), Image.Resampling.LANCZOS)
+    if not opaque:  # RGBA resizes premultiplied, as Pillow's own resize of RGBA does
+        expected = pixels.resize(tuple(plan.api_size), Image.Resampling.LANCZOS)
+    assert upload.sent.mode == ("RGB" if opaque else "RGBA")
+    assert upload.sent.tobytes() == expected.tobytes()
+    assert decode(upload.image_png).tobytes() == expected.tobytes()
+    if opaque:  # the banded way was the one taken (it says None where it does not apply)
+        from core.pipeline import _rgb_resized
+
+        banded = _rgb_resized(plan, pixels)
+        assert banded is not None and banded.tobytes() == expected.tobytes()
