@@ -320,13 +320,14 @@ def test_a_disk_that_takes_nothing_after_the_answer_says_so_truthfully(
 ):
     """History, output and every rescue folder fail once the API has answered: the message
     must not claim the result is kept anywhere, and the exit code says it failed."""
+    # Only core's own rescue folders are taken away (a missing temp folder and home, a deleted
+    # working folder): patching tempfile, HOME and the cwd of this whole process also moved
+    # those of the host runs prefetched on other threads (seen in CI: a GIMP bundle build
+    # failed in the missing temp folder, and a host job made the missing home exist).
     out = env / "o.png"
-    monkeypatch.setattr("tempfile.tempdir", str(env / "no-such-temp"))
-    monkeypatch.setenv("HOME", str(env / "no-such-home"))
     gone = env / "gone"
-    gone.mkdir()
-    monkeypatch.chdir(gone)
-    gone.rmdir()  # the working folder is deleted under us
+    missing = [env / "no-such-temp", env / "no-such-home", gone]
+    monkeypatch.setattr("core.rescue.rescue_folders", lambda: list(missing))
     standin.queue_faults([{"kind": "slow", "seconds": 1.5}])
 
     def block(folder: Path) -> None:
