@@ -32,6 +32,7 @@ from .geometry import Bounds, Extent
 from .lazynp import np
 from .models import DEFAULT_MODEL, capabilities
 from .options import default, option
+from .pixels import is_opaque
 from .selection import SelectionMask
 from .sizing import size_crop, snap_size
 
@@ -215,8 +216,7 @@ def build_upload(plan: Plan, source_pixels: Image.Image | None) -> Upload:
         source, opaque = source_pixels, True
     else:
         source = source_pixels if source_pixels.mode == "RGBA" else source_pixels.convert("RGBA")
-        # all 255 ⟺ nothing left once inverted (a tenth of the time of getextrema)
-        opaque = ImageChops.invert(source.getchannel("A")).getbbox() is None
+        opaque = is_opaque(source)
         if opaque and source.size != plan.api_size:  # RGB resizes without premultiplied copies
             source = _rgb_resized(plan, source) or source.convert("RGB")
     crop = _to_crop(plan, source)

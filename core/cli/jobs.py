@@ -25,6 +25,7 @@ from ..history import History, image_extension
 from ..imagefile import SourceImage, compose, encode_output, for_jpeg
 from ..options import option
 from ..pipeline import Mode
+from ..pixels import is_opaque
 from ..png_bands import BandedPng
 from ..pricing import precise_money
 from ..selection import SelectionMask
@@ -362,9 +363,7 @@ def check_outputs(
 
 def _is_see_through(source: SourceImage) -> bool:
     """Whether any pixel of IMG is less than opaque (an RGBA file may well be opaque)."""
-    if not source.has_alpha:
-        return False
-    return source.file_pixels.getchannel("A").getextrema()[0] < 255
+    return source.has_alpha and not is_opaque(source.file_pixels)
 
 
 def with_timeout(args: argparse.Namespace, settings: Settings) -> Settings:
