@@ -436,3 +436,23 @@ def test_edit_whose_head_start_fails_still_writes_the_paid_result(
     untouched = (0, 0, 800, 50)
     assert ImageChops.difference(written.crop(untouched), image.crop(untouched)).getbbox() is None
     assert len(standin.image_requests()) == 1 and failed == [True]
+
+
+@pytest.mark.parametrize("prompt", ["-red", "-nice light", "-nice", "--red car", "-40%"])
+def test_a_prompt_may_start_with_a_dash(env, capsys, standin, prompt):
+    """argparse reads "-red" after --prompt as an unknown option and the prompt as missing."""
+    code, _report, err = run_json(capsys, "generate", "--prompt", prompt, "-o", env / "o.png")
+    assert code == 0, err
+    (record,) = standin.image_requests()
+    assert record["params"]["prompt"] == prompt
+    code, out, _ = run(capsys, "history", "list", "--search", prompt)
+    assert code == 0 and prompt in out
+
+
+@pytest.mark.parametrize("word", ["--model", "-n", "-n3", "--"])
+def test_a_missing_prompt_before_an_option_is_still_missing(env, capsys, standin, word):
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "generate", "--prompt", word, "-o", env / "o.png")
+    assert exit_info.value.code == 2
+    assert "--prompt: expected one argument" in capsys.readouterr().err
+    assert standin.image_requests() == []

@@ -58,6 +58,48 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Options whose value is free text, which may well start with "-" ("-40% saturation").
+TEXT_OPTIONS = ("--prompt", "--search")
+
+
+def keep_text_values(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--prompt -red``: argparse takes any word that starts with "-" and has no space for an
+    option, so the prompt goes missing and "-red" is an unknown option. Such a word after a text
+    option is its value (``--prompt=-red``) unless it names one of the command's own options
+    (``--prompt --model x`` still says the prompt is missing)."""
+    options = [
+        name
+        for action in parser._actions  # argparse has no public list of a subcommand's options
+        if isinstance(action, argparse._SubParsersAction)
+        for sub in action.choices.values()
+        for name in sub._option_string_actions
+    ]
+    longs = [name for name in options if name.startswith("--")]
+    shorts = {name for name in options if not name.startswith("--")}
+
+    def names_an_option(word: str) -> bool:
+        if word.startswith("--"):
+            stem = word.split("=", 1)[0]
+            return stem == "--" or any(name.startswith(stem) for name in longs)
+        # "-n3" is -n with 3 attached; "-nice" as a prompt beats "-n ice", which fails anyway
+        return word[:2] in shorts and (word[2:] == "" or word[2:].isdigit())
+
+    glued: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in TEXT_OPTIONS:
+            value = next(words, None)
+            if value is not None and value.startswith("-") and not names_an_option(value):
+                glued.append(f"{word}={value}")
+                continue
+            glued.append(word)
+            if value is not None:
+                glued.append(value)
+            continue
+        glued.append(word)
+    return glued
+
+
 def refuse_undecodable(args: argparse.Namespace) -> None:
     """Text options (prompt, model, search…) that held bytes which are not UTF-8: Python keeps
     them as lone surrogates, which no request, JSON or file can carry. File names may hold any
@@ -75,7 +117,8 @@ def refuse_undecodable(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    parser = build_parser(argv[0] if argv else None)
+    args = parser.parse_args(keep_text_values(argv, parser))
     handler: Handler = args.handler
     try:
         refuse_undecodable(args)
