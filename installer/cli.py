@@ -86,6 +86,8 @@ def select_targets(args: argparse.Namespace, ctx: hosts.Context) -> list[hosts.T
         if args.python_version:
             t.python_version, t.python_source = args.python_version, "--python-version"
         t.platforms = list(args.platform) if args.platform else vendor.default_platforms()
+        if not args.platform:  # wheels for another machine: its Python does not run here
+            t.python_exe = hosts.host_python_program(ctx, t)
     return targets
 
 

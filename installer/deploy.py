@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -305,6 +306,7 @@ def install(
             packages = vendor_into(stage / "vendor")
         for rel in extra:  # the user's own files inside our folder stay where they were
             _copy(layout.parent / rel, stage / rel.split("/", 1)[1], None)
+        compiled = byte_compile(target, stage, folder)
         shipped = set(_stage_files(stage, layout.name)) - set(extra)
         installed = sorted(shipped | set(layout.outside()))
         installed.append(f"{layout.name}/{MANIFEST}")
@@ -315,7 +317,7 @@ def install(
         shutil.rmtree(stage, ignore_errors=True)
         raise
     shutil.rmtree(retired, ignore_errors=True)
-    notes = []
+    notes = [compiled] if compiled else []
     if retired.exists():  # Windows keeps loaded .pyd files locked while the host runs
         notes.append(f"could not delete the old copy {retired}: delete it after quitting the host")
 
@@ -335,6 +337,56 @@ def install(
     if extra:
         notes.append(f"kept {len(extra)} file(s) you added inside {folder}")
     return Result(target, action, folder, len(installed), packages, notes)
+
+
+#: Run by the host's own Python (``Target.python_exe``): byte-compiles the staged plug-in for
+#: the folder it becomes. Exit 3: some files did not compile (the host compiles those itself).
+_COMPILE = """\
+import compileall, sys
+want, folder, final = sys.argv[1:4]
+have = "%d.%d" % sys.version_info[:2]
+if have != want:
+    sys.exit("it is Python %s, not %s" % (have, want))
+try:
+    ok = compileall.compile_dir(folder, ddir=final, quiet=2, workers=0)
+except Exception:  # no process pool here: one process
+    ok = compileall.compile_dir(folder, ddir=final, quiet=2)
+sys.exit(0 if ok else 3)
+"""
+COMPILE_TIMEOUT_S = 600
+
+
+def byte_compile(target: Target, stage: Path, final: Path) -> str:
+    """Byte-compile the staged plug-in (its code, core/ and vendor/) with the host's own Python,
+    so the first job does not compile the SDK on the host's worker thread (seconds, holding the
+    GIL a module at a time: the host's UI freezes). Tracebacks name ``final``, the folder the
+    stage becomes. Only where that Python is a program this machine runs
+    (``hosts.host_python_program``); never fatal: the host compiles what is missing itself.
+    Returns a note for the report ("" when it all compiled, or nothing was tried).
+
+    Release zips get none: Krita's "Import Python Plugin from File" only unzips, so nothing of
+    the host's runs at install time, and a zip holds no byte code (installer/release_check.py).
+    """
+    if not target.python_exe:
+        return ""
+    command = [target.python_exe, "-I", "-c", _COMPILE, target.python_version, str(stage)]
+    try:
+        proc = subprocess.run(
+            [*command, str(final)],
+            capture_output=True,
+            text=True,
+            timeout=COMPILE_TIMEOUT_S,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"byte code not written ({exc}); the host compiles it on first use"
+    if proc.returncode == 0:
+        return ""
+    if proc.returncode == 3:
+        return "some files did not byte-compile; the host compiles those on first use"
+    why = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    return (
+        f"byte code not written by {target.python_exe} ({why}); the host compiles it on first use"
+    )
 
 
 def _stage_files(stage: Path, name: str) -> list[str]:
@@ -428,6 +480,8 @@ def _dry_run_install(target, layout, old, extra, deps, say) -> Result:
         say(f"  would write {layout.parent / rel}")
     if deps:
         say(f"  would vendor dependencies for Python {target.python_version} into vendor/")
+    if target.python_exe:
+        say(f"  would byte-compile it with {target.python_exe}")
     if layout.kritarc is not None:
         say(f"  would set [{KRITARC_SECTION}] {KRITARC_KEY}=true in {layout.kritarc}")
     if target.host == "gimp" and (target.profile / "pluginrc").exists():

@@ -26,6 +26,10 @@ GIMP_DEFAULT_PY = "3.12"
 #: What the Windows GIMP installer bundles when its files cannot be inspected: GIMP 3.0 Python
 #: 3.12, GIMP 3.2 Python 3.14. (macOS bundles are inspected, else GIMP_DEFAULT_PY is assumed.)
 GIMP_WINDOWS_PY = {"3.0": "3.12", "3.2": "3.14"}
+#: The end of a GIMP target's ``python_source`` when its interpreter was found and ran.
+GIMP_INTERPRETER = "(GIMP's Python interpreter)"
+#: In a Krita target's ``python_source`` when a distribution package's Krita links libpython.
+KRITA_LINKED = " linked by "
 
 
 @dataclass
@@ -75,6 +79,9 @@ class Target:
     python_source: str  # why this version: shown in the report
     kritarc: Path | None = None
     platforms: list[str] = field(default_factory=list)
+    #: The host's own Python as a program install.py can run (``host_python_program``), which
+    #: byte-compiles the installed files; None where it can't be run from here.
+    python_exe: str | None = None
 
     @property
     def label(self) -> str:
@@ -190,7 +197,7 @@ def _krita_linux_python(ctx: Context) -> tuple[str, str]:
             if so.is_file():
                 v = _libpython_in_binary(so)
                 if v:
-                    return v, f"libpython{v} linked by {so}"
+                    return v, f"libpython{v}{KRITA_LINKED}{so}"
     for image in krita_appimages(ctx):
         v = appimage_python(image)
         if v:
@@ -291,7 +298,7 @@ def krita_candidates(ctx: Context) -> list[tuple[Target, bool]]:
             v, why = _krita_linux_python(ctx)
         else:
             v, why = KRITA_DEFAULT_PY, "assumed"
-        kind = "Linux package" if "linked by" in why else "Linux"
+        kind = "Linux package" if KRITA_LINKED in why else "Linux"
         out.append((Target("krita", kind, prof, v, why, rc), present))
         var = ctx.home / ".var/app" / KRITA_FLATPAK
         present = var.is_dir() or flatpak_installed(ctx, KRITA_FLATPAK)
@@ -315,6 +322,15 @@ def _gimp_versions(config_gimp: Path) -> list[Path]:
 
 def _gimp_linux_python(ctx: Context) -> tuple[str, str]:
     """GIMP runs Python plug-ins with the interpreter named in pygimp.interp."""
+    exe = _gimp_linux_interpreter(ctx)
+    v = ctx.python_version_of(exe)
+    if v:
+        return v, f"{exe} {GIMP_INTERPRETER}"
+    return "3.13", "assumed: Debian trixie GIMP 3.0"
+
+
+def _gimp_linux_interpreter(ctx: Context) -> str:
+    """The interpreter pygimp.interp names (``/usr/bin/python3`` when none says)."""
     interps = []
     for lib in ctx.lib_dirs:
         for base in [lib, *_subdirs(lib)]:
@@ -328,10 +344,7 @@ def _gimp_linux_python(ctx: Context) -> tuple[str, str]:
         if m:
             exe = m.group(1)
             break
-    v = ctx.python_version_of(exe)
-    if v:
-        return v, f"{exe} (GIMP's Python interpreter)"
-    return "3.13", "assumed: Debian trixie GIMP 3.0"
+    return exe
 
 
 def gimp_candidates(ctx: Context) -> list[tuple[Target, bool]]:
@@ -470,6 +483,35 @@ def explicit_gimp(ctx: Context, profile: Path) -> Target:
         return Target("gimp", "--gimp-dir (Flatpak)", profile, v, why)
     v, why = _gimp_native_python(ctx, profile.name)
     return Target("gimp", "--gimp-dir", profile, v, why)
+
+
+def host_python_program(ctx: Context, target: Target) -> str | None:
+    """The host's own Python as a program this machine runs, when its version is the
+    target's: a Linux distribution package's system Python (GIMP: the interpreter pygimp.interp
+    names; Krita: the python3.X of the libpython its kritapykrita.so links, the same build).
+    None for the Pythons bundled inside an AppImage, a Flatpak, a Snap or the Windows and macOS
+    installers (none can be run from here as the host runs it), and for a Python version given
+    with --python-version (then what the host runs is not known)."""
+    if ctx.system != "Linux":
+        return None
+    if target.host == "gimp" and target.python_source.endswith(GIMP_INTERPRETER):
+        exe: str | None = _gimp_linux_interpreter(ctx)
+    elif target.host == "krita" and KRITA_LINKED in target.python_source:
+        bin_dir = _beside_library(ctx, Path(target.python_source.split(KRITA_LINKED, 1)[1]))
+        exe = str(bin_dir / f"python{target.python_version}") if bin_dir else None
+    else:
+        return None
+    if exe and ctx.python_version_of(exe) == target.python_version:
+        return exe
+    return None
+
+
+def _beside_library(ctx: Context, library: Path) -> Path | None:
+    """The bin/ folder of the prefix whose lib folder holds ``library`` (/usr/lib/… → /usr/bin)."""
+    for lib in ctx.lib_dirs:
+        if lib in library.parents:
+            return lib.parent / "bin"
+    return None
 
 
 def _same(a: Path, b: Path) -> bool:
