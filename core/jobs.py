@@ -15,7 +15,6 @@ import io
 import logging
 import time
 import traceback
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from . import png_bands
 from .client import CancelToken, ImageClient, ImageRequest, InputImage, PartialImage
 from .errors import ApiUnavailable, Cancelled, GptImageError, InputError, InternalError
 from .expand import DEFAULT_OVERLAP_PX, Borders, Expansion, expand_prompt, expanded_reader
@@ -452,9 +452,7 @@ def _history_inputs(prepared: PreparedJob) -> dict[str, bytes | None]:
     }
     selection = prepared.plan.selection
     if selection is not None:
-        buffer = io.BytesIO()
-        selection.coverage.save(buffer, "PNG", compress_level=1, compress_type=zlib.Z_RLE)
-        inputs["selection.png"] = buffer.getvalue()
+        inputs["selection.png"] = png_bands.encode_gray(selection.coverage)
     return inputs
 
 

@@ -9,8 +9,9 @@ releases the GIL, so bands compress in parallel. The rows a job leaves alone are
 every output file: they are compressed once, while the API is still working
 (``BandedPng.start``), and only the rows under the results are compressed after they arrive.
 
-Only 8-bit RGB and RGBA pictures (what ``python -m core edit`` writes for plain files); the
-file decodes to exactly the picture given, with its ICC profile when there is one.
+Only 8-bit RGB and RGBA pictures (what ``python -m core edit`` writes for plain files), and
+8-bit gray masks by ``encode_gray``; the file decodes to exactly the picture given, with its
+ICC profile when there is one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from PIL import Image, ImageChops
 BAND_ROWS = 128
 #: IDAT chunks of at most this many bytes (any size is valid; PNG tools like them bounded).
 CHUNK_BYTES = 1 << 20
-_MODES = {"RGB": (2, 3), "RGBA": (6, 4)}  # PNG colour type, bytes per pixel
+_MODES = {"RGB": (2, 3), "RGBA": (6, 4), "L": (0, 1)}  # PNG colour type, bytes per pixel
+#: What ``supports`` answers for (pictures; a gray ``L`` mask is encoded only when asked).
+_PICTURES = ("RGB", "RGBA")
 _ADLER_BASE = 65521
 
 
@@ -41,7 +44,7 @@ class _Piece:
 
 
 def supports(image: Image.Image) -> bool:
-    return image.mode in _MODES
+    return image.mode in _PICTURES
 
 
 def encode(image: Image.Image, level: int = 1, strategy: int = zlib.Z_DEFAULT_STRATEGY) -> bytes:
@@ -49,6 +52,16 @@ def encode(image: Image.Image, level: int = 1, strategy: int = zlib.Z_DEFAULT_ST
     fast as Pillow's own encoder at the same level on one core (which also tries every filter
     on every row), for a file of about the same size."""
     with BandedPng(image, (0, 0), level=level, strategy=strategy) as png:
+        buffer = io.BytesIO()
+        png.start().writer()(buffer)
+        return buffer.getvalue()
+
+
+def encode_gray(mask: Image.Image, level: int = 1, strategy: int = zlib.Z_RLE) -> bytes:
+    """An ``L`` mask as an 8-bit gray PNG (a selection's coverage, kept in History), in bands
+    on all cores: several times faster than Pillow's encoder, which tries every filter on
+    every row (a 1500x1000 ellipse: 7 ms there)."""
+    with BandedPng(mask, (0, 0), mode="L", level=level, strategy=strategy) as png:
         buffer = io.BytesIO()
         png.start().writer()(buffer)
         return buffer.getvalue()
@@ -126,8 +139,9 @@ class BandedPng:
         strategy: int = zlib.Z_DEFAULT_STRATEGY,
     ) -> None:
         self.mode = mode or image.mode  # the file's: RGBA pixels can be written as RGB
-        if not supports(image) or self.mode not in _MODES:
-            raise ValueError(f"BandedPng writes RGB or RGBA, not {image.mode} as {self.mode}")
+        gray = image.mode == "L" and mode == "L"  # asked for by name (``encode_gray``)
+        if not (gray or supports(image)) or self.mode not in _PICTURES + (("L",) if gray else ()):
+            raise ValueError(f"BandedPng writes RGB, RGBA or L, not {image.mode} as {self.mode}")
         self.image = image
         self.top, self.bottom = max(0, changing[0]), min(image.height, changing[1])
         self.level = level
