@@ -149,6 +149,8 @@ def model_picker(config: Any) -> Gtk.Widget:
 
 
 PROMPT_ROWS_PX = 96
+#: The widest the dialog's message lines get before they wrap (characters).
+LINE_CHARS = 90
 
 
 def _prompt_box(dlg: Any, wanted: list[str]) -> Any:
@@ -184,6 +186,37 @@ def _pack_prompt(dlg: Any, view: Any) -> None:
     area.reorder_child(box, 0)
 
 
+#: Container ids of the dialog's two columns (not argument names: GIMP keys both alike).
+OPTIONS_COLUMN, REFERENCES_COLUMN, COLUMNS = (
+    "gpt-image-options-column",
+    "gpt-image-references-column",
+    "gpt-image-columns",
+)
+COLUMN_SPACING_PX = 18
+
+
+def _fill_columns(dlg: Any, wanted: list[str]) -> None:
+    """The arguments below the prompt and model in two columns: the job's options on the left,
+    the references on the right. In one column, Expand… asked for 1006 px and Edit… for 964 px
+    of height (GIMP 3.2, everything shown), more than a 1080-line screen leaves a dialog
+    under a title bar and panels; side by side they take about 600 px."""
+    references = [name for name in wanted if name.startswith("reference")]
+    options = [name for name in wanted if name not in references]
+    columns = []
+    for column_id, names in ((OPTIONS_COLUMN, options), (REFERENCES_COLUMN, references)):
+        if names:
+            dlg.fill_box(column_id, names)
+            columns.append(column_id)
+    if len(columns) < 2:
+        dlg.fill(columns)
+        return
+    row = dlg.fill_box(COLUMNS, columns)
+    row.set_orientation(Gtk.Orientation.HORIZONTAL)
+    row.set_spacing(COLUMN_SPACING_PX)
+    row.set_homogeneous(False)
+    dlg.fill([COLUMNS])
+
+
 def input_problem(config: Any, name: str, drawables: Any = None) -> str | None:
     """Why the dialog's values can't run (an empty prompt, a bad resolution, a reference that
     is neither a file nor a layer), or None: checked before the dialog closes."""
@@ -216,7 +249,7 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
     shown = [arg.name for arg in args_for(name) if arg.in_dialog]
     wanted = [arg for arg in shown if arg != "model"]
     prompt_view = _prompt_box(dlg, wanted)
-    dlg.fill(wanted)
+    _fill_columns(dlg, wanted)
     if "model" in shown:  # core's models with their descriptions instead of a bare text field
         picker = model_picker(config)
         dlg.get_content_area().pack_start(picker, False, False, 4)
@@ -225,14 +258,18 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
         _pack_prompt(dlg, prompt_view)  # the prompt first, then the model
     problem = Gtk.Label(xalign=0.0, wrap=True)
     problem.set_name("gptImageDialogProblem")
-    problem.set_max_width_chars(60)
     problem.get_style_context().add_class("error")
-    cost = Gtk.Label(xalign=0.0)
+    cost = Gtk.Label(xalign=0.0, wrap=True)
+    cost.set_name("gptImageDialogEstimate")
     source = "OPENAI_API_KEY" if settings.key_source == "env" else str(core_settings.key_path())
     where = settings.base_url or settings.provider
-    info = Gtk.Label(label=f"Provider: {where} — key from {source}", xalign=0.0)
+    info = Gtk.Label(label=f"Provider: {where} — key from {source}", xalign=0.0, wrap=True)
     for widget in (cost, info, problem):
+        # wrapped: a long estimate ("unavailable (Reference '…' is neither…)") or key path
+        # made the dialog as wide as the text (1273 px)
+        widget.set_max_width_chars(LINE_CHARS)
         widget.set_margin_start(12)
+        widget.set_margin_end(12)
         dlg.get_content_area().pack_end(widget, False, False, 4)
 
     def refresh(*_args: Any) -> None:

@@ -25,6 +25,9 @@ from . import logs, variants  # noqa: E402
 
 log = logs.get("variants")
 THUMB_PX = 96
+THUMBS_PER_LINE = 5
+#: The thumbnails' area grows up to this height, then scrolls (4 lines of thumbnails).
+THUMBS_MAX_PX = 540
 RESPONSE_KEEP_ONE, RESPONSE_KEEP_ALL = 1, 2
 
 
@@ -39,8 +42,20 @@ class VariantsWindow:
         self.window.add_button("Keep _all as layers", RESPONSE_KEEP_ALL)
         self.window.add_button("_Close", Gtk.ResponseType.CLOSE)
         box = self.window.get_content_area()
-        self.title = Gtk.Label(xalign=0.0)
-        self.grid = Gtk.FlowBox(max_children_per_line=5, selection_mode=Gtk.SelectionMode.NONE)
+        self.title = Gtk.Label(xalign=0.0, wrap=True)
+        self.title.set_max_width_chars(80)
+        self.grid = Gtk.FlowBox(
+            max_children_per_line=THUMBS_PER_LINE, selection_mode=Gtk.SelectionMode.NONE
+        )
+        self.grid.set_valign(Gtk.Align.START)
+        # The thumbnails scroll: 30 variants (3 rounds of 10) asked for 1183 px of height, and
+        # refining adds rounds without end. The window grows with them up to THUMBS_MAX_PX.
+        self.thumbs = Gtk.ScrolledWindow(hscrollbar_policy=Gtk.PolicyType.NEVER)
+        self.thumbs.set_name("gptImageVariantsScroll")
+        self.thumbs.set_propagate_natural_width(True)
+        self.thumbs.set_propagate_natural_height(True)
+        self.thumbs.set_max_content_height(THUMBS_MAX_PX)
+        self.thumbs.add(self.grid)
         row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
         self.follow_up = Gtk.Entry(placeholder_text="Follow-up, e.g. “make the hat red”")
         self.follow_up.set_hexpand(True)
@@ -48,12 +63,13 @@ class VariantsWindow:
         self.refine_button.connect("clicked", lambda *_: self.refine())
         row.pack_start(self.follow_up, True, True, 0)
         row.pack_start(self.refine_button, False, False, 0)
-        self.status = Gtk.Label(xalign=0.0)
-        for widget in (self.title, self.grid, row, self.status):
+        self.status = Gtk.Label(xalign=0.0, wrap=True)  # an error's reason can be long
+        self.status.set_max_width_chars(80)
+        for widget in (self.title, self.thumbs, row, self.status):
             widget.set_margin_start(12)
             widget.set_margin_end(12)
             widget.set_margin_top(6)
-            box.pack_start(widget, widget is self.grid, True, 0)
+            box.pack_start(widget, widget is self.thumbs, True, 0)
         self.buttons: list[Gtk.Button] = []
         self.fill()
 

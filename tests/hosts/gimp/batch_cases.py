@@ -1603,6 +1603,192 @@ def case_request_equality(name, s):
     s["status"] = "success"
 
 
+# ----------------------------------------------------------------------------- dialog sizes
+#: The buttons that end each window (the ones a person must reach without resizing it).
+END_BUTTONS = ("_OK", "_Cancel", "_Close", "_Save", "_Reset", "_Insert", "_Delete")
+
+
+def _size_of(window):
+    """What ``window`` asks for (minimum and natural size, as GTK lays it out unconstrained),
+    the size it got, the screen's, and where its buttons end (in window coordinates)."""
+    from gi.repository import Gdk, Gtk
+
+    minimum, natural = window.get_preferred_size()
+    width, height = window.get_size()
+    screen = Gdk.Screen.get_default()
+    buttons = []
+    for widget in _widgets(window):
+        if isinstance(widget, Gtk.Button) and widget.get_mapped():
+            label = widget.get_label() or ""
+            point = widget.translate_coordinates(window, 0, 0)
+            if point is None:
+                continue
+            alloc = widget.get_allocation()
+            buttons.append(
+                {"label": label, "x": point[0], "y": point[1], "w": alloc.width, "h": alloc.height}
+            )
+    ends = [b for b in buttons if b["label"] in END_BUTTONS or "_" in b["label"]]
+    return {
+        "minimum": [minimum.width, minimum.height],
+        "natural": [natural.width, natural.height],
+        "size": [width, height],
+        "screen": [screen.get_width(), screen.get_height()],
+        "buttons": buttons,
+        "buttons_bottom": max((b["y"] + b["h"] for b in ends), default=None),
+        "buttons_right": max((b["x"] + b["w"] for b in ends), default=None),
+    }
+
+
+def _measure_when(find, key, s, finish, shot=None, delay_ms=600):
+    """Once ``find()`` gives a visible window: record its sizes under ``s["sizes"][key]``
+    (after the layout settled), grab it when ``shot`` names a file, then ``finish(window)``."""
+    from gi.repository import GLib
+
+    state = {"tries": 0, "seen": False}
+
+    def poll():
+        window = find()
+        state["tries"] += 1
+        if window is None:
+            if state["tries"] > 100:
+                s.setdefault("sizes", {})[key] = {"error": "never showed"}
+                return False
+            return True
+        if not state["seen"]:  # one more tick: the first size-allocate may be pending
+            state["seen"] = True
+            return True
+        try:
+            s.setdefault("sizes", {})[key] = _size_of(window)
+            if shot:
+                _shot(window, os.path.join(OUT, shot))
+        except Exception:
+            s.setdefault("step_errors", []).append(traceback.format_exc())
+        finish(window)
+        return False
+
+    GLib.timeout_add(delay_ms, poll)
+
+
+def _procedure_dialog_size(proc_name, key, s, image, drawables, settings, **values):
+    """The procedure's own dialog (``dialog.run_dialog``, as a menu click opens it) with every
+    argument it shows, measured, then cancelled."""
+    from gi.repository import GimpUi, Gtk
+
+    dialog, _session = _plugin_modules()
+    proc = Gimp.get_pdb().lookup_procedure(proc_name)
+    config = proc.create_config()
+    for name, value in values.items():
+        config.set_property(name.replace("_", "-"), value)
+    _measure_when(
+        lambda: _visible(kind=GimpUi.ProcedureDialog),
+        key,
+        s,
+        lambda w: w.response(Gtk.ResponseType.CANCEL),
+        shot=f"dialog-size-{key}.png",
+    )
+    s.setdefault("dialog_ok", {})[key] = dialog.run_dialog(proc, config, image, drawables, settings)
+
+
+def case_dialog_sizes(name, s):
+    """Every window the plug-in opens, with everything it can show, on the screen GIMP runs on
+    (the harness gives this case 1920x1080): its requested (natural) size and where its buttons
+    end. Edit…, Generate…, Expand… (the procedure dialogs), Settings…, History… (after 12
+    jobs), Variants… (30 variants in 3 rounds), the refine question, the key prompt, the
+    progress window with a preview."""
+    from gi.repository import GimpUi, Gtk
+
+    dialog, _session = _plugin_modules()
+    from PIL import Image
+
+    from core import settings as core_settings
+
+    dialog.init()
+    settings = core_settings.load_settings()
+    image, active = new_image()
+    select_ellipse(image)
+    long_prompt = f"{name}: " + "a very long prompt that a person pasted in " * 12
+    refs = ";".join(f"/tmp/reference-{i}-with-a-rather-long-file-name.png" for i in range(3))
+    for proc_name, key in ((EDIT, "edit"), (GENERATE, "generate")):
+        _procedure_dialog_size(
+            proc_name, key, s, image, [active], settings, prompt=long_prompt, references=refs
+        )
+    _procedure_dialog_size(
+        "plug-in-gpt-image-expand", "expand", s, image, [active], settings, prompt=long_prompt
+    )
+
+    # a result layer with 10 variants, refined twice: 30 thumbnails in 3 rounds
+    res, layer = call(EDIT, image, [active], prompt=f"{name}: ten kites", variants=10)
+    s["first"] = res
+    for round_ in (2, 3):
+        out = call_variants(image, layer, action="refine", prompt=f"{name}: round {round_}")
+        s[f"refine_{round_}"] = out
+    from gpt_image_gimp import variants_dialog
+
+    _measure_when(
+        lambda: _visible(title="GPT Image: Variants"),
+        "variants",
+        s,
+        lambda w: w.response(Gtk.ResponseType.CLOSE),
+        shot="dialog-size-variants.png",
+    )
+    _result, stack = variants_dialog.run_window(image, [layer], core_settings.load_settings())
+    s["variant_count"] = stack.count
+
+    from gpt_image_gimp import variants
+
+    _measure_when(
+        lambda: _visible(kind=GimpUi.Dialog, title="GPT Image: Edit"),
+        "refine_question",
+        s,
+        lambda w: w.response(Gtk.ResponseType.NO),
+    )
+    variants.offer_refine([layer])
+
+    for i in range(9):  # History… with more jobs than fit (each a row)
+        call(GENERATE, image, [active], prompt=f"{name}: history row {i} " + "words " * 20)
+    from gpt_image_gimp import history_dialog
+
+    _measure_when(
+        lambda: _visible(title=history_dialog.TITLE),
+        "history",
+        s,
+        lambda w: w.response(Gtk.ResponseType.CLOSE),
+        shot="dialog-size-history.png",
+    )
+    history_dialog.run_window(image, [active], core_settings.load_settings())
+
+    from gpt_image_gimp import settings_dialog
+
+    _measure_when(
+        lambda: _visible(title=settings_dialog.TITLE),
+        "settings",
+        s,
+        lambda w: w.response(Gtk.ResponseType.CANCEL),
+        shot="dialog-size-settings.png",
+    )
+    settings_dialog.run_window()
+
+    _measure_when(
+        lambda: _visible(title="GPT Image: API key"),
+        "api_key",
+        s,
+        lambda w: w.response(Gtk.ResponseType.CANCEL),
+    )
+    keyless = type("Keyless", (), {"api_key": None, "provider": "openai"})()
+    dialog.ensure_api_key(keyless)
+
+    from gpt_image_gimp import progress_window
+
+    win = progress_window.ProgressWindow(long_prompt, "GPT Image: Edit")
+    win.show_image(Image.new("RGBA", (1536, 1024), (200, 10, 10, 255)))
+    win.tick(3.2, "Preview 1 received")
+    win.pump()
+    s.setdefault("sizes", {})["progress"] = _size_of(win.window)
+    win.close()
+    image.delete()
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -1646,9 +1832,10 @@ CASES = {
     "history_script": case_history_script,
     "history_reuse": case_history_reuse,
     "settings_window": case_settings_window,
+    "dialog_sizes": case_dialog_sizes,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
-SEPARATE = {"no_key", "no_vendor", "expand_by", "expand_aspect", "expand_refused"}
+SEPARATE = {"no_key", "no_vendor", "expand_by", "expand_aspect", "expand_refused", "dialog_sizes"}
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}
 for case_name, case in CASES.items():

@@ -263,6 +263,7 @@ def run_gimp(
     host: str | None = None,
     script: str = "batch_cases.py",
     extra_files: tuple[Path, ...] = (),
+    screen: str = "1280x800x24",
 ) -> GimpRun:
     """One GIMP start running ``batch_cases.py`` for ``cases`` (default: all but no_key).
 
@@ -272,6 +273,8 @@ def run_gimp(
     running install.py; ``host`` is a testhosts id ("gimp3.2"; default: ``DEFAULT_HOST``).
     ``script``: another file of this folder to run instead (tools/screenshots.py runs
     ``shots_gimp.py``, which reuses batch_cases.py's helpers), ``extra_files`` copied beside it.
+    ``screen``: the Xvfb screen, ``WIDTHxHEIGHTxDEPTH`` (the dialog sizes are measured on a
+    user's 1920x1080x24).
     """
     if profile_from is not None and profile_from.host is not None and host is None:
         host = profile_from.host.id
@@ -321,7 +324,7 @@ def run_gimp(
             env["OPENAI_API_KEY"] = TEST_KEY
         gimp_argv = [
             *testhosts.xvfb_run(
-                "1280x800x24", str(inside / "out" / "xvfb.log"), str(inside / "xauthority")
+                screen, str(inside / "out" / "xvfb.log"), str(inside / "xauthority")
             ),
             gimp.console,
             "-i",
