@@ -217,9 +217,17 @@ def _fill_columns(dlg: Any, wanted: list[str]) -> None:
     dlg.fill([COLUMNS])
 
 
-def input_problem(config: Any, name: str, drawables: Any = None) -> str | None:
-    """Why the dialog's values can't run (an empty prompt, a bad resolution, a reference that
-    is neither a file nor a layer), or None: checked before the dialog closes."""
+def input_problem(
+    config: Any, name: str, drawables: Any = None, image: Any = None, settings: Any = None
+) -> str | None:
+    """Why the dialog's values can't run, or None: checked before the dialog closes.
+
+    First the values themselves (an empty prompt, a bad resolution, a reference that is
+    neither a file nor a layer); then, with ``image`` and ``settings``, the job they make of
+    this image, planned as the run plans it (a prompt longer than the API takes, a quality the
+    model does not take, an active layer off the canvas, an expand one request cannot reach).
+    Refused after the dialog had closed, the run would end with a calling error and GIMP,
+    which keeps a dialog's values only for a run that succeeds, would drop what was typed."""
     from .arguments import reference_drawables
 
     values = values_from_config(config, name)
@@ -232,10 +240,37 @@ def input_problem(config: Any, name: str, drawables: Any = None) -> str | None:
             options = options_from_values(values)
         from . import job
 
-        job.resolve(options, reference_drawables(config, name))
+        refs = reference_drawables(config, name)
+        job.resolve(options, refs)
+        if image is not None and settings is not None:
+            _plan(name, options, image, drawables, refs, settings)
     except ValueError as exc:  # InputError is a ValueError
         return exc.for_people() if hasattr(exc, "for_people") else str(exc)
     return None
+
+
+def _plan(name: str, options: Any, image: Any, drawables: Any, refs: Any, settings: Any) -> None:
+    """The run's own plan of these values (no pixels read, nothing sent); ``InputError`` when
+    the run would refuse them. Any other failure is left to the run to report."""
+    from core.errors import InputError
+
+    from . import job
+
+    try:
+        if name == EXPAND_PROC:
+            from core import jobs
+
+            from .expand import spec_for
+
+            spec = spec_for(image, options, settings)
+            jobs.estimate_job(spec, canvas.canvas_extent(image), None, settings)
+        else:
+            chosen = drawables if drawables is not None else image.get_selected_drawables()
+            job.estimate(name, image, chosen, options, refs, settings)
+    except InputError:
+        raise
+    except Exception:  # the run reports it, with its own message
+        log.warning("dialog: the plan failed unexpectedly", exc_info=True)
 
 
 def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings: Any) -> bool:
@@ -281,7 +316,7 @@ def run_dialog(procedure: Any, config: Any, image: Any, drawables: Any, settings
     problem.hide()
     try:
         while dlg.run():
-            why = input_problem(config, name, drawables)
+            why = input_problem(config, name, drawables, image, settings)
             if why is None:
                 return True
             log.info("dialog kept open: %s", why)

@@ -1789,6 +1789,91 @@ def case_dialog_sizes(name, s):
     s["status"] = "success"
 
 
+def case_dialog_refusals(name, s):
+    """Edit… and Expand… as a person meets a refusal: OK with values the job would refuse (a
+    quality gpt-image-2 does not take, a pasted prompt longer than the API takes, an aspect one
+    request cannot reach) keeps the dialog open with the reason, the typed values still there;
+    corrected, OK runs. Nothing is sent for the refused values."""
+    from gi.repository import GimpUi, Gtk
+
+    dialog, session = _plugin_modules()
+    dialog.init()
+    image, active = new_image()
+    select_ellipse(image)
+    before(name, image, s)
+    runs = s["runs"] = {}
+
+    def refused_then(fixes, key):
+        """OK as given; once the reason shows, apply ``fixes`` one by one (each an OK)."""
+        state = runs.setdefault(key, {"problems": [], "closed_early": False})
+        pending = list(fixes)
+
+        def step():
+            win = _visible(kind=GimpUi.ProcedureDialog)
+            if win is None:
+                return False
+            problem = _named(win, "gptImageDialogProblem")
+            if "pressed" not in state:
+                state["pressed"] = True
+                win.response(Gtk.ResponseType.OK)
+                return False
+            if problem is None or not problem.get_visible():
+                return False
+            state["problems"].append(problem.get_text())
+            prompt = _named(win, "gptImagePrompt")
+            if prompt is not None:
+                buffer = prompt.get_buffer()
+                start, end = buffer.get_bounds()
+                state.setdefault("prompt_kept", len(buffer.get_text(start, end, False)))
+            problem.hide()
+            pending.pop(0)(win)
+            win.response(Gtk.ResponseType.OK)
+            return not pending or False
+
+        return step
+
+    def run(key, proc_name, fixes, **values):
+        proc = Gimp.get_pdb().lookup_procedure(proc_name)
+        config = proc.create_config()
+        for prop, value in values.items():
+            config.set_property(prop.replace("_", "-"), value)
+        _steps([refused_then([lambda w, f=f: f(config, w) for f in fixes], key)], s, 400, key)
+        result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [active], config)
+        status = result.index(0)
+        runs[key]["status"] = status.value_nick
+        if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+            runs[key]["message"] = result.index(1)
+
+    def set_quality(config, _win):
+        config.set_property("quality", "high")
+
+    def shorten(config, win):
+        _named(win, "gptImagePrompt").get_buffer().set_text(f"{name}: a short prompt")
+
+    run(
+        "quality",
+        EDIT,
+        [set_quality],
+        prompt=f"{name}: a kite",
+        model="gpt-image-2",
+        quality="xhigh",
+    )
+    run("long_prompt", EDIT, [shorten], prompt=f"{name}: " + "a kite " * 5000)
+
+    def reachable(config, _win):
+        config.set_property("aspect", "16:9")
+
+    run(
+        "expand_aspect",
+        "plug-in-gpt-image-expand",
+        [reachable],
+        prompt=f"{name}: more sky",
+        aspect="9:1",
+    )
+    s["canvas_after"] = [image.get_width(), image.get_height()]
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -1833,9 +1918,18 @@ CASES = {
     "history_reuse": case_history_reuse,
     "settings_window": case_settings_window,
     "dialog_sizes": case_dialog_sizes,
+    "dialog_refusals": case_dialog_refusals,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
-SEPARATE = {"no_key", "no_vendor", "expand_by", "expand_aspect", "expand_refused", "dialog_sizes"}
+SEPARATE = {
+    "no_key",
+    "no_vendor",
+    "expand_by",
+    "expand_aspect",
+    "expand_refused",
+    "dialog_sizes",
+    "dialog_refusals",
+}
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}
 for case_name, case in CASES.items():

@@ -1,0 +1,115 @@
+"""The GIMP plug-in's windows and what a user may hand it, in the real GIMP 3.0 and 3.2.
+
+One GIMP start per host on a 1920x1080 Xvfb runs two cases of ``batch_cases.py``:
+
+- ``dialog_sizes``: opens Edit…, Generate…, Expand… (every argument they show, a long prompt),
+  Variants… on a layer with 30 variants in 3 rounds, the refine question, History… with a dozen
+  entries, Settings…, the key prompt and the progress window with a preview, and records what
+  each window asks for (its natural size, ``gtk_widget_get_preferred_size`` on the realised
+  window) and where its buttons end. A window fits when that natural size leaves room for
+  GIMP's panels and a window manager's title bar (``MAX_W`` x ``MAX_H``) and its OK / Cancel /
+  Close buttons lie inside it.
+- ``dialog_refusals``: OK on values the job would refuse keeps the dialog open with the reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import gimp_harness
+import testhosts
+
+pytestmark = [pytest.mark.gimp, pytest.mark.slow]
+HOSTS = [h.id for h in testhosts.selected("gimp")]
+SCREEN = (1920, 1080)
+MAX_W, MAX_H = 1900, 1000  # 1080 less a title bar and a panel or two
+WINDOWS = (
+    "edit",
+    "generate",
+    "expand",
+    "variants",
+    "refine_question",
+    "history",
+    "settings",
+    "api_key",
+    "progress",
+)
+
+
+@pytest.fixture(scope="module", params=HOSTS)
+def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
+    result = gimp_harness.run_gimp(
+        ["dialog_sizes", "dialog_refusals"],
+        host=request.param,
+        screen=f"{SCREEN[0]}x{SCREEN[1]}x24",
+    )
+    assert result.returncode == 0, f"gimp-console failed:\n{result.log[-5000:]}"
+    yield result
+    gimp_harness.clean_up(result)
+
+
+def case(run, name: str) -> dict:
+    entry = run.case(name)
+    assert entry, f"{name} did not run:\n{run.log[-5000:]}"
+    assert "batch_error" not in entry, entry["batch_error"]
+    assert not entry.get("step_errors"), entry["step_errors"]
+    return entry
+
+
+@pytest.fixture(scope="module")
+def sizes(run) -> dict:
+    return case(run, "dialog_sizes")["sizes"]
+
+
+def test_the_case_built_what_it_measures(run, sizes):
+    entry = run.case("dialog_sizes")
+    assert entry["first"]["status"] == "success", entry["first"]
+    assert entry["variant_count"] == 30, entry["variant_count"]
+    assert set(sizes) == set(WINDOWS), sorted(sizes)
+    assert sizes["edit"]["screen"] == list(SCREEN)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_window_fits_a_1080_screen(sizes, window):
+    size = sizes[window]
+    assert "error" not in size, size
+    width, height = size["natural"]
+    assert width <= MAX_W and height <= MAX_H, f"{window} asks for {width}x{height}: {size}"
+    got_w, got_h = size["size"]
+    assert got_w <= MAX_W and got_h <= MAX_H, f"{window} opened at {got_w}x{got_h}"
+    if window != "progress":  # the others end with their response buttons, all inside
+        assert size["buttons_bottom"] is not None, size["buttons"]
+        assert size["buttons_bottom"] <= got_h and size["buttons_right"] <= got_w, size
+
+
+# --- refusals the dialog catches -----------------------------------------------------------
+
+
+def test_ok_on_values_the_job_refuses_keeps_the_dialog_open(run):
+    """A quality the model does not take, a pasted prompt longer than the API takes, an aspect
+    one request cannot reach: the dialog stays open saying why (before, it closed and the run
+    ended in a calling error, and GIMP, keeping values only after a success, lost the typed
+    prompt); corrected, the same dialog runs. Nothing refused was sent."""
+    entry = case(run, "dialog_refusals")
+    runs = entry["runs"]
+    expected = {
+        "quality": "xhigh",
+        "long_prompt": "32000",
+        "expand_aspect": "3:1 shape limit",
+    }
+    for key, words in expected.items():
+        got = runs[key]
+        assert got["problems"], f"{key}: the dialog closed without saying why: {got}"
+        assert words in got["problems"][0], (key, got["problems"])
+        assert got["status"] == "success", (key, got)
+    assert runs["long_prompt"]["prompt_kept"] > 32000  # what was typed is still there
+    sent = run.requests_for("dialog_refusals")
+    assert len(sent) == 3, [r["params"].get("prompt", "")[:60] for r in sent]
+    assert all(r["params"].get("quality") != "xhigh" for r in sent)
+    assert all(len(r["params"]["prompt"]) < 32000 for r in sent)
