@@ -1789,6 +1789,180 @@ def case_dialog_sizes(name, s):
     s["status"] = "success"
 
 
+# ----------------------------------------------------------------------------- hostile inputs
+def _composite_bytes(image):
+    """The visible image as raw bytes (u16: exact for 8- and 16-bit images alike)."""
+    dup = image.duplicate()
+    layer = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+    rect = Gegl.Rectangle.new(0, 0, dup.get_width(), dup.get_height())
+    data = bytes(layer.get_buffer().get(rect, 1.0, "R'G'B'A u16", Gegl.AbyssPolicy.NONE))
+    dup.delete()
+    return data
+
+
+def _hostile_call(s, label, proc_name, image, drawables, **args):
+    """One hostile run: its status and message, whether the image stayed exactly as it was
+    (layer tree, size, composite), and how many requests reached the stand-in for it."""
+    before_tree, before_pixels = tree(image), _composite_bytes(image)
+    before_size = [image.get_width(), image.get_height()]
+    undo_before = image.undo_is_enabled()
+    args.setdefault("prompt", f"hostile {label}: a small red boat")
+    res, layer = call(proc_name, image, drawables, **args)
+    res["untouched"] = (
+        tree(image) == before_tree
+        and [image.get_width(), image.get_height()] == before_size
+        and _composite_bytes(image) == before_pixels
+    )
+    res["undo_enabled"] = undo_before == image.undo_is_enabled()
+    res["prompt"] = args["prompt"][:200]
+    res["names_before"] = [layer["name"] for layer in before_tree]
+    res["names_after"] = [layer["name"] for layer in tree(image)]
+    if layer is not None:
+        _ok, x, y = layer.get_offsets()
+        res["layer_bounds"] = [x, y, layer.get_width(), layer.get_height()]
+        res["layer_type"] = layer.type().value_nick
+        res["layer_parent"] = layer.get_parent().get_name() if layer.get_parent() else None
+    s.setdefault("runs", {})[label] = res
+    return res
+
+
+def _cli(argv):
+    """``python -m core ARGV`` in this process: exit code and what it printed."""
+    import contextlib
+    import io
+
+    _plugin_modules()
+    from core.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return {"exit": code, "stdout": out.getvalue()[-2000:], "stderr": err.getvalue()[-2000:]}
+
+
+def case_hostile(name, s):
+    """What a user might hand the procedures: an empty prompt, a 1x1 image, an indexed image,
+    a layer group active, a selection outside the active layer, a tiny selection, a channel
+    active; and the CLI on the same inputs (as files), for the outer test to compare."""
+    image, active = new_image()
+    select_ellipse(image)
+    _hostile_call(s, "empty_prompt", EDIT, image, [active], prompt="")
+    _hostile_call(s, "blank_prompt", GENERATE, image, [active], prompt="   \n\t ")
+    image.delete()
+
+    tiny, tiny_layer = new_image(size=(1, 1), offset_layer=False)
+    _hostile_call(s, "one_pixel_edit", EDIT, tiny, [tiny_layer])
+    _hostile_call(s, "one_pixel_generate", GENERATE, tiny, [tiny_layer])
+    tiny.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 1, 1)
+    _hostile_call(s, "one_pixel_selected", EDIT, tiny, [tiny_layer])
+    tiny.delete()
+
+    indexed, indexed_layer = new_image(offset_layer=False)
+    indexed.convert_indexed(
+        Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, ""
+    )
+    s["indexed_base"] = indexed.get_base_type().value_nick
+    select_ellipse(indexed)
+    _hostile_call(s, "indexed_edit", EDIT, indexed, [indexed_layer])
+    _hostile_call(s, "indexed_generate", GENERATE, indexed, [indexed_layer])
+    indexed.delete()
+
+    grouped, inner = new_image()
+    group = Gimp.GroupLayer.new(grouped, "a group")
+    grouped.insert_layer(group, None, 0)
+    grouped.reorder_item(inner, group, 0)
+    grouped.set_selected_layers([group])
+    select_ellipse(grouped)
+    _hostile_call(s, "group_active", EDIT, grouped, [group])
+    _hostile_call(s, "group_active_visible", EDIT, grouped, [group], source="visible")
+    _hostile_call(s, "group_active_generate", GENERATE, grouped, [group])
+    grouped.delete()
+
+    outside, layer = new_image()  # the active layer covers (37, 23) to (138, 100)
+    outside.select_rectangle(Gimp.ChannelOps.REPLACE, 2, 2, 20, 15)
+    _hostile_call(s, "selection_outside_layer", EDIT, outside, [layer])
+    _hostile_call(s, "selection_outside_layer_generate", GENERATE, outside, [layer])
+    outside.select_rectangle(Gimp.ChannelOps.REPLACE, 80, 50, 1, 1)
+    _hostile_call(s, "one_pixel_selection", EDIT, outside, [layer])
+    channel = Gimp.Channel.new(outside, "saved", W, H, 50.0, Gegl.Color.new("red"))
+    outside.insert_channel(channel, None, 0)
+    select_ellipse(outside)
+    _hostile_call(s, "channel_active", EDIT, outside, [channel])
+    _hostile_call(s, "two_layers_active", EDIT, outside, outside.get_layers()[::-1])
+    outside.delete()
+
+    off, off_layer = new_image(layer_box=(-500, -400, 101, 77))  # entirely off the canvas
+    Gimp.Selection.none(off)
+    _hostile_call(s, "layer_off_canvas", EDIT, off, [off_layer])
+    off_layer.set_offsets(-50, -40)  # partly: its part on the canvas is edited
+    _hostile_call(s, "layer_partly_off_canvas", EDIT, off, [off_layer])
+    _hostile_call(s, "long_prompt", EDIT, off, [off_layer], prompt="a boat " * 6000)
+    off.delete()
+
+    expand = "plug-in-gpt-image-expand"
+    tiny, tiny_layer = new_image(size=(1, 1), offset_layer=False)
+    _hostile_call(s, "one_pixel_expand", expand, tiny, [tiny_layer], left=1, right=1)
+    _hostile_call(s, "one_pixel_expand_aspect", expand, tiny, [tiny_layer], aspect="16:9")
+    tiny.delete()
+    indexed, indexed_layer = new_image(offset_layer=False)
+    indexed.convert_indexed(
+        Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, ""
+    )
+    _hostile_call(s, "indexed_expand", expand, indexed, [indexed_layer], left=40, right=40)
+    indexed.delete()
+    grouped, inner = new_image()
+    group = Gimp.GroupLayer.new(grouped, "a group")
+    grouped.insert_layer(group, None, 0)
+    grouped.reorder_item(inner, group, 0)
+    _hostile_call(s, "group_active_expand", expand, grouped, [group], top=30, bottom=30)
+    grouped.delete()
+
+    # the CLI on the same kinds of input, as files
+    _plugin_modules()
+    from PIL import Image as PILImage
+
+    files = os.path.join(OUT, "hostile-cli")
+    os.makedirs(files, exist_ok=True)
+
+    def picture(file_name, mode, size=(W, H)):
+        path = os.path.join(files, file_name)
+        PILImage.new("RGB", size, (30, 120, 200)).convert(mode).save(path)
+        return path
+
+    rgb, one = picture("rgb.png", "RGB"), picture("one.png", "RGB", (1, 1))
+    palette, deep = picture("palette.png", "P"), picture("deep.png", "I;16")
+    out_png = os.path.join(files, "out.png")
+    cli = s["cli"] = {}
+    edit = ["edit", "-o", out_png, "--json"]
+    cli["empty_prompt"] = _cli([*edit, "--image", rgb, "--prompt", "", "--rect", "51,41,63,47"])
+    cli["blank_prompt"] = _cli(["generate", "-o", out_png, "--json", "--prompt", "   \n\t "])
+    cli["one_pixel_edit"] = _cli([*edit, "--image", one, "--prompt", "hostile cli: one"])
+    cli["one_pixel_selected"] = _cli(
+        [*edit, "--image", one, "--prompt", "hostile cli: one px", "--rect", "0,0,1,1"]
+    )
+    cli["indexed_edit"] = _cli(
+        [*edit, "--image", palette, "--prompt", "hostile cli: pal", "--rect", "51,41,63,47"]
+    )
+    cli["deep_edit"] = _cli(
+        [*edit, "--image", deep, "--prompt", "hostile cli: deep", "--rect", "51,41,63,47"]
+    )
+    cli["selection_outside_image"] = _cli(
+        [*edit, "--image", rgb, "--prompt", "hostile cli: out", "--rect", "500,500,20,20"]
+    )
+    cli["one_pixel_selection"] = _cli(
+        [*edit, "--image", rgb, "--prompt", "hostile cli: 1px", "--rect", "80,50,1,1"]
+    )
+    cli["long_prompt"] = _cli([*edit, "--image", rgb, "--prompt", "a boat " * 6000])
+    expand_cli = ["expand", "-o", out_png, "--json", "--prompt", "hostile cli: expand"]
+    cli["one_pixel_expand"] = _cli([*expand_cli, "--image", one, "--by", "1,0,1,0"])
+    cli["one_pixel_expand_aspect"] = _cli([*expand_cli, "--image", one, "--to", "16:9"])
+    cli["indexed_expand"] = _cli([*expand_cli, "--image", palette, "--by", "40,0,40,0"])
+    s["status"] = "success"
+
+
 def case_dialog_refusals(name, s):
     """Edit… and Expand… as a person meets a refusal: OK with values the job would refuse (a
     quality gpt-image-2 does not take, a pasted prompt longer than the API takes, an aspect one
@@ -1918,6 +2092,7 @@ CASES = {
     "history_reuse": case_history_reuse,
     "settings_window": case_settings_window,
     "dialog_sizes": case_dialog_sizes,
+    "hostile": case_hostile,
     "dialog_refusals": case_dialog_refusals,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
@@ -1928,6 +2103,7 @@ SEPARATE = {
     "expand_aspect",
     "expand_refused",
     "dialog_sizes",
+    "hostile",
     "dialog_refusals",
 }
 

@@ -1,6 +1,6 @@
 """The GIMP plug-in's windows and what a user may hand it, in the real GIMP 3.0 and 3.2.
 
-One GIMP start per host on a 1920x1080 Xvfb runs two cases of ``batch_cases.py``:
+One GIMP start per host on a 1920x1080 Xvfb runs three cases of ``batch_cases.py``:
 
 - ``dialog_sizes``: opens Edit…, Generate…, Expand… (every argument they show, a long prompt),
   Variants… on a layer with 30 variants in 3 rounds, the refine question, History… with a dozen
@@ -10,6 +10,9 @@ One GIMP start per host on a 1920x1080 Xvfb runs two cases of ``batch_cases.py``
   GIMP's panels and a window manager's title bar (``MAX_W`` x ``MAX_H``) and its OK / Cancel /
   Close buttons lie inside it.
 - ``dialog_refusals``: OK on values the job would refuse keeps the dialog open with the reason.
+- ``hostile``: the procedures from a script on inputs a user may give (empty prompt, 1x1
+  image, indexed image, a group or a channel active, a selection outside the layer, a layer
+  off the canvas…), and ``python -m core`` on the same inputs as files.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ WINDOWS = (
 @pytest.fixture(scope="module", params=HOSTS)
 def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
     result = gimp_harness.run_gimp(
-        ["dialog_sizes", "dialog_refusals"],
+        ["dialog_sizes", "dialog_refusals", "hostile"],
         host=request.param,
         screen=f"{SCREEN[0]}x{SCREEN[1]}x24",
     )
@@ -113,3 +116,50 @@ def test_ok_on_values_the_job_refuses_keeps_the_dialog_open(run):
     assert len(sent) == 3, [r["params"].get("prompt", "")[:60] for r in sent]
     assert all(r["params"].get("quality") != "xhigh" for r in sent)
     assert all(len(r["params"]["prompt"]) < 32000 for r in sent)
+
+
+# --- hostile inputs, from scripts, beside the CLI ------------------------------------------
+
+#: Runs that must be refused (CALLING_ERROR, the image exactly as it was) and the words saying why.
+REFUSED = {
+    "empty_prompt": "The prompt is empty",
+    "blank_prompt": "The prompt is empty",
+    "layer_off_canvas": "lies entirely outside the image",
+    "long_prompt": "the API takes at most 32000",
+}
+
+
+def test_hostile_inputs_are_refused_with_the_reason_or_add_one_layer(run):
+    entry = case(run, "hostile")
+    for label, got in entry["runs"].items():
+        if label in REFUSED:
+            assert got["status"] == "calling-error", (label, got)
+            assert REFUSED[label] in got["message"], (label, got["message"])
+            assert got["untouched"], f"{label}: refused but the image changed"
+            continue
+        assert got["status"] == "success", (label, got)
+        assert not got["untouched"], label
+        before, after = got["names_before"], got["names_after"]
+        if label.endswith("_expand") or "_expand_" in label:
+            assert after[1:] == before, (label, before, after)  # the fill on top
+        else:  # one new layer, nothing else changed in the layer list
+            assert len(after) == len(before) + 1 and set(before) <= set(after), (label, after)
+    assert entry["indexed_base"] == "indexed"
+
+
+def test_the_gimp_procedures_and_the_cli_agree_on_hostile_inputs(run):
+    """The same input refused by both (exit 2 / CALLING_ERROR, the same reason) or run by both."""
+    entry = case(run, "hostile")
+    gimp, cli = entry["runs"], entry["cli"]
+    shared = sorted(set(gimp) & set(cli))
+    assert len(shared) >= 8, shared
+    for label in shared:
+        refused = gimp[label]["status"] == "calling-error"
+        assert cli[label]["exit"] == (2 if refused else 0), (label, gimp[label], cli[label])
+        if refused:
+            reason = REFUSED[label]
+            assert reason.lower() in cli[label]["stderr"].lower(), (label, cli[label]["stderr"])
+    requests = run.requests
+    for label in REFUSED:
+        assert not run.requests_for(f"hostile {label}"), label
+    assert all(len(str(r["params"].get("prompt", ""))) <= 32000 for r in requests)
