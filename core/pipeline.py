@@ -331,6 +331,9 @@ def grown_and_feathered(coverage: Image.Image, grow_px: int, sigma: float) -> Im
         return part.filter(ImageFilter.GaussianBlur(sigma)) if sigma > 0 else part
 
     width, height = coverage.size
+    rectangle = _hard_rectangle(coverage) if sigma > 0 else None
+    if rectangle is not None:
+        return _feathered_rectangle(coverage, rectangle, grow_px, sigma, reach)
     if width * height <= (4 * FEATHER_TILE) ** 2:
         return computed(coverage)
     out = coverage.copy()
@@ -350,6 +353,62 @@ def grown_and_feathered(coverage: Image.Image, grow_px: int, sigma: float) -> Im
             around = (max(0, first - reach), rows[0], min(width, right + reach), rows[1])
             inner = (first - around[0], top - rows[0], right - around[0], bottom - rows[0])
             out.paste(computed(coverage.crop(around)).crop(inner), (first, top))
+    return out
+
+
+def _hard_rectangle(coverage: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box of ``coverage`` when it is a filled rectangle (255) on zeros, else None."""
+    box = coverage.getbbox()  # zeros outside it
+    if box is None or coverage.crop(box).getextrema() != (255, 255):
+        return None
+    return box
+
+
+def _feathered_rectangle(
+    coverage: Image.Image, box: tuple[int, int, int, int], grow_px: int, sigma: float, reach: int
+) -> Image.Image:
+    """``grown_and_feathered`` of a filled rectangle, value for value, from a small one.
+
+    Grown, the rectangle is a larger one; each pass of the blur is local (nothing moves further
+    than ``reach``, image edges included), so an output pixel depends only on the input within
+    ``reach`` of it. Across a rectangle's middle that input is the same for every column (and
+    every row): the middle is cut out down to ``reach`` + 1 pixels inside each edge, the small
+    picture is blurred, and its innermost column and row are repeated back to full size."""
+    width, height = coverage.size
+    left, top = max(0, box[0] - grow_px), max(0, box[1] - grow_px)
+    right, bottom = min(width, box[2] + grow_px), min(height, box[3] + grow_px)
+    inner = reach - grow_px + 1  # kept inside each edge of the grown rectangle, past the reach
+    keep_x = (left + inner, right - inner) if right - left > 2 * inner + 1 else None
+    keep_y = (top + inner, bottom - inner) if bottom - top > 2 * inner + 1 else None
+    small_w = width - (keep_x[1] - keep_x[0] if keep_x else 0)
+    small_h = height - (keep_y[1] - keep_y[0] if keep_y else 0)
+    small = Image.new("L", (small_w, small_h), 0)
+    small.paste(255, (left, top, right - (width - small_w), bottom - (height - small_h)))
+    small = small.filter(ImageFilter.GaussianBlur(sigma))
+    small = _repeat_middle(small, keep_x, width, horizontal=True)
+    return _repeat_middle(small, keep_y, height, horizontal=False)
+
+
+def _repeat_middle(
+    image: Image.Image, cut: tuple[int, int] | None, length: int, *, horizontal: bool
+) -> Image.Image:
+    """``image`` with the line before ``cut[0]`` repeated to fill ``cut`` (the full ``length``)."""
+    if cut is None:
+        return image
+    start, end = cut
+    width, height = image.size
+    if horizontal:
+        out = Image.new("L", (length, height))
+        out.paste(image.crop((0, 0, start, height)), (0, 0))
+        line = image.crop((start - 1, 0, start, height))
+        out.paste(line.resize((end - start, height), Image.Resampling.NEAREST), (start, 0))
+        out.paste(image.crop((start, 0, width, height)), (end, 0))
+    else:
+        out = Image.new("L", (width, length))
+        out.paste(image.crop((0, 0, width, start)), (0, 0))
+        line = image.crop((0, start - 1, width, start))
+        out.paste(line.resize((width, end - start), Image.Resampling.NEAREST), (0, start))
+        out.paste(image.crop((0, start, width, height)), (0, end))
     return out
 
 
