@@ -39,7 +39,15 @@ from .form_job import reference_sizes, settings_for, spec_for
 from .history_panel import HistoryPanel, HistoryView, load_view
 from .job_panel import JobPanel
 from .narrow import let_rows_narrow
-from .qt import QHBoxLayout, QPushButton, QScrollArea, QTimer, QVBoxLayout, QWidget
+from .qt import (
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
 from .result_actions import ResultActions
 from .results_strip import ResultsStrip, result_thumbnails
 from .sections import Section
@@ -51,6 +59,13 @@ DOCKER_TITLE = "GPT Image"
 INSTANCES: list[GptImageDocker] = []
 #: Around the docker's content: Qt's default (~10 px a side) costs the narrow dock its width.
 ROOT_MARGINS_PX = (2, 2, 2, 2)
+#: Between the pinned rows (Qt's default, ~6 px, costs the short dock a row of options).
+PINNED_SPACING_PX = 3
+#: The prompt's height in lines: it shrinks to the first when the dock is short, grows to the
+#: second when there is room (it scrolls its own text beyond).
+PROMPT_LINES = (2, 5)
+#: The options keep at least this many lines of height beside the pinned part.
+SCROLL_MIN_LINES = 2
 #: Job pumps whose job has not reported its end yet (kept alive until it has).
 _LIVE_WORKERS: set[CallWorker] = set()
 #: What every cancel tells after core's account of what was sent (the document is never touched).
@@ -78,6 +93,59 @@ class JobContext:
     warmed: bool = False  # Krita 5.1's mask template was looked after for this job
 
 
+def _size_prompt(prompt: QPlainTextEdit) -> None:
+    """``PROMPT_LINES`` of text high (frame and document margins included)."""
+    lines = prompt.fontMetrics().lineSpacing()
+    extra = 2 * (prompt.frameWidth() + int(prompt.document().documentMargin()))
+    low, high = PROMPT_LINES
+    prompt.setMinimumHeight(low * lines + extra)
+    prompt.setMaximumHeight(high * lines + extra)
+
+
+def _take_what_is_left(scroll: QScrollArea) -> None:
+    """The options get the height the pinned part leaves, at least ``SCROLL_MIN_LINES``.
+
+    With its own size hint (its content's, ~1000 px) the scroll area would share a short dock
+    with the pinned part, and Qt shrinks both alike; with the hint ignored it is the pinned
+    part that keeps its height, down to the prompt's minimum."""
+    policy = scroll.sizePolicy()
+    policy.setVerticalPolicy(type(policy).Policy.Ignored)  # QSizePolicy, not in qt.py's list
+    scroll.setSizePolicy(policy)
+    scroll.setMinimumHeight(SCROLL_MIN_LINES * scroll.fontMetrics().lineSpacing() + 8)
+
+
+#: Qt's QScrollArea asks for its content's height up to this many lines (qscrollarea.cpp).
+SCROLL_HINT_LINES = 24
+
+
+class _Body(QWidget):
+    """The docker's content: the pinned part above the options' scroll area.
+
+    The options' size hint is ignored inside (they take what the pinned part leaves), but the
+    dock area reads this widget's hint to share the column with Krita's own dockers: it asks
+    for what the docker asked when all of it scrolled (the content's height, at most
+    ``SCROLL_HINT_LINES`` lines), so Krita's default layout gives the docker the room it gave
+    it before, not only its minimum."""
+
+    def __init__(self, frame: QWidget, options: QWidget) -> None:
+        super().__init__()
+        self._parts = (frame, options)
+
+    def sizeHint(self) -> Any:
+        hint = super().sizeHint()
+        frame, options = self._parts
+        wanted = frame.sizeHint().height() + options.sizeHint().height()
+        wanted = min(wanted, SCROLL_HINT_LINES * self.fontMetrics().height())
+        margins = self.contentsMargins()  # the layout's margins (ROOT_MARGINS_PX) are its own
+        layout = self.layout()
+        if layout is not None:
+            m = layout.contentsMargins()
+            wanted += m.top() + m.bottom() + layout.spacing()
+        wanted += margins.top() + margins.bottom()
+        hint.setHeight(max(hint.height(), wanted))
+        return hint
+
+
 class GptImageDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -92,17 +160,32 @@ class GptImageDocker(DockWidget):
         self.last_inserted: Any = None
         self.settings_dialog: Any = None
 
+        # Pinned in sight (gptImageDockerFrame): the prompt, Generate / Cancel, the estimate and
+        # the status box. Below it the options scroll (gptImageScroll, its content
+        # gptImageDockerRoot), so at the ~196-270 px Krita's default layout gives the docker on
+        # a 1080 px screen, what a job needs never scrolls out of sight.
+        self.form = Form()
+        self.panel = JobPanel()
+        frame = QWidget()
+        frame.setObjectName("gptImageDockerFrame")
+        pinned = QVBoxLayout(frame)
+        pinned.setContentsMargins(0, 0, 0, 0)
+        pinned.setSpacing(PINNED_SPACING_PX)
+        self.form.layout().removeWidget(self.form.prompt)  # the form keeps it as its own
+        pinned.addWidget(self.form.prompt)
+        pinned.addWidget(self.panel)
+        _size_prompt(self.form.prompt)
+
         root = QWidget()
         root.setObjectName("gptImageDockerRoot")
         layout = QVBoxLayout(root)
-        layout.setContentsMargins(*ROOT_MARGINS_PX)  # the dock's own frame is margin enough
-        self.form = Form()
+        layout.setContentsMargins(0, 0, 0, 0)
+        # the streamed previews first, nearest the pinned part (up to 240 px: they scroll)
+        layout.addWidget(self.panel.preview)
         layout.addWidget(self.form)
         self.expand_panel = ExpandPanel()  # shown in the Expand canvas mode only
         layout.addWidget(self.expand_panel)
 
-        self.panel = JobPanel()
-        layout.addWidget(self.panel)
         # the panel's widgets, under the names scripts and tests know
         self.generate_button = self.panel.generate_button
         self.cancel_button = self.panel.cancel_button
@@ -133,14 +216,22 @@ class GptImageDocker(DockWidget):
         settings_row.addWidget(self.settings_button)
         layout.addLayout(settings_row)
         layout.addStretch(1)
-        let_rows_narrow(root)
-        # a scroll area, so the docker fits beside Krita's own dockers on a 1080 px screen
         scroll = QScrollArea()
         scroll.setObjectName("gptImageScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(root)
-        self.setWidget(scroll)
+        _take_what_is_left(scroll)
+
+        body = _Body(frame, root)
+        body.setObjectName("gptImageDockerBody")
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(*ROOT_MARGINS_PX)  # the dock's own frame is margin enough
+        outer.setSpacing(PINNED_SPACING_PX)
+        outer.addWidget(frame)
+        outer.addWidget(scroll, 1)
+        let_rows_narrow(body)
+        self.setWidget(body)
         self.result_actions = ResultActions(self)
 
         self._estimate_timer = QTimer(self)

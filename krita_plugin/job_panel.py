@@ -1,5 +1,8 @@
-"""The docker's job area: Generate / Cancel and the estimate, then progress, elapsed time, cost,
-status and the streamed previews. Widgets only: the docker decides what happens when."""
+"""The docker's job area: Generate / Cancel and the estimate, then the status box (progress,
+elapsed time, cost, status), and the streamed previews. Widgets only: the docker decides what
+happens when, and where: the panel stays in sight above the scrolling options, the preview
+(``preview``, up to 240 px tall) is not in the panel's layout: the docker puts it at the top of
+the options."""
 
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ class JobPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)  # it stays in sight in a short dock: every row of room counts
         self._started: float | None = None
 
         row = QHBoxLayout()
@@ -62,10 +66,17 @@ class JobPanel(QWidget):
         row.addWidget(self.estimate_label)
         layout.addLayout(row)
 
+        # the job's state, under Generate: progress, elapsed time and cost, the status line
+        self.status_box = QWidget()
+        self.status_box.setObjectName("gptImageStatusBox")
+        box = QVBoxLayout(self.status_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        layout.addWidget(self.status_box)
         self.progress = QProgressBar()
         self.progress.setObjectName("gptImageProgress")
         self.progress.setVisible(False)
-        layout.addWidget(self.progress)
+        box.addWidget(self.progress)
         info = QHBoxLayout()
         self.elapsed_label = QLabel("")
         self.elapsed_label.setObjectName("gptImageElapsed")
@@ -73,14 +84,13 @@ class JobPanel(QWidget):
         self.cost_label.setObjectName("gptImageCost")
         info.addWidget(self.elapsed_label)
         info.addWidget(self.cost_label)
-        layout.addLayout(info)
+        box.addLayout(info)
         self.status = status_label("gptImageStatus")
-        layout.addWidget(self.status)
-        self.preview = QLabel()
+        box.addWidget(self.status)
+        self.preview = QLabel()  # placed by the docker (see the module's docstring)
         self.preview.setObjectName("gptImagePreview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setVisible(False)
-        layout.addWidget(self.preview)
 
         self._tick = QTimer(self)
         self._tick.setInterval(100)

@@ -427,6 +427,124 @@ def dock_right_on_a_1080_screen(driver):
     return old
 
 
+def out_of_sight(docker, widget):
+    """Why ``widget`` is not wholly in sight inside ``docker`` (None when it is): hidden, or its
+    rectangle not inside the docker, the window, or any widget between them (a scroll area's
+    viewport clips what it scrolls)."""
+    try:
+        from PyQt5.QtCore import QPoint, QRect
+    except ImportError:  # Krita 6
+        from PyQt6.QtCore import QPoint, QRect
+
+    name = widget.objectName()
+    if not widget.isVisible() or widget.height() <= 0 or widget.width() <= 0:
+        return f"{name} is hidden ({widget.size()})"
+    window = docker.window()
+    parent = widget.parentWidget()
+    while parent is not None:
+        shown = QRect(widget.mapTo(parent, QPoint(0, 0)), widget.size())
+        if not parent.rect().contains(shown):
+            return f"{name} at {shown} is cut by {parent.objectName() or type(parent).__name__} {parent.rect()}"
+        if parent is docker:
+            break
+        parent = parent.parentWidget()
+    shown = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+    if not window.rect().contains(shown):
+        return f"{name} at {shown} is outside the window {window.rect()}"
+    return None
+
+
+def test_generate_cancel_prompt_and_status_stay_in_sight_at_1080(driver, docs):
+    """At the height Krita's default layout gives the docker on a 1920x1080 screen (~196 px in
+    Krita 6.0, ~270 px in 5.1), and at 190 px, the prompt, Generate, Cancel, the estimate,
+    the progress, the cost line and the status are in sight without scrolling: with the
+    options as they start, with Advanced and every section open, and with the options scrolled
+    to their end. Its own state: docked on the right, sections as a new user finds them."""
+    try:
+        from PyQt5.QtCore import Qt
+        from PyQt5.QtWidgets import QScrollArea
+    except ImportError:  # Krita 6
+        from PyQt6.QtCore import Qt
+        from PyQt6.QtWidgets import QScrollArea
+    import time
+
+    window = Krita.instance().activeWindow().qwindow()
+    docker = driver.docker
+    advanced = driver.widget(QWidget, "gptImageAdvancedToggle")
+    sections = [docker.results_section, docker.compare_section, docker.history_section]
+    was = (advanced.isChecked(), [s.is_open for s in sections], docker.status.text())
+    scroll = driver.widget(QScrollArea, "gptImageScroll")
+    pinned = [
+        "gptImagePrompt",
+        "gptImageGenerate",
+        "gptImageCancel",
+        "gptImageEstimate",
+        "gptImageProgress",
+        "gptImageCost",
+        "gptImageStatus",
+    ]
+    old = dock_right_on_a_1080_screen(driver)
+    spin(0.3)
+    old_height = docker.height()
+    docs.new(200, 150)
+    heights = []
+
+    def all_in_sight(how: str) -> None:
+        spin(0.2)
+        missing = []
+        end = time.monotonic() + 3
+        while True:
+            body = docker.widget().layout()
+            if body is not None:
+                body.activate()
+            missing = [out_of_sight(docker, driver.widget(QWidget, n)) for n in pinned]
+            missing = [m for m in missing if m]
+            if not missing or time.monotonic() > end:
+                break
+            spin(0.1)
+        heights.append(docker.height())
+        assert not missing, (how, docker.height(), missing)
+
+    try:
+        advanced.setChecked(False)
+        for section, open_ in zip(
+            sections, (True, False, True), strict=True
+        ):  # as the docker starts
+            section.set_open(open_)
+        # a job running: Cancel enabled, the progress shown, the estimate and the cost set
+        docker.panel.set_running(time.monotonic())
+        docker.cost_label.setText("estimate $0.02")
+        docker.panel.set_estimate("≈ $0.02", "")
+        docker.show_message("Sending to gpt-image-2 (1024x1024)…")
+        for height in (None, 190):
+            if height is not None:  # the docker as short as Krita 6.0's default gives it
+                window.resizeDocks([docker], [height], Qt.Orientation.Vertical)
+            all_in_sight(f"as it starts, docker height {height or 'default'}")
+            advanced.setChecked(True)
+            for section in sections:
+                section.set_open(True)
+            all_in_sight(f"everything open, docker height {height or 'default'}")
+            bar = scroll.verticalScrollBar()
+            bar.setValue(bar.maximum())
+            all_in_sight(f"options scrolled to the end, docker height {height or 'default'}")
+            assert bar.maximum() > 0, "the options should scroll at this height"
+            bar.setValue(0)
+            advanced.setChecked(False)
+            for section, open_ in zip(sections, (True, False, True), strict=True):
+                section.set_open(open_)
+        print("docker heights checked:", heights)
+    finally:
+        docker.panel.set_running(None)
+        docker.cost_label.setText("")
+        advanced.setChecked(was[0])
+        for section, open_ in zip(sections, was[1], strict=True):
+            section.set_open(open_)
+        docker.show_message(was[2])
+        window.resizeDocks([docker], [old_height], Qt.Orientation.Vertical)
+        window.setGeometry(old)
+        spin(0.2)
+
+
 def test_a_long_prompt_is_elided_in_history_without_sideways_scrolling(driver, docs):
     """A 400-character prompt: its History entry is cut (…) to the list's width at the dock's
     default width, the full prompt is the tooltip, the list never scrolls sideways, and a
