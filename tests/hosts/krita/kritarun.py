@@ -38,6 +38,13 @@ HARNESS = HERE / "harness"
 INNER = HERE / "inner"
 PLUGIN_NAME = "gpt_image"
 HARNESS_NAME = "gpt_image_test_harness"
+#: Krita's canvas renderer in the test profile (kritadisplayrc ``OpenGLRenderer``). This machine
+#: has no GPU, so Krita's OpenGL canvas runs on Mesa's llvmpipe, which alone blocks Krita's main
+#: thread 50-190 ms a redraw of an 8192² document (the idle gap that test_responsiveness.py
+#: measures: 50-59 ms quiet, up to 484 ms beside other work; 6-22 ms with "none"). That hides
+#: what the plug-in does to the main thread and slows every test. "none" is Krita's own setting
+#: for a machine without canvas acceleration; GPT_IMAGE_KRITA_CANVAS=auto keeps Krita's choice.
+CANVAS = os.environ.get("GPT_IMAGE_KRITA_CANVAS", "none")
 
 
 @dataclass
@@ -312,6 +319,7 @@ def prepare_profile(root: Path, host: Host, template: Path | None) -> dict[str, 
     pykrita.mkdir(parents=True, exist_ok=True)
     install_harness(pykrita)
     set_ini_key(home / ".config" / "kritarc", "python", f"enable_{HARNESS_NAME}", "true")
+    set_ini_key(home / ".config" / "kritadisplayrc", "General", "OpenGLRenderer", CANVAS)
     return env
 
 

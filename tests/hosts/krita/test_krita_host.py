@@ -64,7 +64,8 @@ def report_main_thread_gaps(request: pytest.FixtureRequest, run: kritarun.KritaR
         return
     figures = json.loads(path.read_text(encoding="utf-8"))
     line = (
-        f"Krita {figures['host']} ({request.param}), {figures['document']} document, crop "
+        f"Krita {figures['host']} ({request.param}), canvas renderer "
+        f"{figures.get('canvas', 'auto')}, {figures['document']} document, crop "
         f"{figures['crop']}, longest main-thread gaps:\n"
         f"  click -> request sent ({figures['click_to_sent_ms']} ms): "
         f"{figures['submit_gap_ms']} ms ({figures['submit_gap_at_ms']} ms after the click); "

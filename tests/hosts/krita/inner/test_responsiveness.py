@@ -31,6 +31,7 @@ suite prints them); nothing here asserts a timing, the targets are read from the
 from __future__ import annotations
 
 import bisect
+import configparser
 import itertools
 import json
 import os
@@ -163,6 +164,14 @@ def krita_insert(ticks: list[float], layer, window_s: float) -> tuple[float, flo
     return add_ms, gap * 1000
 
 
+def canvas_renderer() -> str:
+    """The profile's canvas renderer ("none": no OpenGL; "auto": Krita's choice), as set."""
+    path = os.path.join(os.environ.get("XDG_CONFIG_HOME", ""), "kritadisplayrc")
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(path, encoding="utf-8")
+    return config.get("General", "OpenGLRenderer", fallback="auto")
+
+
 def big_document(docs):
     app = Krita.instance()
     doc = app.createDocument(EDGE, EDGE, "big", "RGBA", "U8", "", 72.0)
@@ -263,6 +272,7 @@ def test_main_thread_gaps_on_an_8192_document(driver, docs, monkeypatch):
     job_add_ms = job_ms.get("krita_addChildNode", 0.0)
     figures = {
         "host": Krita.instance().version(),
+        "canvas": canvas_renderer(),
         "document": f"{EDGE}x{EDGE}",
         "selection": list(SELECTION),
         "crop": list(driver.docker.last_result.plan.crop),
@@ -352,6 +362,7 @@ def test_the_mask_template_loads_once_the_request_is_out(driver, docs, monkeypat
     timer.stop()
     warm_up = {
         "host": Krita.instance().version(),
+        "canvas": canvas_renderer(),
         "warm_up_ms": round((when - began[0]) * 1000, 1),
         "warm_up_gap_ms": round(longest_gap(ticks, began[0], when + WARM_AFTER_S) * 1000, 1),
     }
