@@ -359,9 +359,17 @@ def grown_and_feathered(coverage: Image.Image, grow_px: int, sigma: float) -> Im
 def _hard_rectangle(coverage: Image.Image) -> tuple[int, int, int, int] | None:
     """The box of ``coverage`` when it is a filled rectangle (255) on zeros, else None."""
     box = coverage.getbbox()  # zeros outside it
-    if box is None or coverage.crop(box).getextrema() != (255, 255):
+    if box is None:
         return None
-    return box
+    corners = (
+        (box[0], box[1]),
+        (box[2] - 1, box[1]),
+        (box[0], box[3] - 1),
+        (box[2] - 1, box[3] - 1),
+    )
+    if any(coverage.getpixel(xy) != 255 for xy in corners):  # an ellipse's, a lasso's: at once
+        return None
+    return box if coverage.crop(box).getextrema() == (255, 255) else None
 
 
 def _feathered_rectangle(
