@@ -15,7 +15,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
-from gi.repository import GdkPixbuf, Gimp, GimpUi, Gtk  # noqa: E402
+from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
 
 from core.errors import GptImageError  # noqa: E402
 from core.history import History  # noqa: E402
@@ -71,24 +71,45 @@ class VariantsWindow:
             widget.set_margin_top(6)
             box.pack_start(widget, widget is self.thumbs, True, 0)
         self.buttons: list[Gtk.Button] = []
+        self.texts: list[Gtk.Label] = []
+        self._keys: list[tuple[str, int]] | None = None
         self.fill()
 
     # --- building ---
 
     def fill(self) -> None:
+        """The thumbnails of the stack's variants, the shown one marked. A flip only moves the
+        mark (the thumbnails, their decoding and the scroll position stay); new variants (a
+        refine) rebuild the grid and scroll to the one shown."""
+        items = list(self.stack.variants())
+        keys = [(item.history_id, item.index) for item in items]
+        rebuilt = keys != self._keys
+        if rebuilt:
+            self._build(items)
+            self._keys = keys
+        current = self.stack.position
+        for flat, (text, item) in enumerate(zip(self.texts, items, strict=True)):
+            text.set_text(("▶ " if flat == current else "") + item.label())
+        self.title.set_text(
+            f"{self.layer.get_name()}: {self.stack.count} variant(s) in "
+            f"{len(self.stack.rounds)} round(s). Click one to show it (Ctrl+Z goes back)."
+        )
+        self.window.show_all()
+        if rebuilt and 0 <= current < len(self.buttons):
+            GLib.idle_add(self._scroll_to, self.buttons[current])
+
+    def _build(self, items: list) -> None:
         for child in self.grid.get_children():
             self.grid.remove(child)
-        self.buttons = []
+        self.buttons, self.texts = [], []
         history = History.from_settings(self.settings)
-        current = self.stack.position
-        for flat, item in enumerate(self.stack.variants()):
-            label = item.label()
+        for flat, item in enumerate(items):
             button = Gtk.Button()
             inner = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
             picture = self._thumbnail(history, item.history_id, item.index)
             if picture is not None:
                 inner.pack_start(picture, False, False, 0)
-            text = Gtk.Label(label=("▶ " if flat == current else "") + label)
+            text = Gtk.Label(label=item.label())
             text.set_line_wrap(True)
             text.set_max_width_chars(18)
             inner.pack_start(text, False, False, 0)
@@ -97,11 +118,18 @@ class VariantsWindow:
             button.connect("clicked", lambda _b, f=flat: self.show(f))
             self.grid.add(button)
             self.buttons.append(button)
-        self.title.set_text(
-            f"{self.layer.get_name()}: {self.stack.count} variant(s) in "
-            f"{len(self.stack.rounds)} round(s). Click one to show it (Ctrl+Z goes back)."
-        )
-        self.window.show_all()
+            self.texts.append(text)
+
+    def _scroll_to(self, button: Gtk.Button) -> bool:
+        """Bring ``button`` into the thumbnails' view (once laid out; an idle callback)."""
+        point = button.translate_coordinates(self.grid, 0, 0)
+        if point is not None:
+            adjustment = self.thumbs.get_vadjustment()
+            top, height = point[1], button.get_allocated_height()
+            page = adjustment.get_page_size()
+            if top < adjustment.get_value() or top + height > adjustment.get_value() + page:
+                adjustment.set_value(max(0, top + height - page))
+        return False
 
     @staticmethod
     def _thumbnail(history: History, history_id: str, index: int) -> Gtk.Image | None:

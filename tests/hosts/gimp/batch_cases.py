@@ -1724,15 +1724,47 @@ def case_dialog_sizes(name, s):
         s[f"refine_{round_}"] = out
     from gpt_image_gimp import variants_dialog
 
+    def flip_at_the_bottom(window):
+        """Scrolled to the end, a click on the last thumbnail shows it; the view stays there
+        (the grid is not rebuilt under the pointer, back at the top)."""
+        from gi.repository import GLib
+
+        scroller = _named(window, "gptImageVariantsScroll")
+        adjustment = scroller.get_vadjustment()
+        bottom = adjustment.get_upper() - adjustment.get_page_size()
+        adjustment.set_value(bottom)
+        flip = s["flip"] = {"scrolled_to": bottom}
+        thumbs = [
+            b for b in _widgets(window) if isinstance(b, Gtk.Button) and b.get_parent() is not None
+        ]
+        thumbs = [b for b in thumbs if isinstance(b.get_child(), Gtk.Box)]
+        flip["thumbnails"] = len(thumbs)
+        pictures = [w for w in _widgets(scroller) if isinstance(w, Gtk.Image)]
+        started = time.monotonic()
+        thumbs[-1].clicked()
+        flip["click_ms"] = round((time.monotonic() - started) * 1000, 1)
+        kept = [w for w in _widgets(scroller) if isinstance(w, Gtk.Image)]
+        flip["pictures_kept"] = sum(1 for a, b in zip(pictures, kept, strict=False) if a is b)
+
+        def after():
+            flip["scroll_after"] = adjustment.get_value()
+            labels = [w.get_text() for w in _widgets(window) if isinstance(w, Gtk.Label)]
+            flip["marked"] = [text for text in labels if text.startswith("▶")]
+            window.response(Gtk.ResponseType.CLOSE)
+            return False
+
+        GLib.timeout_add(500, after)
+
     _measure_when(
         lambda: _visible(title="GPT Image: Variants"),
         "variants",
         s,
-        lambda w: w.response(Gtk.ResponseType.CLOSE),
+        flip_at_the_bottom,
         shot="dialog-size-variants.png",
     )
     _result, stack = variants_dialog.run_window(image, [layer], core_settings.load_settings())
     s["variant_count"] = stack.count
+    s["shown_after_flip"] = list(stack.shown)
 
     from gpt_image_gimp import variants
 
