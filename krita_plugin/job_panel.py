@@ -44,6 +44,19 @@ def _set_progress(bar: QProgressBar, maximum: int, value: int) -> None:
         bar.setUpdatesEnabled(True)
 
 
+class _ShownWhenSet(QLabel):
+    """A label that takes no room while it has no text: the panel stays in sight above the
+    options, and in a short dock every empty line it kept is a line of options less."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # Qt's name, called from Python only
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class JobPanel(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -78,14 +91,15 @@ class JobPanel(QWidget):
         self.progress.setVisible(False)
         box.addWidget(self.progress)
         info = QHBoxLayout()
-        self.elapsed_label = QLabel("")
+        self.elapsed_label = _ShownWhenSet()
         self.elapsed_label.setObjectName("gptImageElapsed")
-        self.cost_label = QLabel("")
+        self.cost_label = _ShownWhenSet()
         self.cost_label.setObjectName("gptImageCost")
         info.addWidget(self.elapsed_label)
         info.addWidget(self.cost_label)
         box.addLayout(info)
         self.status = status_label("gptImageStatus")
+        self.status.setVisible(False)  # until there is something to say (show_message)
         box.addWidget(self.status)
         self.preview = QLabel()  # placed by the docker (see the module's docstring)
         self.preview.setObjectName("gptImagePreview")
@@ -100,6 +114,7 @@ class JobPanel(QWidget):
         """The status line (errors in red); every message also goes to the plug-in's log."""
         self.status.setStyleSheet("color: #c0392b;" if error else "")
         self.status.setText(text)
+        self.status.setVisible(bool(text))
         (log.warning if error else log.info)("%s", text)
 
     def set_estimate(self, text: str, tooltip: str) -> None:

@@ -547,6 +547,32 @@ def test_generate_cancel_prompt_and_status_stay_in_sight_at_1080(driver, docs):
         spin(0.2)
 
 
+def test_empty_job_lines_take_no_room_above_the_options(driver, docs):
+    """With no job and nothing to say, the elapsed time, the cost and the status take no
+    height in the pinned part (in Krita 6.0's ~186 px at 1080 every such line is a line of
+    options less); once set, each shows."""
+    docker = driver.docker
+    frame = driver.widget(QWidget, "gptImageDockerFrame")
+    line = docker.status.fontMetrics().lineSpacing()
+    was = docker.status.text()
+    try:
+        docker.show_message("")
+        docker.cost_label.setText("")
+        docker.elapsed_label.setText("")
+        spin(0.1)
+        quiet = frame.sizeHint().height()
+        assert not docker.status.isVisible() and not docker.cost_label.isVisible()
+        docker.show_message("Sending to gpt-image-2 (1024x1024)…")
+        docker.cost_label.setText("estimate $0.02")
+        spin(0.1)
+        told = frame.sizeHint().height()
+        assert docker.status.isVisible() and docker.cost_label.isVisible()
+        assert told - quiet >= 2 * line, (quiet, told, line)
+    finally:
+        docker.cost_label.setText("")
+        docker.show_message(was)
+
+
 def test_a_long_prompt_is_elided_in_history_without_sideways_scrolling(driver, docs):
     """A 400-character prompt: its History entry is cut (…) to the list's width at the dock's
     default width, the full prompt is the tooltip, the list never scrolls sideways, and a
