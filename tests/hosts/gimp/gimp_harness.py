@@ -102,6 +102,16 @@ class GimpRun:
     def case(self, name: str) -> dict:
         return self.summary.get("cases", {}).get(name, {})
 
+    def ran(self, name: str, *, clean_steps: bool = False) -> dict:
+        """Case ``name``'s entry; the test fails when the case did not run, the batch around it
+        broke, or (``clean_steps``) one of its steps raised."""
+        entry = self.case(name)
+        assert entry, f"case {name} did not run:\n{self.log[-5000:]}"
+        assert "batch_error" not in entry, entry["batch_error"]
+        if clean_steps:
+            assert not entry.get("step_errors"), entry["step_errors"]
+        return entry
+
     def requests_for(self, name: str) -> list:
         return [
             r for r in self.requests if name + ":" in str((r.get("params") or {}).get("prompt", ""))

@@ -57,17 +57,9 @@ def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
     gimp_harness.clean_up(result)
 
 
-def case(run, name: str) -> dict:
-    entry = run.case(name)
-    assert entry, f"{name} did not run:\n{run.log[-5000:]}"
-    assert "batch_error" not in entry, entry["batch_error"]
-    assert not entry.get("step_errors"), entry["step_errors"]
-    return entry
-
-
 @pytest.fixture(scope="module")
 def sizes(run) -> dict:
-    return case(run, "dialog_sizes")["sizes"]
+    return run.ran("dialog_sizes", clean_steps=True)["sizes"]
 
 
 def test_the_case_built_what_it_measures(run, sizes):
@@ -96,7 +88,7 @@ def test_a_flip_in_a_scrolled_variants_window_keeps_the_thumbnails_and_the_view(
     and leaves the thumbnails as they were: none decoded again (the grid used to be rebuilt on
     every click, 30 PNG decodes: 499 ms a click in GIMP 3.2.6, now 58 ms) and the view where
     the person scrolled to."""
-    entry = case(run, "dialog_sizes")
+    entry = run.ran("dialog_sizes", clean_steps=True)
     flip = entry["flip"]
     assert flip["thumbnails"] == 30
     assert flip["pictures_kept"] == 30, flip
@@ -113,7 +105,7 @@ def test_ok_on_values_the_job_refuses_keeps_the_dialog_open(run):
     one request cannot reach: the dialog stays open saying why (before, it closed and the run
     ended in a calling error, and GIMP, keeping values only after a success, lost the typed
     prompt); corrected, the same dialog runs. Nothing refused was sent."""
-    entry = case(run, "dialog_refusals")
+    entry = run.ran("dialog_refusals", clean_steps=True)
     runs = entry["runs"]
     expected = {
         "quality": "xhigh",
@@ -144,7 +136,7 @@ REFUSED = {
 
 
 def test_hostile_inputs_are_refused_with_the_reason_or_add_one_layer(run):
-    entry = case(run, "hostile")
+    entry = run.ran("hostile", clean_steps=True)
     for label, got in entry["runs"].items():
         if label in REFUSED:
             assert got["status"] == "calling-error", (label, got)
@@ -163,7 +155,7 @@ def test_hostile_inputs_are_refused_with_the_reason_or_add_one_layer(run):
 
 def test_the_gimp_procedures_and_the_cli_agree_on_hostile_inputs(run):
     """The same input refused by both (exit 2 / CALLING_ERROR, the same reason) or run by both."""
-    entry = case(run, "hostile")
+    entry = run.ran("hostile", clean_steps=True)
     gimp, cli = entry["runs"], entry["cli"]
     shared = sorted(set(gimp) & set(cli))
     assert len(shared) >= 8, shared

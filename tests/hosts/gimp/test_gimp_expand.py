@@ -40,19 +40,12 @@ def run() -> Iterator[gimp_harness.GimpRun]:
     gimp_harness.clean_up(result)
 
 
-def case(run, name: str) -> dict:
-    entry = run.case(name)
-    assert entry, f"case {name} did not run:\n{run.log[-3000:]}"
-    assert "batch_error" not in entry, entry["batch_error"]
-    return entry
-
-
 def rgba(run, name: str) -> np.ndarray:
     return np.asarray(Image.open(run.out / name).convert("RGBA")).astype(np.int32)
 
 
 def check_expand(run, name: str, borders: Borders, overlap: int) -> None:
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     image = Extent(*entry["canvas_before"])
     plan = plan_expand(image, borders, overlap_px=overlap)
@@ -102,7 +95,7 @@ def test_expand_by_sides(run):
 def test_an_expand_is_named_after_the_words_live_and_from_history(run):
     """core.naming.job_layer_name: the person's words, never the continuation instruction
     History keeps as the prompt sent (the same name Krita gives)."""
-    entry = case(run, "expand_by")
+    entry = run.ran("expand_by")
     assert entry["tree_after"][0]["name"] == "GPT: expand expand_by: a beach"
     assert entry["reinsert"]["status"] == "success", entry["reinsert"]
     assert entry["reinserted_canvas"] == [400, 230]
@@ -110,7 +103,7 @@ def test_an_expand_is_named_after_the_words_live_and_from_history(run):
 
 
 def test_expand_to_aspect_with_anchor(run):
-    image = Extent(*case(run, "expand_aspect")["canvas_before"])
+    image = Extent(*run.ran("expand_aspect")["canvas_before"])
     borders = borders_for_aspect(image, "16:9", "right")
     assert borders.left > 0 and borders.right == 0
     check_expand(run, "expand_aspect", borders, overlap=12)
@@ -120,7 +113,7 @@ def test_expand_to_aspect_with_anchor(run):
 
 
 def test_bad_arguments_are_calling_errors_and_change_nothing(run):
-    entry = case(run, "expand_refused")
+    entry = run.ran("expand_refused")
     for label, res in entry["cases"].items():
         assert res["status"] == "calling-error", (label, res)
         assert res["canvas_after"] == [300, 200], label

@@ -43,14 +43,6 @@ def run(gimp_host: str) -> gimp_harness.GimpRun:
     return result
 
 
-def case(run, name: str) -> dict:
-    entry = run.case(name)
-    assert entry, f"case {name} did not run"
-    assert "batch_error" not in entry, entry["batch_error"]
-    assert not entry.get("step_errors"), entry["step_errors"]
-    return entry
-
-
 def pixels(run, name: str) -> np.ndarray:
     return np.asarray(Image.open(run.out / name).convert("RGBA")).astype(np.int32)
 
@@ -63,7 +55,7 @@ def assert_new_layer_active(active: dict) -> None:
 
 
 def test_history_window_lists_searches_inserts_and_deletes(run):
-    entry = case(run, "history_window")
+    entry = run.ran("history_window", clean_steps=True)
     window = entry["window"]
     assert entry["steps_done"] == 6 and entry["status"] == "success"
     assert window["search_widget"] and window["rows_all"] >= 2
@@ -108,7 +100,7 @@ def test_history_window_lists_searches_inserts_and_deletes(run):
 
 
 def test_history_from_a_script(run):
-    entry = case(run, "history_script")
+    entry = run.ran("history_script", clean_steps=True)
     assert entry["insert"]["status"] == "success"
     assert entry["insert"]["history_id"] == entry["first"]["history_id"]
     assert entry["layers_added"] == 1
@@ -124,7 +116,7 @@ def test_history_from_a_script(run):
 
 
 def test_history_reuse_opens_the_dialog_filled_in(run):
-    entry = case(run, "history_reuse")
+    entry = run.ran("history_reuse", clean_steps=True)
     assert entry["steps_done"] == 3
     assert entry["window"]["dialog_title"].startswith("GPT Image: Edit")
     assert "history_reuse: a yellow boat" in entry["window"]["dialog_texts"]
@@ -137,7 +129,7 @@ def test_history_reuse_opens_the_dialog_filled_in(run):
 
 
 def test_settings_window_tests_saves_and_cancels(run):
-    entry = case(run, "settings_window")
+    entry = run.ran("settings_window", clean_steps=True)
     window = entry["window"]
     assert entry["steps_done"] == 3 and entry["status"] == "success"
     assert window["key_masked"]
@@ -171,7 +163,7 @@ def test_settings_window_tests_saves_and_cancels(run):
 def test_edit_dialog_for_a_new_user(run):
     """Titled "GPT Image: Edit"; a multi-line prompt; references picked, not typed as ids; an
     empty prompt caught before the dialog closes; the picked file is sent."""
-    entry = case(run, "dialog_checks")
+    entry = run.ran("dialog_checks", clean_steps=True)
     dialog = entry["dialog"]
     assert dialog["title"] == "GPT Image: Edit"
     assert dialog["prompt_is_text_view"]
@@ -190,7 +182,7 @@ def test_edit_dialog_for_a_new_user(run):
 def test_every_procedure_is_called_gpt_image_something(run):
     """GIMP names a run by its menu label: Repeat "GPT Image: Edit", Undo GPT Image: Edit,
     "Execution error for 'GPT Image: Edit'" (not a bare "Edit")."""
-    entry = case(run, "labels")
+    entry = run.ran("labels", clean_steps=True)
     expected = {
         "plug-in-gpt-image-edit": "GPT Image: _Edit…",
         "plug-in-gpt-image-generate": "GPT Image: _Generate…",

@@ -71,13 +71,6 @@ def gray(run, name: str) -> np.ndarray:
     return np.asarray(Image.open(run.out / name).convert("L")).astype(np.int32)
 
 
-def case(run, name: str) -> dict:
-    entry = run.case(name)
-    assert entry, f"case {name} did not run"
-    assert "batch_error" not in entry, entry["batch_error"]
-    return entry
-
-
 def changed(run, name: str) -> np.ndarray:
     before, after = rgba(run, f"{name}-before.png"), rgba(run, f"{name}-after.png")
     assert before.shape == after.shape
@@ -152,7 +145,7 @@ def test_mismatched_bundle_is_refused_naming_the_right_zip():
     other = hostjobs.result(*gimp_harness.mismatched_bundle_job())
     # the result is shared by every run id: cleaned up with stale runs, not here
     assert other.returncode == 0, other.log[-5000:]
-    entry = case(other, "no_vendor")
+    entry = other.ran("no_vendor")
     assert entry["status"] == "execution-error"
     message = entry["message"]
     assert "Python 3.12" in message and "Python 3.13" in message, message
@@ -164,7 +157,7 @@ def test_mismatched_bundle_is_refused_naming_the_right_zip():
 
 def test_masked_edit_on_offset_layer_with_odd_ellipse(run):
     name = "masked_edit"
-    entry = case(run, name)
+    entry = run.ran(name)
     new = assert_above_active(entry, "GPT: masked_edit: a red apple")
     assert new["has_mask"] and not new["is_group"] and new["type"] == "rgba-image"
     assert_masked_result(run, name, entry, feather=4)
@@ -187,7 +180,7 @@ def test_masked_edit_on_offset_layer_with_odd_ellipse(run):
 
 def test_feathered_selection_gives_soft_mask(run):
     name = "feathered_edit"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert_masked_result(run, name, entry, feather=0)
     mask = new_layer_mask(run, name, entry)
     soft = np.count_nonzero((mask > 0) & (mask < 255))
@@ -196,7 +189,7 @@ def test_feathered_selection_gives_soft_mask(run):
 
 def test_whole_image_edit_without_selection(run):
     name = "whole_image"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     new = assert_above_active(entry, "GPT: whole_image: make it night")
     assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
@@ -209,7 +202,7 @@ def test_whole_image_edit_without_selection(run):
 
 def test_generate_into_selection(run):
     name = "generate_selection"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert_above_active(entry, "GPT: generate_selection: a lighthouse")
     assert entry["layer_bounds"] == [31, 21, 90, 60]
@@ -224,7 +217,7 @@ def test_generate_into_selection(run):
 
 def test_generate_without_selection_fills_image(run):
     name = "generate_image"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
     assert changed(run, name).all()
@@ -232,7 +225,7 @@ def test_generate_without_selection_fills_image(run):
 
 def test_three_variants_make_one_result_layer(run):
     name = "variants"
-    entry = case(run, name)
+    entry = run.ran(name)
     layer = assert_above_active(entry, "GPT: variants: three cats")
     assert not layer["is_group"] and layer["has_mask"]
     assert layer["job"]["history_id"] == entry["history_id"]
@@ -258,7 +251,7 @@ def _layer_shows(run, png: str, patch) -> bool:
 
 def test_variants_flip_keep_and_refine_in_place(run):
     name = "variants_flip"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     job = entry["history_id"]
     patches = [_patch_pixels(run, job, i) for i in range(3)]
@@ -295,7 +288,7 @@ def test_variants_flip_keep_and_refine_in_place(run):
 
 def test_variants_window_shows_thumbnails_and_flips_on_a_click(run):
     name = "variants_window"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     window = entry["window"]
     assert window["thumbnails"] == 2 and window["images"] == 2
@@ -305,7 +298,7 @@ def test_variants_window_shows_thumbnails_and_flips_on_a_click(run):
 
 def test_edit_on_a_result_layer_offers_refine(run):
     name = "edit_refine"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert entry["same_layer"] and entry["layers_added"] == 0
     stack = entry["stack"]
@@ -320,7 +313,7 @@ def test_edit_on_a_result_layer_offers_refine(run):
 def test_a_result_layer_is_read_as_it_shows(run):
     from core.history import History
 
-    entry = case(run, "edit_seen")
+    entry = run.ran("edit_seen")
     assert entry["status"] == "success", entry.get("message")
     record = History(run.data_dir / "history").get(entry["history_id"])
     cx, cy, cw, _ch = record.data["crop"]
@@ -336,7 +329,7 @@ def test_a_result_layer_is_read_as_it_shows(run):
 
 def test_references_argument_sends_file_layer_id_and_named_layer(run):
     name = "references"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["styles_name"] == "styles.xcf"
     assert_masked_result(run, name, entry, feather=8)
     [request] = run.requests_for(name)
@@ -349,7 +342,7 @@ def test_references_argument_sends_file_layer_id_and_named_layer(run):
 
 def test_reference_layer_argument_with_generate(run):
     name = "reference_layer"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert entry["layer_bounds"] == [0, 0, *run.summary["image_size"]]
     [request] = run.requests_for(name)
@@ -360,7 +353,7 @@ def test_reference_layer_argument_with_generate(run):
 
 def test_unresolvable_references_are_calling_errors(run):
     name = "bad_references"
-    entry = case(run, name)
+    entry = run.ran(name)
     tries = entry["tries"]
     for key, res in tries.items():
         assert res["status"] == "calling-error", (key, res)
@@ -382,7 +375,7 @@ def assert_untouched(run, name: str, entry: dict) -> None:
 
 def test_api_error_leaves_image_untouched(run):
     name = "api_error"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "execution-error"
     assert "safety system" in entry["message"] and "Rephrase" in entry["message"]
     # a person reads the message and the hint; the API's code and request id go to the log
@@ -394,7 +387,7 @@ def test_api_error_leaves_image_untouched(run):
 
 def test_cancel_from_outside_leaves_image_untouched(run):
     name = "cancel"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert run.notes["cancel_file_created_at"], "the harness never saw the request"
     assert entry["status"] == "cancel", entry
     assert entry["elapsed_s"] < 20, "cancel should not wait for the slow response"
@@ -404,7 +397,7 @@ def test_cancel_from_outside_leaves_image_untouched(run):
 
 def test_time_limit_cancels(run):
     name = "timeout"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
     assert_untouched(run, name, entry)
@@ -412,7 +405,7 @@ def test_time_limit_cancels(run):
 
 def test_gray_image(run):
     name = "gray"
-    entry = case(run, name)
+    entry = run.ran(name)
     new = assert_above_active(entry, "GPT: gray: a gray stone")
     assert new["type"] == "graya-image"
     assert_masked_result(run, name, entry, feather=8)
@@ -420,7 +413,7 @@ def test_gray_image(run):
 
 def test_16_bit_image(run):
     name = "u16"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["precision"] == "u16-non-linear"
     assert_masked_result(run, name, entry, feather=8)
     w, h = run.summary["image_size"]
@@ -454,7 +447,7 @@ def test_history_and_log(run):
 
 def test_interactive_pieces_under_xvfb(run):
     """Dialog, cost estimate, progress window and key prompt, driven by timers (no person)."""
-    entry = case(run, "ui_smoke")
+    entry = run.ran("ui_smoke")
     assert entry["estimate"].startswith("Estimated cost: about $") and "2 ×" in entry["estimate"]
     labels = entry["dialog_labels"]["ProcedureDialog"]
     for label in ("Prompt", "Model", "Quality", "Variants", "Source", "References"):
@@ -478,7 +471,7 @@ def test_interactive_pieces_under_xvfb(run):
 def test_the_dialog_estimate_is_the_estimate_of_the_job_it_runs(run):
     """Padding, references, variants and the layer-smaller-than-image rule all reach the
     dialog's figure: it equals the estimate recorded by the run with the same values."""
-    entry = case(run, "dialog_estimate")
+    entry = run.ran("dialog_estimate")
     rows = {row["label"]: row for row in entry["rows"]}
     assert set(rows) == {"selection", "small_layer", "generate"}
     for label, row in rows.items():
@@ -501,7 +494,7 @@ def test_edit_and_the_cli_send_the_same_request(run):
     tests/test_request_equality.py)."""
     from tests.request_paths import compared
 
-    entry = case(run, "request_equality")
+    entry = run.ran("request_equality")
     assert len(entry["rows"]) == 3
     for row in entry["rows"]:
         assert row["gimp"] == "success" and row["cli"] == 0, row
@@ -535,7 +528,7 @@ def _dialog_key() -> str:
 def test_key_dialog_refuses_stray_characters_and_shows_none_of_the_key(run):
     """The key dialog typed into and clicked as a person does (batch_cases.case_key_dialog)."""
     key = _dialog_key()
-    entry = case(run, "key_dialog")
+    entry = run.ran("key_dialog")
     assert entry["status"] == "success"
     assert entry["refused_result"] is True, "Cancel after the refusals gives no key"
     assert set(entry["refused"]) == {"space", "newline", "tab", "zero_width", "control"}
@@ -562,7 +555,7 @@ def test_key_dialog_refuses_stray_characters_and_shows_none_of_the_key(run):
 
 def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):
     name = "small_layer"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert_untouched_outside_mask(run, name, entry)
     x, y, w, h = 37, 23, 101, 77  # the offset layer (batch_cases.new_image)
@@ -575,7 +568,7 @@ def test_whole_layer_edit_of_a_layer_smaller_than_the_image(run):
 
 def test_layer_without_alpha(run):
     name = "no_alpha"
-    entry = case(run, name)
+    entry = run.ran(name)
     new = assert_above_active(entry, "GPT: no_alpha: on the background")
     assert new["type"] == "rgba-image"
     assert_masked_result(run, name, entry, feather=8)
@@ -583,7 +576,7 @@ def test_layer_without_alpha(run):
 
 def test_32_bit_float_linear_image(run):
     name = "f32"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["precision"] == "float-linear"
     assert_masked_result(run, name, entry, feather=8)
     w, h = run.summary["image_size"]
@@ -611,7 +604,7 @@ def test_gimp32_vector_layer_is_read_as_shown_and_kept(run):
     """GIMP 3.2: the active layer may be a vector layer. Its rendered pixels are the source;
     the result is a new raster layer above it, the vector layer stays a vector layer."""
     name = "vector_layer"
-    entry = case(run, name)
+    entry = run.ran(name)
     if run.host.series == "3.0":
         assert entry["available"] is False  # GIMP 3.0 has no vector layers: nothing to check
         return
@@ -628,7 +621,7 @@ def test_gimp32_link_layer_is_read_as_shown_and_kept(run):
     """GIMP 3.2: the active layer may be a link layer (an external file); with no selection its
     own area is edited from the pixels it shows, and it stays a link layer."""
     name = "link_layer"
-    entry = case(run, name)
+    entry = run.ran(name)
     if run.host.series == "3.0":
         assert entry["available"] is False
         return
@@ -648,7 +641,7 @@ def test_with_last_values_before_any_interactive_run(run):
     """GIMP 3.0 keeps last values from interactive runs only: a scripted RUN-WITH-LAST-VALS
     before any dialog gets the defaults, so the empty prompt is refused, clearly, untouched."""
     name = "last_values"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["first"]["status"] == "success"
     assert entry["status"] == "calling-error"
     assert "prompt is empty" in entry["message"]
@@ -666,7 +659,7 @@ def run_without_key(run) -> Iterator[gimp_harness.GimpRun]:
 
 def test_missing_key_is_explained(run_without_key):
     name = "no_key"
-    entry = case(run_without_key, name)
+    entry = run_without_key.ran(name)
     assert entry["status"] == "calling-error"
     assert "No OpenAI API key" in entry["message"] and "OPENAI_API_KEY" in entry["message"]
     assert "GPT Image → Settings…" in entry["message"]
@@ -678,7 +671,7 @@ def test_interactive_run_with_dialog_progress_and_previews(run):
     """The menu path (INTERACTIVE) in real GIMP under Xvfb: dialog (OK pressed by a timer),
     progress window showing the streamed partial preview, result layer with its mask."""
     name = "interactive"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert entry["progress_windows"] == 1 and entry["previews_shown"] >= 1
     labels = entry["dialog_labels"]["ProcedureDialog"]
@@ -712,7 +705,7 @@ def test_repeat_last_shows_progress_and_cost_without_a_dialog(run):
     """Filters → Repeat (RUN-WITH-LAST-VALS from the menu): no dialog, the same window and
     message as a menu click."""
     name = "repeat_last"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "success", entry.get("message")
     assert "dialog_labels" not in entry
     assert_watched_run(entry)
@@ -721,7 +714,7 @@ def test_repeat_last_shows_progress_and_cost_without_a_dialog(run):
 
 def test_interactive_cancel_button(run):
     name = "interactive_cancel"
-    entry = case(run, name)
+    entry = run.ran(name)
     assert entry["status"] == "cancel"
     assert entry["elapsed_s"] < 15
     assert entry["gimp_progress_calls"] == []
@@ -746,7 +739,7 @@ def test_missing_vendor_is_explained(gimp_host):
     other = hostjobs.result(*gimp_harness.no_vendor_job(gimp_host.partition("-")[0]))
     assert other.returncode == 0, other.log[-5000:]
     assert not (other.profile / "plug-ins" / "gpt-image" / "vendor").exists()
-    entry = case(other, "no_vendor")
+    entry = other.ran("no_vendor")
     assert entry["status"] == "execution-error"
     assert "missing or broken packages" in entry["message"]
     assert "install.py" in entry["message"]
