@@ -122,7 +122,11 @@ def open_checked(source: Path | bytes, what: str) -> Image.Image:
             "(the largest image accepted).",
             hint="Scale it down or crop it first.",
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:
+        if isinstance(source, bytes):  # Pillow's reason names the BytesIO, not the file
+            raise InputError(f"{what} is not an image Pillow can read.") from None
+        raise InputError(f"Cannot read {what} as an image: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"Cannot read {what} as an image: {exc}") from None
     try:
         check_dimensions(*image.size, what)

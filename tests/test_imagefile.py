@@ -1,4 +1,4 @@
-"""``core.imagefile``'s PNG read in large runs of IDAT chunks (``_in_large_reads``): the same
+"""``core.imagefile``: bytes that are no image; its PNG read in large runs of IDAT chunks (``_in_large_reads``): the same
 picture and metadata as Pillow's own chunk-by-chunk read, and the same refusal of a cut file."""
 
 from __future__ import annotations
@@ -64,3 +64,11 @@ def test_a_cut_png_is_still_refused_as_truncated(keep: float) -> None:
     data, _, _ = small_chunked_png()
     with pytest.raises(InputError, match="truncated"):
         open_image(data[: int(len(data) * keep)], "cut.png")
+
+
+@pytest.mark.parametrize("data", [b"", b"plain text, not a picture", b"\x89PNG\r\n\x1a\n"])
+def test_bytes_that_are_no_image_are_refused_by_name(data):
+    """A host's or a reference's bytes: Pillow's reason would name a BytesIO object."""
+    with pytest.raises(InputError) as refused:
+        open_image(data, "The canvas")
+    assert refused.value.message == "The canvas is not an image Pillow can read."
