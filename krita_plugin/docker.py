@@ -44,6 +44,7 @@ from .qt import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -109,7 +110,7 @@ def _take_what_is_left(scroll: QScrollArea) -> None:
     with the pinned part, and Qt shrinks both alike; with the hint ignored it is the pinned
     part that keeps its height, down to the prompt's minimum."""
     policy = scroll.sizePolicy()
-    policy.setVerticalPolicy(type(policy).Policy.Ignored)  # QSizePolicy, not in qt.py's list
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
     scroll.setSizePolicy(policy)
     scroll.setMinimumHeight(SCROLL_MIN_LINES * scroll.fontMetrics().lineSpacing() + 8)
 
