@@ -17,6 +17,7 @@ from core.models import KNOWN_MODELS
 from core.naming import result_layer_name
 from core.options import ANCHOR_NAMES as ANCHOR_CHOICES
 from core.options import MAX_CANVAS_EDGE, RESOLUTION_PATTERN, RESOLUTIONS, option
+from core.prompting import check_prompt
 
 EDIT_PROC = "plug-in-gpt-image-edit"
 GENERATE_PROC = "plug-in-gpt-image-generate"
@@ -397,9 +398,7 @@ def model_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def options_from_values(values: dict[str, Any]) -> JobOptions:
     """``JobOptions`` from argument values by name; ``ValueError`` names a bad argument."""
-    prompt = (values.get("prompt") or "").strip()
-    if not prompt:
-        raise ValueError("The prompt is empty: describe what you want to see.")
+    prompt = check_prompt(values.get("prompt") or "")  # InputError is a ValueError
     model = model_values(values)
     source = values.get("source") or "layer"
     if source not in SOURCES:

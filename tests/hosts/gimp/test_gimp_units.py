@@ -18,6 +18,7 @@ sys.path.insert(0, str(REPO / "gimp_plugin"))
 
 from gpt_image_gimp import arguments, bootstrap, logs, runner  # noqa: E402
 
+from core.cli import main  # noqa: E402
 from core.errors import ApiRefused, Cancelled  # noqa: E402
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -192,6 +193,15 @@ def test_real_files_are_found(tmp_path):
 def test_bad_values_name_the_problem(over, words):
     with pytest.raises(ValueError, match=words):
         arguments.options_from_values(values(**over))
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "x" * 32_001])
+def test_a_prompt_is_refused_in_core_s_words(capsys, prompt):
+    """The dialog, a script and ``python -m core`` refuse the same prompt with the same text."""
+    with pytest.raises(ValueError) as gimp_says:
+        arguments.options_from_values(values(prompt=prompt))
+    assert main(["generate", "--prompt", prompt, "-o", "never-written.png"]) == 2
+    assert capsys.readouterr().err == f"error: {gimp_says.value}\n"
 
 
 def test_layer_names():
