@@ -395,7 +395,7 @@ class GptImageDocker(DockWidget):
         if work is None:  # one job; a model comparison brings its own (compare_panel.py)
             work = self._job_work(self._job, settings)
         worker = CallWorker(self._serial, work)
-        worker.event.connect(self._on_event)
+        worker.progressed.connect(self._on_event)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))

@@ -41,7 +41,7 @@ def dependency_error(error: ImportError) -> GptImageError:
 
 
 class CallWorker(QObject):
-    """Runs ``work(cancel, emit)`` as a job; ``event``/``done``/``failed`` arrive on the UI thread.
+    """Runs ``work(cancel, emit)`` as a job; ``progressed``/``done``/``failed`` arrive on the UI thread.
 
     ``serial`` identifies the job, so the UI can drop late signals of a job it already gave up
     on. ``finished`` fires once the handle has reported its end (done, failed or cancelled)
@@ -49,7 +49,7 @@ class CallWorker(QObject):
     record): until then the docker keeps this object alive.
     """
 
-    event = pyqtSignal(int, object)
+    progressed = pyqtSignal(int, object)  # not "event": that would hide QObject.event()
     done = pyqtSignal(int, object)
     failed = pyqtSignal(int, object)
     finished = pyqtSignal()
@@ -89,7 +89,7 @@ class CallWorker(QObject):
             elif update.kind == "failed":
                 self.failed.emit(self.serial, update.error)
             elif update.kind != "cancelled":  # the UI that cancelled has moved on already
-                self.event.emit(self.serial, update)
+                self.progressed.emit(self.serial, update)
         if self.handle.finished and self.handle.join(0):
             self._timer.stop()
             self.finished.emit()

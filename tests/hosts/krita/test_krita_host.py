@@ -124,6 +124,16 @@ def test_krita_ran_the_suite_and_quit_cleanly(krita_run: kritarun.KritaRun) -> N
     )
 
 
+def test_nothing_was_left_uncaught_inside_krita(krita_run: kritarun.KritaRun) -> None:
+    """An exception that reaches Krita's event loop (a slot, a virtual Qt calls back into) is
+    logged by the harness as UNCAUGHT and otherwise lost: no test would see it fail. A signal
+    named ``event`` on a QObject hid ``QObject.event()`` so, once per Qt event it was sent."""
+    log = krita_run.out / "harness.log"
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    first = text.find("UNCAUGHT")
+    assert first < 0, f"{text.count('UNCAUGHT')} uncaught in Krita, first:\n{text[first:][:3000]}"
+
+
 def test_krita_is_the_version_under_test(krita_run: kritarun.KritaRun) -> None:
     """The Krita that ran is the one this host stands for (not, say, the system's own)."""
     reported = str(krita_run.result.get("krita", ""))
