@@ -94,7 +94,9 @@ def reuse(record: Any, image: Any, drawables: Any) -> Any:
         except (TypeError, ValueError) as exc:  # an old record's value this version refuses
             log.info("reuse %s: %s=%r not set (%s)", record.id, key, value, exc)
     log.info("reuse %s in %s", record.id, name)
-    return session.run(procedure, Gimp.RunMode.INTERACTIVE, image, drawables, config)
+    return session.run(
+        procedure, Gimp.RunMode.INTERACTIVE, image, drawables, config, use_draft=False
+    )
 
 
 def run_settings(procedure: Any, run_mode: Any, image: Any, drawables: Any, config: Any) -> Any:

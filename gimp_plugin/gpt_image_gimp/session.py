@@ -25,7 +25,7 @@ from core.errors import (  # noqa: E402
     InternalError,
 )
 
-from . import logs, runner  # noqa: E402
+from . import draft, logs, runner  # noqa: E402
 from .arguments import (  # noqa: E402
     options_from_values,
     reference_drawables,
@@ -95,7 +95,10 @@ def _offer_refine(name: str, drawables: Any) -> bool:
     return variants.offer_refine(drawables)
 
 
-def run(procedure, run_mode, image, drawables, config):
+def run(procedure, run_mode, image, drawables, config, *, use_draft=True):
+    """One run. Interactive: the dialog opens with the draft of a run of it that did not
+    succeed (``draft``; not when ``use_draft`` is False: History's reuse fills it itself), its
+    values are kept as the draft after OK, and the draft is deleted when the run succeeds."""
     name = procedure.get_name()
     try:
         log_path = logs.setup(core_settings.data_dir())
@@ -116,10 +119,15 @@ def run(procedure, run_mode, image, drawables, config):
             dialog.init()
             settings = dialog.ensure_api_key(settings)
             refining = settings is not None and _offer_refine(name, drawables)
+            if use_draft:
+                draft.apply(name, config)
             if settings is None or not dialog.run_dialog(
                 procedure, config, image, drawables, settings
             ):
                 return _status(procedure, Gimp.PDBStatusType.CANCEL, "")
+            # GIMP keeps these values only if the run succeeds: kept here until one does
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            draft.save(name, config, secret=key)
         if settings.api_key is None and settings.provider != "compatible":
             raise ConfigError(
                 "No OpenAI API key is set.",
@@ -168,6 +176,8 @@ def run(procedure, run_mode, image, drawables, config):
         log.info("%s", done_message(title, outcome))
         if watched:
             _tell(done_message(title, outcome))
+        if interactive:
+            draft.remove(name)
         return _success(outcome.layer, outcome.history_id)
     except Cancelled as exc:
         log.info("%s cancelled: %s", name, exc.to_dict())

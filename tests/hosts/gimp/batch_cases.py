@@ -2080,6 +2080,79 @@ def case_dialog_refusals(name, s):
     s["status"] = "success"
 
 
+def case_dialog_draft(name, s):
+    """What a person typed in Edit… survives a run that fails: OK with a new prompt and options,
+    the API refuses, and the next Edit… (opened on GIMP's older last values) shows them; a
+    garbled draft file is ignored and the dialog opens; after a run that succeeds the draft is
+    gone."""
+    from gi.repository import GimpUi, Gtk
+
+    dialog, session = _plugin_modules()
+    from gpt_image_gimp import draft
+
+    dialog.init()
+    image, active = new_image()
+    select_ellipse(image)
+    runs = s["runs"] = {}
+    typed = f"{name}: [[fault:moderation]] " + "a long typed prompt about a kite " * 20
+
+    def shown(win):
+        buffer = _named(win, "gptImagePrompt").get_buffer()
+        start, end = buffer.get_bounds()
+        return buffer.get_text(start, end, False)
+
+    def act(key, config, do):
+        def step():
+            win = _visible(kind=GimpUi.ProcedureDialog)
+            if win is None:
+                return False
+            runs[key]["shown"] = shown(win)
+            runs[key]["shown_variants"] = config.get_property("variants")
+            do(win, config)
+            return True
+
+        return step
+
+    def run(key, do, prompt=f"{name}: the last values GIMP kept"):
+        runs[key] = {}
+        proc = Gimp.get_pdb().lookup_procedure(EDIT)
+        config = proc.create_config()  # GIMP's last values: an older prompt
+        config.set_property("prompt", prompt)
+        _steps([act(key, config, do)], s, 300, key)
+        result = session.run(proc, Gimp.RunMode.INTERACTIVE, image, [active], config)
+        runs[key]["status"] = result.index(0).value_nick
+        runs[key]["draft_exists"] = draft.path().exists()
+        if draft.path().exists():
+            runs[key]["draft_mode"] = oct(draft.path().stat().st_mode & 0o777)
+            try:
+                runs[key]["draft"] = json.loads(draft.path().read_bytes())
+            except ValueError:
+                runs[key]["draft"] = "garbled"
+
+    def type_new(win, config):
+        _named(win, "gptImagePrompt").get_buffer().set_text(typed)
+        config.set_property("variants", 3)
+        win.response(Gtk.ResponseType.OK)
+
+    def cancel(win, _config):
+        win.response(Gtk.ResponseType.CANCEL)
+
+    def succeed(win, config):
+        _named(win, "gptImagePrompt").get_buffer().set_text(f"{name}: a kite that works")
+        config.set_property("variants", 1)
+        win.response(Gtk.ResponseType.OK)
+
+    s["typed"] = typed
+    run("failed", type_new)  # OK, then the API refuses
+    run("reopened", cancel)  # the draft shows; Cancel keeps it
+    draft.path().write_bytes(b"\x00{not json")
+    run("garbled", cancel)  # ignored: the dialog opens on the last values
+    run("failed_again", type_new)
+    run("succeeded", succeed)  # the draft is gone
+    run("after_success", cancel, prompt=f"{name}: a kite that works")
+    s["status"] = "success"
+
+
 CASES = {
     "masked_edit": case_masked_edit,
     "feathered_edit": case_feathered_edit,
@@ -2126,6 +2199,7 @@ CASES = {
     "dialog_sizes": case_dialog_sizes,
     "hostile": case_hostile,
     "dialog_refusals": case_dialog_refusals,
+    "dialog_draft": case_dialog_draft,
 }
 #: Cases that need their own GIMP start (a different environment): only run when named.
 SEPARATE = {
@@ -2137,6 +2211,7 @@ SEPARATE = {
     "dialog_sizes",
     "hostile",
     "dialog_refusals",
+    "dialog_draft",
 }
 
 summary = {"gimp_version": Gimp.version(), "image_size": [W, H], "cases": {}}

@@ -1,6 +1,6 @@
 """The GIMP plug-in's windows and what a user may hand it, in the real GIMP 3.0 and 3.2.
 
-One GIMP start per host on a 1920x1080 Xvfb runs three cases of ``batch_cases.py``:
+One GIMP start per host on a 1920x1080 Xvfb runs four cases of ``batch_cases.py``:
 
 - ``dialog_sizes``: opens Edit…, Generate…, Expand… (every argument they show, a long prompt),
   Variants… on a layer with 30 variants in 3 rounds, the refine question, History… with a dozen
@@ -13,6 +13,8 @@ One GIMP start per host on a 1920x1080 Xvfb runs three cases of ``batch_cases.py
 - ``hostile``: the procedures from a script on inputs a user may give (empty prompt, 1x1
   image, indexed image, a group or a channel active, a selection outside the layer, a layer
   off the canvas…), and ``python -m core`` on the same inputs as files.
+- ``dialog_draft``: OK on a new prompt, the API refuses, and the next Edit… shows that prompt
+  (a garbled draft file is ignored); after a run that succeeds the draft is gone.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ WINDOWS = (
 @pytest.fixture(scope="module", params=HOSTS)
 def run(request: pytest.FixtureRequest) -> Iterator[gimp_harness.GimpRun]:
     result = gimp_harness.run_gimp(
-        ["dialog_sizes", "dialog_refusals", "hostile"],
+        ["dialog_sizes", "dialog_refusals", "hostile", "dialog_draft"],
         host=request.param,
         screen=f"{SCREEN[0]}x{SCREEN[1]}x24",
     )
@@ -169,3 +171,45 @@ def test_the_gimp_procedures_and_the_cli_agree_on_hostile_inputs(run):
     for label in REFUSED:
         assert not run.requests_for(f"hostile {label}"), label
     assert all(len(str(r["params"].get("prompt", ""))) <= 32000 for r in requests)
+
+
+# --- what was typed survives a run that did not succeed ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def draft_runs(run) -> dict:
+    entry = run.ran("dialog_draft", clean_steps=True)
+    return {"typed": entry["typed"], **entry["runs"]}
+
+
+def test_a_failed_run_keeps_what_was_typed(draft_runs):
+    failed = draft_runs["failed"]
+    assert failed["status"] == "execution-error", failed
+    assert failed["draft_exists"] and failed["draft_mode"] == "0o600", failed
+    assert failed["draft"]["procedure"] == "plug-in-gpt-image-edit"
+    assert "key" not in json_text(failed["draft"]).lower()
+    reopened = draft_runs["reopened"]
+    assert reopened["shown"] == draft_runs["typed"], reopened["shown"][:200]
+    assert reopened["shown_variants"] == 3
+    assert reopened["status"] == "cancel" and reopened["draft_exists"]
+
+
+def test_a_garbled_draft_is_ignored(draft_runs):
+    garbled = draft_runs["garbled"]
+    assert garbled["shown"].endswith("the last values GIMP kept"), garbled
+    assert garbled["status"] == "cancel"
+
+
+def test_a_successful_run_removes_the_draft(draft_runs):
+    assert draft_runs["failed_again"]["draft_exists"]
+    succeeded = draft_runs["succeeded"]
+    assert succeeded["shown"] == draft_runs["typed"]
+    assert succeeded["status"] == "success" and not succeeded["draft_exists"], succeeded
+    after = draft_runs["after_success"]
+    assert after["shown"].endswith("a kite that works") and after["shown_variants"] == 1
+
+
+def json_text(value) -> str:
+    import json
+
+    return json.dumps(value)

@@ -409,3 +409,107 @@ def test_history_and_settings_procedures_are_named_as_the_issue_says():
     assert history_args.SETTINGS_DOCS[0] == "_Settings…"
     kinds = {a.name: a.kind for a in history_args.HISTORY_ARGS}
     assert kinds == {"action": "choice", "history-id": "string"}
+
+
+# --- draft: dialog values kept until a run succeeds --------------------------------------------
+
+
+class _Config:
+    """A procedure config's property interface, enough for ``draft``."""
+
+    def __init__(self, **values):
+        self.values = {
+            arg.name: arg.default
+            for proc in (arguments.EDIT_PROC, arguments.GENERATE_PROC)
+            for arg in arguments.args_for(proc)
+            if arg.kind not in ("drawable", "file")
+        }
+        self.values.update(values)
+
+    def get_property(self, name):
+        return self.values[name]
+
+    def set_property(self, name, value):
+        self.values[name] = value
+
+
+@pytest.fixture
+def drafts(tmp_path, monkeypatch, caplog):
+    from gpt_image_gimp import draft
+
+    monkeypatch.setenv("GPT_IMAGE_DATA_DIR", str(tmp_path))
+    caplog.set_level(logging.INFO)
+    return draft
+
+
+def _saved(draft, **values):
+    config = _Config(**values)
+    assert draft.save(arguments.EDIT_PROC, config)
+    return config
+
+
+def test_draft_round_trip_owner_only(drafts):
+    _saved(drafts, prompt="a long typed prompt", variants=3)
+    assert drafts.path().stat().st_mode & 0o777 == 0o600
+    fresh = _Config(prompt="the older last values")
+    assert "prompt" in drafts.apply(arguments.EDIT_PROC, fresh)
+    assert fresh.values["prompt"] == "a long typed prompt" and fresh.values["variants"] == 3
+    drafts.remove(arguments.EDIT_PROC)
+    assert not drafts.path().exists()
+
+
+def test_draft_never_holds_the_key(drafts):
+    config = _Config(prompt="oops sk-secret-123 pasted")
+    assert not drafts.save(arguments.EDIT_PROC, config, secret="sk-secret-123")
+    assert not drafts.path().exists()
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x00\xff{", b"[1, 2]", b'{"values": 3}', b"null"])
+def test_garbled_draft_is_ignored_with_a_log_line(drafts, caplog, raw):
+    drafts.path().parent.mkdir(parents=True, exist_ok=True)
+    drafts.path().write_bytes(raw)
+    config = _Config(prompt="last values")
+    assert drafts.apply(arguments.EDIT_PROC, config) == []
+    assert config.values["prompt"] == "last values"
+    assert "draft" in caplog.text and "ignored" in caplog.text
+
+
+def test_draft_of_another_procedure_is_not_applied_nor_removed(drafts):
+    drafts.save(arguments.GENERATE_PROC, _Config(prompt="a generate prompt"))
+    config = _Config(prompt="last values")
+    assert drafts.apply(arguments.EDIT_PROC, config) == []
+    assert config.values["prompt"] == "last values"
+    drafts.remove(arguments.EDIT_PROC)  # an Edit… success leaves Generate…'s draft alone
+    assert drafts.path().exists()
+
+
+def test_draft_value_this_version_refuses_is_skipped(drafts):
+    import json
+
+    drafts.path().parent.mkdir(parents=True, exist_ok=True)
+    values = {
+        "prompt": "kept",
+        "variants": 999,  # beyond the range
+        "quality": "ultra",  # a choice gone
+        "padding": "wide",  # wrong type
+        "gone-argument": 1,  # no longer an argument
+    }
+    drafts.path().write_text(
+        json.dumps({"version": 1, "procedure": arguments.EDIT_PROC, "values": values})
+    )
+    config = _Config(prompt="last values", variants=2, quality="auto", padding=10)
+    assert drafts.apply(arguments.EDIT_PROC, config) == ["prompt"]
+    assert config.values == _Config(prompt="kept", variants=2, quality="auto", padding=10).values
+
+
+def test_draft_set_property_refusal_is_skipped(drafts):
+    class Refusing(_Config):
+        def set_property(self, name, value):
+            if name == "variants":
+                raise TypeError("GIMP refuses it")
+            super().set_property(name, value)
+
+    _saved(drafts, prompt="typed", variants=3)
+    config = Refusing(prompt="last")
+    assert "variants" not in drafts.apply(arguments.EDIT_PROC, config)
+    assert config.values["prompt"] == "typed" and config.values["variants"] == 1
