@@ -9,6 +9,7 @@ Env: GPTIMG_OUT (output folder), GPTIMG_CASES (comma list; default all). The can
 cancelled from outside: the harness creates the plug-in's cancel file while the request runs.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -2219,6 +2220,9 @@ for case_name, case in CASES.items():
     if (WANTED and case_name not in WANTED) or (not WANTED and case_name in SEPARATE):
         continue
     entry = summary["cases"][case_name] = {}
+    # each case is another person's session: no dialog draft left by an earlier case's failed run
+    with contextlib.suppress(KeyError, FileNotFoundError):
+        os.unlink(os.path.join(os.environ["GPT_IMAGE_DATA_DIR"], "gimp-dialog-draft.json"))
     try:
         case(case_name, entry)
     except Exception:
