@@ -49,11 +49,13 @@ def save(proc_name: str, config: Any, secret: str | None = None) -> bool:
             values[name] = config.get_property(name)
         except (TypeError, ValueError, AttributeError):
             continue
-    text = json.dumps({"version": VERSION, "procedure": proc_name, "values": values})
-    if secret and secret in text:
+    # against the values, not the JSON: escaping changes a key with a quote, a backslash or
+    # a non-ASCII character, and it would pass unseen
+    if secret and any(secret in str(value) for value in values.values()):
         log.warning("draft not kept: a dialog value contains the API key")
         remove(proc_name)
         return False
+    text = json.dumps({"version": VERSION, "procedure": proc_name, "values": values})
     target = path()
     try:
         core_settings.ensure_private_dir(target.parent)

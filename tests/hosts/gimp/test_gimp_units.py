@@ -458,9 +458,11 @@ def test_draft_round_trip_owner_only(drafts):
     assert not drafts.path().exists()
 
 
-def test_draft_never_holds_the_key(drafts):
-    config = _Config(prompt="oops sk-secret-123 pasted")
-    assert not drafts.save(arguments.EDIT_PROC, config, secret="sk-secret-123")
+@pytest.mark.parametrize("key", ["sk-secret-123", 'sk-"quoted\\key', "sk-schlüssel-ключ"])
+def test_draft_never_holds_the_key(drafts, key):
+    """Also a key with characters JSON escapes (a quote, a backslash, non-ASCII)."""
+    config = _Config(prompt=f"oops {key} pasted")
+    assert not drafts.save(arguments.EDIT_PROC, config, secret=key)
     assert not drafts.path().exists()
 
 
